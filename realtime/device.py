@@ -1,0 +1,24 @@
+"""Turning `--device auto|cpu|cuda[:N]` into a torch device, with a clear word when CUDA is missing."""
+
+from __future__ import annotations
+
+import torch
+
+from .errors import RealtimeError
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """`auto` picks CUDA when present; asking for CUDA without it is an error, not a silent CPU run."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            why = "this PyTorch has no CUDA support" if torch.version.cuda is None else "no CUDA GPU or driver was found"
+            raise RealtimeError(f"--device {name} was requested but {why}; use --device cpu or auto")
+        device = torch.device(name)
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise RealtimeError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) present")
+        return device
+    raise RealtimeError(f"unknown device '{name}'; use auto, cpu, cuda or cuda:N")

@@ -1,0 +1,150 @@
+"""MSG-Net, the multi-style generative network of Zhang & Dana (2017), written as the paper's figure.
+
+Images enter and leave the generator as float RGB in the 0–255 range (the reference convention);
+`realtime.frames` is the one place that converts to and from uint8 frames.
+
+The style lives outside the network: `encode_style` turns a style image into a Gram-matrix target,
+and `forward` takes that target as an argument, so one generator serves any number of styles and a
+batch may carry a different style per sample.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+EXPANSION = 4
+
+
+def gram_matrix(features: Tensor) -> Tensor:
+    """Channel correlations normalised by C·H·W, so targets from different image sizes compare."""
+    b, c, h, w = features.shape
+    flat = features.reshape(b, c, h * w)
+    return torch.bmm(flat, flat.transpose(1, 2)) / (c * h * w)
+
+
+class ConvLayer(nn.Sequential):
+    """Reflection padding then convolution: no zero borders for the network to learn around."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int, stride: int = 1) -> None:
+        super().__init__(
+            nn.ReflectionPad2d(kernel_size // 2),
+            nn.Conv2d(in_ch, out_ch, kernel_size, stride),
+        )
+
+
+class UpsampleConvLayer(nn.Sequential):
+    """Nearest upsampling then convolution, which avoids the checkerboard of transposed convolutions."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int, upsample: int) -> None:
+        super().__init__(
+            nn.Upsample(scale_factor=upsample, mode="nearest"),
+            ConvLayer(in_ch, out_ch, kernel_size),
+        )
+
+
+def _pre_activation(channels: int) -> list[nn.Module]:
+    return [nn.InstanceNorm2d(channels), nn.ReLU(inplace=True)]
+
+
+class Bottleneck(nn.Module):
+    """Pre-activation bottleneck residual block (1×1 → 3×3 → 1×1), optionally strided."""
+
+    def __init__(self, in_ch: int, planes: int, stride: int = 1) -> None:
+        super().__init__()
+        out_ch = planes * EXPANSION
+        self.residual = (
+            nn.Conv2d(in_ch, out_ch, 1, stride) if stride != 1 or in_ch != out_ch else nn.Identity()
+        )
+        self.block = nn.Sequential(
+            *_pre_activation(in_ch),
+            nn.Conv2d(in_ch, planes, 1),
+            *_pre_activation(planes),
+            ConvLayer(planes, planes, 3, stride),
+            *_pre_activation(planes),
+            nn.Conv2d(planes, out_ch, 1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.residual(x) + self.block(x)
+
+
+class UpBottleneck(nn.Module):
+    """The decoder's bottleneck: the same block with a 2× upsampling convolution in place of stride."""
+
+    def __init__(self, in_ch: int, planes: int, upsample: int = 2) -> None:
+        super().__init__()
+        out_ch = planes * EXPANSION
+        self.residual = UpsampleConvLayer(in_ch, out_ch, 1, upsample)
+        self.block = nn.Sequential(
+            *_pre_activation(in_ch),
+            nn.Conv2d(in_ch, planes, 1),
+            *_pre_activation(planes),
+            UpsampleConvLayer(planes, planes, 3, upsample),
+            *_pre_activation(planes),
+            nn.Conv2d(planes, out_ch, 1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.residual(x) + self.block(x)
+
+
+class Inspiration(nn.Module):
+    """Matches the content features' second-order statistics to a style target.
+
+    out = (W·G)ᵀ · F, with G the style's Gram matrix and W a learned C×C weight; G has batch 1
+    (one style for all samples) or the batch size of F (a style per sample).
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(1, channels, channels).uniform_(0.0, 0.02))
+
+    def forward(self, features: Tensor, target: Tensor) -> Tensor:
+        b, c, h, w = features.shape
+        if target.dim() == 2:
+            target = target.unsqueeze(0)
+        transform = torch.matmul(self.weight, target).transpose(1, 2)
+        flat = features.reshape(b, c, h * w)
+        return torch.matmul(transform, flat).reshape(b, c, h, w)
+
+
+class MSGNet(nn.Module):
+    """Siamese encoder → Inspiration → residual blocks → upsampling decoder."""
+
+    def __init__(self, ngf: int = 128, n_blocks: int = 6) -> None:
+        super().__init__()
+        self.ngf = ngf
+        self.n_blocks = n_blocks
+        self.encoder = nn.Sequential(
+            ConvLayer(3, 64, 7),
+            nn.InstanceNorm2d(64),
+            nn.ReLU(inplace=True),
+            Bottleneck(64, 32, stride=2),
+            Bottleneck(32 * EXPANSION, ngf, stride=2),
+        )
+        self.inspiration = Inspiration(ngf * EXPANSION)
+        self.decoder = nn.Sequential(
+            *[Bottleneck(ngf * EXPANSION, ngf) for _ in range(n_blocks)],
+            UpBottleneck(ngf * EXPANSION, 32),
+            UpBottleneck(32 * EXPANSION, 16),
+            *_pre_activation(16 * EXPANSION),
+            ConvLayer(16 * EXPANSION, 3, 7),
+        )
+        # Start at mid-grey rather than black: the output range is 0–255.
+        nn.init.constant_(self.output_conv.bias, 127.5)
+
+    @property
+    def output_conv(self) -> nn.Conv2d:
+        return self.decoder[-1][1]
+
+    @property
+    def target_channels(self) -> int:
+        return self.ngf * EXPANSION
+
+    def encode_style(self, style: Tensor) -> Tensor:
+        """Gram target (B×C×C) of a style image batch, from the same encoder the content goes through."""
+        return gram_matrix(self.encoder(style))
+
+    def forward(self, content: Tensor, target: Tensor) -> Tensor:
+        return self.decoder(self.inspiration(self.encoder(content), target))

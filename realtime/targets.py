@@ -1,0 +1,138 @@
+"""Style targets: the Gram matrices that steer MSG-Net's Inspiration layer, and where they come from.
+
+A target is computed once from a style image with the generator's own encoder (no retraining), so
+any picture can be a style; built-in styles ship precomputed in the weights file's style bank.
+Switching between known styles is a dictionary lookup, and blends are weighted sums of targets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from .errors import RealtimeError
+from .frames import fit_long_side, frame_to_tensor, pad_for_generator
+from .images import SAMPLE_PREFIX, read_image
+from .msgnet import MSGNet
+
+DEFAULT_STYLE_SIZE = 512
+
+
+class StyleBank:
+    """Built-in styles: names → C×C targets, in a fixed order (the order hotkeys and listings use)."""
+
+    def __init__(self, targets: Mapping[str, Tensor] | None = None) -> None:
+        self._targets: dict[str, Tensor] = dict(targets or {})
+
+    def names(self) -> list[str]:
+        return list(self._targets)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._targets
+
+    def __len__(self) -> int:
+        return len(self._targets)
+
+    def __getitem__(self, name: str) -> Tensor:
+        return self._targets[name]
+
+    def items(self) -> Iterable[tuple[str, Tensor]]:
+        return self._targets.items()
+
+    def to(self, device: torch.device | str, dtype: torch.dtype = torch.float32) -> StyleBank:
+        return StyleBank({name: t.to(device, dtype) for name, t in self._targets.items()})
+
+
+@dataclass(frozen=True)
+class StyleSpec:
+    """One `--style` argument: a built-in name, an image path or `sample:NAME`, with a blend weight."""
+
+    source: str
+    weight: float = 1.0
+
+    @classmethod
+    def parse(cls, text: str) -> StyleSpec:
+        """`NAME|PATH[:WEIGHT]`; a suffix that is not a number stays part of the path."""
+        head, sep, tail = text.rpartition(":")
+        if sep and head:
+            try:
+                weight = float(tail)
+            except ValueError:
+                return cls(text)
+            if not math.isfinite(weight) or weight <= 0:
+                raise RealtimeError(f"style weight must be a positive number, got '{tail}' in '{text}'")
+            return cls(head, weight)
+        if not text:
+            raise RealtimeError("empty --style value")
+        return cls(text)
+
+
+class StyleTargets:
+    """Resolves style specs to targets on the generator's device, caching image targets.
+
+    Image targets are keyed by path, size and modification time, so an edited file is re-read while
+    repeated switches to the same file cost nothing.
+    """
+
+    def __init__(
+        self,
+        model: MSGNet,
+        bank: StyleBank,
+        device: torch.device,
+        style_size: int = DEFAULT_STYLE_SIZE,
+    ) -> None:
+        self.model = model
+        self.bank = bank.to(device)
+        self.device = device
+        self.style_size = style_size
+        self._cache: dict[tuple, Tensor] = {}
+
+    def target(self, source: str) -> Tensor:
+        """C×C target for a built-in name (case-insensitive), an image path or `sample:NAME`."""
+        builtin = self._builtin_name(source)
+        if builtin is not None:
+            return self.bank[builtin]
+        key = self._cache_key(source)
+        if key not in self._cache:
+            self._cache[key] = self._encode(source)
+        return self._cache[key]
+
+    def blend(self, specs: Sequence[StyleSpec]) -> Tensor:
+        """Weighted average of the specs' targets; weights are normalised to sum to one."""
+        if not specs:
+            raise RealtimeError("no style given")
+        total = sum(spec.weight for spec in specs)
+        return sum(self.target(spec.source) * (spec.weight / total) for spec in specs)
+
+    def _builtin_name(self, source: str) -> str | None:
+        by_lower = {name.lower(): name for name in self.bank.names()}
+        return by_lower.get(source.lower())
+
+    def _cache_key(self, source: str) -> tuple:
+        if source.startswith(SAMPLE_PREFIX):
+            return (source, self.style_size)
+        path = Path(source)
+        if not path.is_file():
+            raise RealtimeError(self._unknown_style_message(source))
+        stat = path.stat()
+        return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, self.style_size)
+
+    def _unknown_style_message(self, source: str) -> str:
+        looks_like_path = "/" in source or "\\" in source or Path(source).suffix != ""
+        if looks_like_path:
+            return f"style image not found: {source}"
+        if len(self.bank) == 0:
+            return f"unknown style '{source}': these weights have no built-in styles; pass a style image path"
+        return f"unknown style '{source}'; built-in styles: {', '.join(self.bank.names())} (or pass an image path)"
+
+    @torch.inference_mode()
+    def _encode(self, source: str) -> Tensor:
+        frame = fit_long_side(read_image(source, self.style_size), self.style_size)
+        style = pad_for_generator(frame_to_tensor(frame, self.device))
+        dtype = next(self.model.parameters()).dtype
+        return self.model.encode_style(style.to(dtype))[0].float()

@@ -1,0 +1,156 @@
+"""The weights file: generator parameters, the built-in style bank and metadata in one safetensors file.
+
+safetensors stores raw tensors plus a JSON header, so loading a file never runs code from it.
+Layout: `generator.<param>` tensors; `style_bank`, the built-in styles' MSG-Net targets; optional
+`vgg_bank.<layer>` tensors, the same styles' VGG Gram matrices (Gatys mode renders built-in styles
+from them, since no style images ship); string metadata (`format`, `version`, `ngf`, `n_blocks`,
+JSON `style_names`, JSON `vgg_bank` description, JSON `training`). Gram matrices are symmetric, so
+banks store only their upper triangles (S×C(C+1)/2), in float16.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from .atomic import atomic_output
+from .errors import RealtimeError
+from .msgnet import MSGNet
+from .targets import StyleBank
+
+FORMAT = "realtime-msgnet"
+VERSION = 1
+DEFAULT_WEIGHTS_NAME = "msgnet21.safetensors"
+GENERATOR_PREFIX = "generator."
+BANK_KEY = "style_bank"
+VGG_BANK_PREFIX = "vgg_bank."
+
+
+def pack_symmetric(matrices: Tensor) -> Tensor:
+    """S×C×C symmetric → S×C(C+1)/2 upper triangles (half the bytes)."""
+    rows, cols = torch.triu_indices(matrices.shape[-1], matrices.shape[-1])
+    return matrices[:, rows, cols]
+
+
+def unpack_symmetric(packed: Tensor) -> Tensor:
+    """Inverse of `pack_symmetric`."""
+    channels = int((math.isqrt(8 * packed.shape[-1] + 1) - 1) // 2)
+    rows, cols = torch.triu_indices(channels, channels)
+    full = packed.new_zeros(packed.shape[0], channels, channels)
+    full[:, rows, cols] = packed
+    full[:, cols, rows] = packed
+    return full
+
+
+@dataclass
+class Weights:
+    """A generator with its style bank, as stored in (or about to be written to) a weights file."""
+
+    model: MSGNet
+    bank: StyleBank = field(default_factory=StyleBank)
+    training: dict[str, Any] = field(default_factory=dict)
+    source: str = "untrained"
+    # VGG Gram targets of the bank's styles: layer → S×C×C, rows in `bank.names()` order.
+    vgg_bank: dict[str, Tensor] = field(default_factory=dict)
+    # How `vgg_bank` was computed (network, pooling, style size), so Gatys can check it matches.
+    vgg_bank_info: dict[str, Any] = field(default_factory=dict)
+
+
+def save_weights(weights: Weights, path: str | Path, dtype: torch.dtype = torch.float16) -> None:
+    """Write atomically; float16 halves the file and is far below the generator's own precision needs."""
+    model = weights.model
+    tensors = {
+        GENERATOR_PREFIX + name: value.detach().to("cpu", dtype).contiguous()
+        for name, value in model.state_dict().items()
+    }
+    names = weights.bank.names()
+    if names:
+        stacked = torch.stack([weights.bank[n].detach().float().cpu() for n in names])
+        tensors[BANK_KEY] = pack_symmetric(stacked).to(dtype)
+    for layer, grams in weights.vgg_bank.items():
+        if grams.shape[0] != len(names):
+            raise ValueError(f"vgg_bank[{layer}] has {grams.shape[0]} rows for {len(names)} styles")
+        tensors[VGG_BANK_PREFIX + layer] = pack_symmetric(grams.detach().float().cpu()).to(dtype)
+    metadata = {
+        "format": FORMAT,
+        "version": str(VERSION),
+        "ngf": str(model.ngf),
+        "n_blocks": str(model.n_blocks),
+        "style_names": json.dumps(names),
+        "training": json.dumps(weights.training),
+        "vgg_bank": json.dumps(weights.vgg_bank_info),
+    }
+    with atomic_output(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+
+
+def load_weights(path: str | Path, device: torch.device | str = "cpu") -> Weights:
+    """Load a weights file; any problem with it is one RealtimeError line naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise RealtimeError(f"weights file not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise RealtimeError(f"{path} is not a readable weights file (truncated or not safetensors): {exc}") from None
+    if metadata.get("format") != FORMAT:
+        raise RealtimeError(f"{path} is not a realtime MSG-Net weights file (format '{metadata.get('format')}')")
+    if metadata.get("version") != str(VERSION):
+        raise RealtimeError(f"{path} has weights format version {metadata.get('version')}; this realtime reads {VERSION}")
+    try:
+        model = MSGNet(ngf=int(metadata["ngf"]), n_blocks=int(metadata["n_blocks"]))
+        names = json.loads(metadata["style_names"])
+        training = json.loads(metadata.get("training", "{}"))
+        vgg_bank_info = json.loads(metadata.get("vgg_bank", "{}"))
+    except (KeyError, ValueError) as exc:
+        raise RealtimeError(f"{path} has broken metadata: {exc}") from None
+    state = {k[len(GENERATOR_PREFIX):]: v.float() for k, v in tensors.items() if k.startswith(GENERATOR_PREFIX)}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        detail = " ".join(line.strip() for line in first[:2])
+        raise RealtimeError(f"{path} does not match an MSG-Net with ngf={model.ngf}: {detail}") from None
+    channels = model.target_channels
+    packed = tensors.get(BANK_KEY)
+    if names and (packed is None or tuple(packed.shape) != (len(names), channels * (channels + 1) // 2)):
+        raise RealtimeError(f"{path} has a style bank that does not match its {len(names)} style names")
+    bank = StyleBank(dict(zip(names, unpack_symmetric(packed.float()))) if names else {})
+    vgg_bank = {
+        key[len(VGG_BANK_PREFIX):]: unpack_symmetric(value.float())
+        for key, value in tensors.items()
+        if key.startswith(VGG_BANK_PREFIX)
+    }
+    if any(grams.shape[0] != len(names) for grams in vgg_bank.values()):
+        raise RealtimeError(f"{path} has a VGG style bank that does not match its {len(names)} style names")
+    model.eval().requires_grad_(False)
+    return Weights(model.to(device), bank, training, str(path), vgg_bank, vgg_bank_info)
+
+
+def default_weights_path() -> Path | None:
+    """The shipped weights, wherever pip installed the package; None until trained weights ship."""
+    candidate = Path(str(resources.files("realtime.shipped") / DEFAULT_WEIGHTS_NAME))
+    return candidate if candidate.is_file() else None
+
+
+def untrained_weights(ngf: int = 128, n_blocks: int = 6, seed: int = 0) -> Weights:
+    """A reproducible randomly initialised generator, for tests and until trained weights ship."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = MSGNet(ngf=ngf, n_blocks=n_blocks)
+    # Default init leaves the output within about ±1 of mid-grey; widen it so the placeholder's
+    # dependence on content and style is visible.
+    model.output_conv.weight.data.mul_(64.0)
+    model.eval().requires_grad_(False)
+    return Weights(model, StyleBank(), {"trained": False, "seed": seed})

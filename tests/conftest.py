@@ -1,0 +1,72 @@
+"""Small generators and images made on the spot: tests need no shipped weights and no network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from realtime.msgnet import MSGNet
+from realtime.targets import StyleBank
+from realtime.weights import Weights, save_weights
+
+
+def make_weights(ngf: int = 8, n_blocks: int = 1, styles: int = 2, seed: int = 0) -> Weights:
+    """A tiny random generator whose outputs still vary visibly with content and style."""
+    torch.manual_seed(seed)
+    model = MSGNet(ngf=ngf, n_blocks=n_blocks).eval()
+    model.output_conv.weight.data.mul_(64.0)
+    bank = StyleBank()
+    if styles:
+        gen = torch.Generator().manual_seed(seed + 1)
+        images = [torch.rand(1, 3, 32, 32, generator=gen) * 255 * (i + 1) / styles for i in range(styles)]
+        with torch.no_grad():
+            bank = StyleBank({f"style{i}": model.encode_style(img)[0] for i, img in enumerate(images)})
+    return Weights(model, bank, {"test": True}, source="tests")
+
+
+def photo(h: int = 48, w: int = 64, seed: int = 0) -> np.ndarray:
+    """A smooth gradient with a few shapes, so stylisation has structure to work on."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.stack([x * 255 / max(w - 1, 1), y * 255 / max(h - 1, 1), np.full((h, w), 128.0)], axis=2)
+    img[h // 4 : h // 2, w // 4 : w // 2] = rng.integers(0, 256, 3)
+    return np.clip(img + rng.normal(0, 8, img.shape), 0, 255).astype(np.uint8)
+
+
+def save_png(path: Path, frame: np.ndarray) -> Path:
+    Image.fromarray(frame).save(path)
+    return path
+
+
+@pytest.fixture
+def weights() -> Weights:
+    return make_weights()
+
+
+@pytest.fixture
+def weights_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.safetensors"
+    save_weights(make_weights(), path)
+    return path
+
+
+@pytest.fixture
+def style_images(tmp_path: Path) -> tuple[Path, Path]:
+    """Two clearly different style pictures: fine stripes in warm colours, blotches in cool ones."""
+    y, x = np.mgrid[0:64, 0:64]
+    stripes = np.stack([(np.sin(x / 1.5) > 0) * 255, (np.sin(y / 1.5) > 0) * 120, np.full_like(x, 30)], 2)
+    rng = np.random.default_rng(5)
+    blotches = np.kron(rng.integers(0, 256, (8, 8, 1)), np.ones((8, 8, 1))) * np.array([0.2, 0.6, 1.0])
+    return (
+        save_png(tmp_path / "stripes.png", stripes.astype(np.uint8)),
+        save_png(tmp_path / "blotches.png", blotches.astype(np.uint8)),
+    )
+
+
+@pytest.fixture
+def photo_file(tmp_path: Path) -> Path:
+    return save_png(tmp_path / "photo.png", photo(45, 61))

@@ -1,0 +1,203 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import photo, save_png
+from realtime.cli import main
+from realtime.images import read_image
+from realtime.stylizer import UntrainedWeightsWarning
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error_line(err):
+    lines = [line for line in err.splitlines() if not line.startswith("realtime: warning")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_image_has_the_inputs_size_and_depends_on_the_style(capsys, tmp_path, weights_file, photo_file, style_images):
+    outputs = []
+    for i, style in enumerate(style_images):
+        out = tmp_path / f"out{i}.png"
+        code, _, err = run(capsys, "image", photo_file, "-o", out, "--style", style, "--weights", weights_file, "--device", "cpu")
+        assert code == 0, err
+        outputs.append(read_image(out).astype(float))
+    assert outputs[0].shape == read_image(photo_file).shape == (45, 61, 3)
+    assert np.abs(outputs[0] - outputs[1]).mean() > 5
+
+
+def test_default_placeholder_weights_run_on_a_style_image(capsys, tmp_path, style_images):
+    src = save_png(tmp_path / "small.png", photo(20, 28))
+    with pytest.warns(UntrainedWeightsWarning):
+        code, _, err = run(capsys, "image", src, "-o", tmp_path / "o.jpg", "--style", style_images[0], "--device", "cpu")
+    assert code == 0, err
+    assert read_image(tmp_path / "o.jpg").shape == (20, 28, 3)
+
+
+def test_builtin_names_blending_strength_and_json(capsys, tmp_path, weights_file, photo_file):
+    out = tmp_path / "blend.png"
+    code, stdout, err = run(
+        capsys, "image", photo_file, "-o", out, "--weights", weights_file, "--style", "style0:0.7",
+        "--style", "style1:0.3", "--strength", "0.5", "--preserve-color", "--json",
+    )
+    assert code == 0, err
+    summary = json.loads(stdout)
+    assert summary["styles"] == [{"style": "style0", "weight": 0.7}, {"style": "style1", "weight": 0.3}]
+    assert summary["images"][0]["width"] == 61 and summary["images"][0]["height"] == 45
+    assert out.is_file()
+
+
+def test_folder_input_stylises_every_image(capsys, tmp_path, weights_file, style_images):
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a.png", "b.jpg"):
+        Image.fromarray(photo(24, 32)).save(src / name)
+    (src / "notes.txt").write_text("not an image")
+    code, _, err = run(capsys, "image", src, "-o", tmp_path / "out", "--style", style_images[0], "--weights", weights_file)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.jpg"]
+
+
+def test_a_bad_file_in_a_batch_is_reported_and_the_rest_done(capsys, tmp_path, weights_file, style_images):
+    src = tmp_path / "in"
+    src.mkdir()
+    save_png(src / "good.png", photo(16, 16))
+    (src / "bad.png").write_bytes(b"garbage")
+    code, _, err = run(capsys, "image", src, "-o", tmp_path / "out", "--style", style_images[0], "--weights", weights_file)
+    assert code == 2
+    assert "bad.png" in err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["good.png"]
+
+
+def test_stdin_to_stdout(tmp_path, weights_file, style_images):
+    buffer = tmp_path / "in.png"
+    save_png(buffer, photo(12, 20))
+    proc = subprocess.run(
+        [sys.executable, "-m", "realtime", "image", "-", "-o", "-", "--style", str(style_images[0]), "--weights", str(weights_file)],
+        input=buffer.read_bytes(),
+        capture_output=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = tmp_path / "out.png"
+    out.write_bytes(proc.stdout)
+    assert read_image(out).shape == (12, 20, 3)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 7), (33, 17)])
+def test_tiny_and_odd_images_keep_their_size(capsys, tmp_path, weights_file, size):
+    src = save_png(tmp_path / "odd.png", photo(*size))
+    code, _, err = run(capsys, "image", src, "-o", tmp_path / "o.png", "--style", "style1", "--weights", weights_file)
+    assert code == 0, err
+    assert read_image(tmp_path / "o.png").shape == (*size, 3)
+
+
+def test_huge_image_is_downscaled_to_size(capsys, tmp_path, weights_file):
+    src = tmp_path / "big.jpg"
+    Image.fromarray(photo(1200, 1600)).save(src)
+    code, _, err = run(capsys, "image", src, "-o", tmp_path / "o.png", "--style", "style0", "--weights", weights_file, "--size", "200")
+    assert code == 0, err
+    assert read_image(tmp_path / "o.png").shape == (150, 200, 3)
+    assert "larger than --size 200" in err
+
+
+@pytest.mark.parametrize(
+    "make_input,message",
+    [
+        (lambda d: d / "missing.png", "no such file"),
+        (lambda d: save_text(d / "text.png"), "not an image"),
+        (lambda d: save_corrupt_jpeg(d / "c.jpg"), "cannot decode"),
+    ],
+)
+def test_bad_inputs_give_one_line_and_exit_2(capsys, tmp_path, weights_file, make_input, message):
+    src = make_input(tmp_path)
+    out = tmp_path / "o.png"
+    code, _, err = run(capsys, "image", src, "-o", out, "--style", "style0", "--weights", weights_file)
+    assert code == 2
+    assert message in one_error_line(err)
+    assert not out.exists()
+
+
+def save_text(path):
+    path.write_text("hello")
+    return path
+
+
+def save_corrupt_jpeg(path):
+    Image.fromarray(photo(64, 64)).save(path)
+    path.write_bytes(path.read_bytes()[:300])
+    return path
+
+
+def test_unknown_style_lists_the_builtins(capsys, tmp_path, weights_file, photo_file):
+    code, _, err = run(capsys, "image", photo_file, "-o", tmp_path / "o.png", "--style", "candy", "--weights", weights_file)
+    assert code == 2
+    assert "built-in styles: style0, style1" in one_error_line(err)
+
+
+def test_output_equal_to_input_is_refused(capsys, weights_file, photo_file):
+    before = photo_file.read_bytes()
+    code, _, err = run(capsys, "image", photo_file, "-o", photo_file, "--style", "style0", "--weights", weights_file)
+    assert code == 2 and "is the input itself" in one_error_line(err)
+    assert photo_file.read_bytes() == before
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown without CUDA")
+def test_cuda_without_cuda(capsys, tmp_path, weights_file, photo_file):
+    code, _, err = run(capsys, "image", photo_file, "-o", tmp_path / "o.png", "--style", "style0", "--weights", weights_file, "--device", "cuda")
+    assert code == 2 and "use --device cpu" in one_error_line(err)
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--strength", "2"], "between 0 and 1"),
+        (["--style", "x.png:-1"], "positive number"),
+        (["--size", "-5"], "0 or more"),
+        (["--device", "tpu"], "unknown device"),
+    ],
+)
+def test_bad_options(capsys, tmp_path, weights_file, photo_file, extra, message):
+    argv = ["image", photo_file, "-o", tmp_path / "o.png", "--weights", weights_file, "--style", "style0", *extra]
+    try:
+        code, _, err = run(capsys, *argv)
+    except SystemExit as exit_:
+        code, err = exit_.code, capsys.readouterr().err
+    assert code == 2 and message in one_error_line(err)
+
+
+def test_broken_weights_file(capsys, tmp_path, photo_file):
+    bad = tmp_path / "w.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    code, _, err = run(capsys, "image", photo_file, "-o", tmp_path / "o.png", "--style", "x", "--weights", bad)
+    assert code == 2 and "w.safetensors" in one_error_line(err)
+
+
+def test_styles_lists_the_bank(capsys, weights_file):
+    code, out, _ = run(capsys, "styles", "--weights", weights_file)
+    assert code == 0 and out.split() == ["style0", "style1"]
+    code, out, _ = run(capsys, "styles", "--weights", weights_file, "--json")
+    assert json.loads(out)["styles"] == ["style0", "style1"]
+
+
+def test_console_script_exit_code_and_single_line(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "realtime", "image", str(tmp_path / "nope.jpg"), "-o", str(tmp_path / "o.png"), "--style", "a.jpg"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == f"realtime: error: no such file: {tmp_path / 'nope.jpg'}"
+    assert "Traceback" not in proc.stderr

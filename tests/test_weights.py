@@ -1,0 +1,119 @@
+import json
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from conftest import make_weights
+from realtime.errors import RealtimeError
+from realtime.weights import load_weights, pack_symmetric, save_weights, unpack_symmetric
+
+
+def rewrite_metadata(path, **changes):
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    save_file(tensors, str(path), metadata={**meta, **changes})
+
+
+def test_round_trip_keeps_generator_bank_and_metadata(tmp_path):
+    original = make_weights(styles=3)
+    path = tmp_path / "w.safetensors"
+    save_weights(original, path)
+    loaded = load_weights(path)
+    assert loaded.bank.names() == ["style0", "style1", "style2"]
+    assert loaded.training == {"test": True}
+    assert (loaded.model.ngf, loaded.model.n_blocks) == (8, 1)
+    for name in loaded.bank.names():
+        assert torch.allclose(loaded.bank[name], original.bank[name], rtol=2e-3, atol=1e-5)
+    content = torch.rand(1, 3, 32, 32) * 255
+    with torch.no_grad():
+        expected = original.model(content, original.bank["style1"])
+        got = loaded.model(content, loaded.bank["style1"])
+    # float16 storage: differences stay far below one grey level
+    assert (expected - got).abs().mean() < 0.5
+
+
+def test_vgg_bank_round_trip(tmp_path):
+    original = make_weights(styles=2)
+    grams = torch.randn(2, 6, 6)
+    original.vgg_bank = {"relu1_2": grams @ grams.transpose(1, 2)}
+    original.vgg_bank_info = {"network": "vgg16", "style_size": 64}
+    save_weights(original, tmp_path / "w.safetensors")
+    loaded = load_weights(tmp_path / "w.safetensors")
+    assert loaded.vgg_bank_info == {"network": "vgg16", "style_size": 64}
+    assert torch.allclose(loaded.vgg_bank["relu1_2"], original.vgg_bank["relu1_2"], rtol=2e-3, atol=1e-2)
+
+
+def test_symmetric_packing_round_trip():
+    x = torch.randn(3, 5, 5)
+    sym = x + x.transpose(1, 2)
+    packed = pack_symmetric(sym)
+    assert packed.shape == (3, 15)
+    assert torch.equal(unpack_symmetric(packed), sym)
+
+
+def test_saving_is_atomic_and_leaves_no_temp_files(tmp_path):
+    save_weights(make_weights(), tmp_path / "w.safetensors")
+    assert [p.name for p in tmp_path.iterdir()] == ["w.safetensors"]
+
+
+def test_truncated_file_is_a_one_line_error_naming_the_file(tmp_path):
+    path = tmp_path / "w.safetensors"
+    save_weights(make_weights(), path)
+    path.write_bytes(path.read_bytes()[:-1000])
+    with pytest.raises(RealtimeError, match=str(path)) as info:
+        load_weights(path)
+    assert "\n" not in str(info.value)
+
+
+def test_random_bytes_are_rejected(tmp_path):
+    path = tmp_path / "junk.safetensors"
+    path.write_bytes(b"\x00\x01not a weights file" * 50)
+    with pytest.raises(RealtimeError, match="junk.safetensors"):
+        load_weights(path)
+
+
+def test_a_pickle_checkpoint_is_rejected_without_unpickling(tmp_path):
+    path = tmp_path / "model.pth"
+    torch.save({"x": torch.zeros(2)}, path)
+    with pytest.raises(RealtimeError, match="model.pth"):
+        load_weights(path)
+
+
+def test_foreign_safetensors_file_is_rejected(tmp_path):
+    path = tmp_path / "other.safetensors"
+    save_file({"a": torch.zeros(3)}, str(path), metadata={"format": "pt"})
+    with pytest.raises(RealtimeError, match="not a realtime MSG-Net weights file"):
+        load_weights(path)
+
+
+def test_mismatched_width_is_rejected(tmp_path):
+    path = tmp_path / "w.safetensors"
+    save_weights(make_weights(), path)
+    rewrite_metadata(path, ngf="16")
+    with pytest.raises(RealtimeError, match="does not match an MSG-Net with ngf=16"):
+        load_weights(path)
+
+
+def test_bank_names_must_match_the_bank(tmp_path):
+    path = tmp_path / "w.safetensors"
+    save_weights(make_weights(styles=2), path)
+    rewrite_metadata(path, style_names=json.dumps(["a", "b", "c"]))
+    with pytest.raises(RealtimeError, match="style bank"):
+        load_weights(path)
+
+
+def test_newer_format_version_is_rejected(tmp_path):
+    path = tmp_path / "w.safetensors"
+    save_weights(make_weights(), path)
+    rewrite_metadata(path, version="99")
+    with pytest.raises(RealtimeError, match="version 99"):
+        load_weights(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(RealtimeError, match="weights file not found"):
+        load_weights(tmp_path / "nope.safetensors")

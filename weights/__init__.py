@@ -1,0 +1,1 @@
+"""Generator weights shipped with realtime, installed as the package `realtime.shipped`."""
