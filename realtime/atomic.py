@@ -29,7 +29,15 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, _new_file_mode())
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _new_file_mode() -> int:
+    """What open() would have given: mkstemp's private 0600 would surprise a user sharing outputs."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask

@@ -1,4 +1,4 @@
-import io
+import os
 
 import numpy as np
 import pytest
@@ -91,6 +91,9 @@ def test_write_image_round_trip_and_no_leftovers(tmp_path):
     write_image(frame, tmp_path / "out.png")
     assert np.array_equal(read_image(tmp_path / "out.png"), frame)
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "out.png").stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_failed_write_leaves_the_old_file_untouched(tmp_path, monkeypatch):
