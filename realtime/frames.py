@@ -6,6 +6,8 @@ and convert on the device; downloads clamp and round on the device before the co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 import torch
@@ -18,18 +20,47 @@ SIZE_MULTIPLE = 4
 MIN_SIDE = 16
 
 
-def frame_to_tensor(frame: np.ndarray, device: torch.device | str = "cpu") -> Tensor:
-    """H×W×3 uint8 RGB → 1×3×H×W float32 (0–255) on `device`."""
-    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(f"expected an H×W×3 uint8 frame, got {frame.dtype} {frame.shape}")
-    pixels = torch.from_numpy(np.ascontiguousarray(frame)).to(device, non_blocking=True)
-    return pixels.permute(2, 0, 1).unsqueeze(0).float()
+def _check_frame(frame: np.ndarray, shape: tuple[int, ...] | None = None) -> None:
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3 or (shape and frame.shape != shape):
+        raise ValueError(f"expected {'equal ' if shape else ''}H×W×3 uint8 frames, got {frame.dtype} {frame.shape}")
+
+
+def frames_to_tensor(
+    frames: Sequence[np.ndarray], device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+) -> Tensor:
+    """Equal-sized H×W×3 uint8 RGB frames → B×3×H×W (0–255) on `device`, in one upload.
+
+    `dtype=torch.uint8` keeps bytes on the device (training sets held in GPU memory).
+    """
+    if not frames:
+        raise ValueError("expected at least one frame")
+    for frame in frames:
+        _check_frame(frame, frames[0].shape)
+    stacked = np.ascontiguousarray(frames[0][None]) if len(frames) == 1 else np.stack(frames)
+    pixels = torch.from_numpy(stacked).to(device, non_blocking=True)
+    return pixels.permute(0, 3, 1, 2).to(dtype)
+
+
+def frame_to_tensor(
+    frame: np.ndarray, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+) -> Tensor:
+    """H×W×3 uint8 RGB → 1×3×H×W (0–255) on `device`."""
+    return frames_to_tensor([frame], device, dtype)
+
+
+def _to_pixels(tensor: Tensor) -> Tensor:
+    """B×3×H×W float (0–255) → B×H×W×3 uint8, still on the tensor's device."""
+    return tensor.detach().clamp(0, 255).round().to(torch.uint8).permute(0, 2, 3, 1)
+
+
+def tensor_to_frames(tensor: Tensor) -> list[np.ndarray]:
+    """B×3×H×W float (0–255) → B frames (H×W×3 uint8 RGB on the host), in one download."""
+    return list(_to_pixels(tensor).contiguous().cpu().numpy())
 
 
 def tensor_to_frame(tensor: Tensor) -> np.ndarray:
     """1×3×H×W float (0–255) → H×W×3 uint8 RGB on the host."""
-    pixels = tensor.detach()[0].clamp(0, 255).round().to(torch.uint8)
-    return pixels.permute(1, 2, 0).contiguous().cpu().numpy()
+    return _to_pixels(tensor[:1]).contiguous().cpu().numpy()[0]
 
 
 def fit_long_side(frame: np.ndarray, max_side: int) -> np.ndarray:
@@ -50,3 +81,47 @@ def pad_for_generator(tensor: Tensor) -> Tensor:
     if pad_h == 0 and pad_w == 0:
         return tensor
     return F.pad(tensor, (0, pad_w, 0, pad_h), mode="replicate")
+
+
+class FrameTransfer:
+    """Uploads and downloads for a stream of same-sized frames, without per-frame host allocations on CUDA.
+
+    On CUDA, frames go through page-locked (pinned) staging buffers that are reused while the frame
+    size stays the same, with non-blocking copies; on CPU it is `frame_to_tensor`/`tensor_to_frame`.
+    A downloaded array on CUDA is a view of the staging buffer: valid until the next `download`.
+    """
+
+    def __init__(self, device: torch.device | str) -> None:
+        self.device = torch.device(device)
+        self._pinned = self.device.type == "cuda"
+        self._host_in: Tensor | None = None
+        self._device_in: Tensor | None = None
+        self._host_out: Tensor | None = None
+        self._upload_done: torch.cuda.Event | None = None
+
+    def upload(self, frame: np.ndarray) -> Tensor:
+        """H×W×3 uint8 RGB → 1×3×H×W float32 (0–255) on the device."""
+        if not self._pinned:
+            return frame_to_tensor(frame, self.device)
+        _check_frame(frame)
+        if self._host_in is None or tuple(self._host_in.shape) != frame.shape:
+            self._host_in = torch.empty(frame.shape, dtype=torch.uint8, pin_memory=True)
+            self._device_in = torch.empty(frame.shape, dtype=torch.uint8, device=self.device)
+            self._upload_done = torch.cuda.Event()
+        elif self._upload_done is not None:
+            self._upload_done.synchronize()  # the previous copy must have left the staging buffer
+        np.copyto(self._host_in.numpy(), frame)
+        self._device_in.copy_(self._host_in, non_blocking=True)
+        self._upload_done.record(torch.cuda.current_stream(self.device))
+        return self._device_in.permute(2, 0, 1).unsqueeze(0).float()
+
+    def download(self, tensor: Tensor) -> np.ndarray:
+        """1×3×H×W float (0–255) on the device → H×W×3 uint8 RGB on the host."""
+        if not self._pinned:
+            return tensor_to_frame(tensor)
+        pixels = _to_pixels(tensor[:1])[0]
+        if self._host_out is None or self._host_out.shape != pixels.shape:
+            self._host_out = torch.empty(pixels.shape, dtype=torch.uint8, pin_memory=True)
+        self._host_out.copy_(pixels, non_blocking=True)
+        torch.cuda.current_stream(self.device).synchronize()
+        return self._host_out.numpy()

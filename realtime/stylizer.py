@@ -81,12 +81,17 @@ class Stylizer:
         self.target = self.styles.blend(parsed)
 
     @torch.inference_mode()
-    def stylize_tensor(self, content: Tensor) -> Tensor:
-        """1×3×H×W float (0–255) on this device → same shape; any H and W (padded, then cropped back)."""
-        if self.target is None:
+    def stylize_tensor(self, content: Tensor, target: Tensor | None = None) -> Tensor:
+        """B×3×H×W float (0–255) on this device → same shape; any H and W (padded, then cropped back).
+
+        `target` overrides the current style for this call: C×C for all, or B×C×C (one per sample),
+        which lets a batch of video frames straddle a style change.
+        """
+        target = self.target if target is None else target
+        if target is None:
             raise RealtimeError("no style selected")
         h, w = content.shape[-2:]
-        out = self.model(pad_for_generator(content), self.target)[..., :h, :w]
+        out = self.model(pad_for_generator(content), target)[..., :h, :w]
         if self.preserve_color:
             out = keep_colors(out, content)
         if self._strength != 1.0:

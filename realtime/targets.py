@@ -58,18 +58,28 @@ class StyleSpec:
     @classmethod
     def parse(cls, text: str) -> StyleSpec:
         """`NAME|PATH[:WEIGHT]`; a suffix that is not a number stays part of the path."""
-        head, sep, tail = text.rpartition(":")
-        if sep and head:
-            try:
-                weight = float(tail)
-            except ValueError:
-                return cls(text)
-            if not math.isfinite(weight) or weight <= 0:
-                raise RealtimeError(f"style weight must be a positive number, got '{tail}' in '{text}'")
-            return cls(head, weight)
         if not text:
             raise RealtimeError("empty --style value")
-        return cls(text)
+        source, weight = split_number_suffix(text, ":")
+        if weight is None:
+            return cls(text)
+        if not math.isfinite(weight) or weight <= 0:
+            raise RealtimeError(f"style weight must be a positive number, got '{text[len(source) + 1:]}' in '{text}'")
+        return cls(source, weight)
+
+
+def split_number_suffix(text: str, separator: str, unit: str = "") -> tuple[str, float | None]:
+    """`head<separator>number[unit]` → (head, number); (text, None) when there is no numeric suffix.
+
+    Style arguments end in optional numbers (`:0.7`, `@4.5s`), but paths may contain the separators too.
+    """
+    head, sep, tail = text.rpartition(separator)
+    if not (sep and head):
+        return text, None
+    try:
+        return head, float(tail.removesuffix(unit) if unit else tail)
+    except ValueError:
+        return text, None
 
 
 class StyleTargets:

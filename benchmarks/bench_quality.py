@@ -1,0 +1,169 @@
+"""Stylisation quality as numbers: MSG-Net next to the unstylised photo and a Gatys render, on unseen photos.
+
+For every style and photo the yardstick is the style's VGG Gram target (a built-in style's `vgg_bank` entry
+from the weights file, or a style image's Grams at --style-size: the same layers and normalisation as
+training). Each image (the photo itself, MSG-Net's output, Gatys' render) gets:
+
+  style loss      sum over relu1_2, relu2_2, relu3_3, relu4_3 of the mean squared Gram difference (training's term)
+  ratio           its style loss ÷ the unstylised photo's: lower is more stylised; the photo is 1 by definition
+  content loss    relu2_2 mean squared difference from the photo (training's content term; the photo's is 0)
+  content change  the same relative to the photo's own features, ‖F − F₀‖² / ‖F₀‖²
+
+Styles come in groups: "trained" (the weights' built-in styles, or --styles DIR) and "unseen" (--unseen DIR:
+paintings the generator never trained on). Photos default to scikit-image's bundled samples, which no
+training set here contains. Gatys renders use `realtime.gatys` (--gatys-steps 0 leaves that column pending).
+
+    python benchmarks/bench_quality.py --weights weights/msgnet21.safetensors --unseen my_paintings/ --json q.json
+    OMP_NUM_THREADS=2 python benchmarks/bench_quality.py --weights w.safetensors --size 64 --limit 3 --gatys-steps 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from realtime.datasets import image_files
+from realtime.device import resolve_device
+from realtime.errors import RealtimeError
+from realtime.frames import fit_long_side, frame_to_tensor
+from realtime.gatys import Gatys, GatysSettings, LossNetwork
+from realtime.images import read_image
+from realtime.losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_grams
+from realtime.quality import content_change, style_distance
+from realtime.stylizer import Stylizer
+from realtime.vgg import VGGFeatures
+from realtime.weights import Weights, default_weights_path, load_weights
+
+SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
+DEFAULT_PHOTOS = "sample:astronaut,sample:coffee,sample:chelsea,sample:rocket"
+METHODS = ("photo", "msgnet", "gatys")
+
+
+def style_groups(weights: Weights, vgg: VGGFeatures, args: argparse.Namespace, device: torch.device) -> list[tuple[str, str, dict]]:
+    """(group, style source for MSG-Net and Gatys, VGG Gram yardstick) for every style benchmarked."""
+    styles: list[tuple[str, str, dict]] = []
+    if args.styles:
+        styles += [("trained", str(p), image_grams(vgg, p, args.style_size, device)) for p in image_files(args.styles, "style")[: args.limit]]
+    else:
+        if not weights.vgg_bank:
+            raise RealtimeError(f"{weights.source} has no VGG style bank; pass --styles DIR with the style images")
+        for row, name in enumerate(weights.bank.names()[: args.limit]):
+            styles.append(("trained", name, {layer: weights.vgg_bank[layer][row].to(device) for layer in STYLE_LAYERS}))
+    if args.unseen:
+        unseen = image_files(args.unseen, "unseen style")[: args.unseen_limit or None]
+        styles += [("unseen", str(p), image_grams(vgg, p, args.style_size, device)) for p in unseen]
+    return styles
+
+
+@torch.no_grad()
+def image_grams(vgg: VGGFeatures, path: Path, style_size: int, device: torch.device) -> dict:
+    frame = fit_long_side(read_image(path, style_size), style_size)
+    return {k: v[0] for k, v in style_grams(vgg(frame_to_tensor(frame, device), STYLE_LAYERS)).items()}
+
+
+@torch.no_grad()
+def score(vgg: VGGFeatures, image: np.ndarray, photo_features: dict, grams: dict, device: torch.device) -> dict[str, float]:
+    features = vgg(frame_to_tensor(image, device), STYLE_LAYERS)
+    return {
+        "style": float(style_distance(features, grams)[0]),
+        "content": float(content_loss(features[CONTENT_LAYER], photo_features[CONTENT_LAYER])),
+        "content_change": float(content_change(features[CONTENT_LAYER], photo_features[CONTENT_LAYER])[0]),
+    }
+
+
+def mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    return "pending" if value is None else f"{value:.{digits}g}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--weights", help="weights file (default: the shipped weights)")
+    parser.add_argument("--styles", help="trained style images (default: the weights' built-in styles by name)")
+    parser.add_argument("--unseen", help="folder of style images the generator never trained on")
+    parser.add_argument("--photos", default=DEFAULT_PHOTOS, help=f"comma list of photos (default {DEFAULT_PHOTOS})")
+    parser.add_argument("--size", type=int, default=256, help="photos' long side (default 256, the training size)")
+    parser.add_argument("--style-size", type=int, default=512, help="style images' long side (default 512)")
+    parser.add_argument("--limit", type=int, default=None, help="trained styles to use (default all)")
+    parser.add_argument("--unseen-limit", type=int, default=0, help="unseen styles to use (default all)")
+    parser.add_argument("--gatys-steps", type=int, default=300, help="Gatys L-BFGS steps (0 = leave the column pending)")
+    parser.add_argument("--vgg", default=str(SHARED_VGG) if SHARED_VGG.is_file() else None, help="VGG16 features state dict")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--json", help="also write every score here")
+    args = parser.parse_args(argv)
+
+    try:
+        device = resolve_device(args.device)
+        path = args.weights or default_weights_path()
+        if path is None:
+            raise RealtimeError("no trained weights are installed; pass --weights PATH")
+        weights = load_weights(path)
+        network = LossNetwork.load(args.vgg)
+        vgg = network.vgg.to(device)
+        stylizer = Stylizer(weights, device, args.style_size)
+        gatys = Gatys(network, GatysSettings(size=args.size, steps=args.gatys_steps, style_size=args.style_size), device) if args.gatys_steps else None
+        photos = [(p, fit_long_side(read_image(p, args.size), args.size)) for p in args.photos.split(",")]
+        styles = style_groups(weights, vgg, args, device)
+    except RealtimeError as exc:
+        print(f"bench_quality: error: {exc}", file=sys.stderr)
+        return 2
+
+    rows = []
+    start = time.perf_counter()
+    for group, source, grams in tqdm(styles, desc="styles", unit="style", file=sys.stderr):
+        stylizer.set_style([source])
+        gatys_grams = gatys.styles([source], weights) if gatys else None
+        for name, photo in photos:
+            with torch.no_grad():
+                photo_features = vgg(frame_to_tensor(photo, device), STYLE_LAYERS)
+            outputs = {"photo": photo, "msgnet": stylizer(photo)}
+            if gatys:
+                outputs["gatys"] = gatys.render(photo, gatys_grams).frame
+            scores = {method: score(vgg, image, photo_features, grams, device) for method, image in outputs.items()}
+            base = scores["photo"]["style"]
+            for s in scores.values():
+                s["ratio"] = s["style"] / base
+            rows.append({"group": group, "style": Path(source).stem, "photo": name, **scores})
+    seconds = time.perf_counter() - start
+
+    print(
+        f"\nQuality on {len(photos)} photos ({', '.join(Path(p).name for p, _ in photos)}) at {args.size} px, style images at "
+        f"{args.style_size} px (built-in VGG targets at {weights.vgg_bank_info.get('style_size', '?')} px); weights {Path(str(path)).name} ({weights.training.get('images_seen', '?')} images seen); "
+        f"Gatys {args.gatys_steps} steps; {device.type}, {seconds:.0f} s\n"
+    )
+    print("| styles | n | photo style loss | MSG-Net style loss | Gatys style loss | MSG-Net ÷ Gatys | MSG-Net ratio | "
+          "Gatys ratio | MSG-Net content loss | Gatys content loss | MSG-Net content change | Gatys content change |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for group in dict.fromkeys(r["group"] for r in rows):
+        chosen = [r for r in rows if r["group"] == group]
+        m = {(method, key): mean([r[method][key] for r in chosen if method in r]) for method in METHODS for key in ("style", "ratio", "content", "content_change")}
+        versus = mean([r["msgnet"]["style"] / r["gatys"]["style"] for r in chosen if "gatys" in r])
+        print(
+            f"| {group} | {len({r['style'] for r in chosen})} | {fmt(m['photo', 'style'])} | {fmt(m['msgnet', 'style'])} | "
+            f"{fmt(m['gatys', 'style'])} | {fmt(versus)} | {fmt(m['msgnet', 'ratio'])} | {fmt(m['gatys', 'ratio'])} | "
+            f"{fmt(m['msgnet', 'content'])} | {fmt(m['gatys', 'content'])} | {fmt(m['msgnet', 'content_change'])} | "
+            f"{fmt(m['gatys', 'content_change'])} |"
+        )
+    print("\n| style | group | MSG-Net ratio | Gatys ratio | MSG-Net content change | Gatys content change |")
+    print("|---|---|---|---|---|---|")
+    for style in dict.fromkeys((r["style"], r["group"]) for r in rows):
+        chosen = [r for r in rows if (r["style"], r["group"]) == style]
+        cells = [fmt(mean([r[method][key] for r in chosen if method in r])) for key in ("ratio", "content_change") for method in ("msgnet", "gatys")]
+        print(f"| {style[0]} | {style[1]} | {cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"args": vars(args), "seconds": seconds, "rows": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

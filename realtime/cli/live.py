@@ -1,0 +1,193 @@
+"""`realtime live` and `realtime demo`: the live window, and the demo video rendered when there is none."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+from ..demo import DEMO_SECONDS, demo_source, render_demo
+from ..errors import RealtimeError
+from ..gatys import DEFAULT_SIZE as GATYS_SIZE, Gatys, GatysSettings, LossNetwork
+from ..gatys_snapshots import GatysSnapshotRenderer
+from ..live import (
+    DEFAULT_WORK_SIDE,
+    LiveOptions,
+    LiveSession,
+    LiveSummary,
+    default_work_side,
+    hotkey_help,
+    open_source,
+)
+from ..live_styles import StyleCatalog
+from ..recorder import check_video_path
+from ..snapshot import save_stylized
+from ..stylizer import Stylizer
+from ..window import Window, check_display, display_problem
+from .options import add_model_options, add_style_options, positive_float, positive_int
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    live = commands.add_parser(
+        "live",
+        help="stylise a camera, video file or stream live, with hotkeys",
+        description="Stylise live video in a window: a camera, a video file (plays at its own frame rate and "
+        "loops), a stream URL or 'sample' (built-in footage). Only the newest frame is stylised, so a slow "
+        "generator drops frames instead of lagging behind.",
+        epilog="hotkeys (in the window):\n" + hotkey_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    live.add_argument(
+        "--source", default="0", metavar="0|PATH|URL|sample", help="camera index, video file, stream URL or sample (default 0)"
+    )
+    live.add_argument(
+        "--styles", metavar="DIR", help="folder of style images to switch between; files added later appear when you switch"
+    )
+    live.add_argument(
+        "--size",
+        type=positive_int,
+        help=f"working size, the long side the generator sees (default {DEFAULT_WORK_SIDE['cuda']} on CUDA, "
+        f"{DEFAULT_WORK_SIDE['cpu']} on CPU; [ and ] change it live)",
+    )
+    live.add_argument("--mirror", action="store_true", help="flip the picture left-right (selfie view)")
+    live.add_argument("--record", metavar="PATH", help="record the stylised video from the start (.mp4, .mkv or .mov)")
+    live.add_argument(
+        "--output-dir", default=".", metavar="DIR", help="where snapshots (s) and recordings started with r go (default .)"
+    )
+    live.add_argument("--no-window", action="store_true", help="run headless (servers, tests): no window, no hotkeys")
+    live.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N stylised frames")
+    live.add_argument("--once", action="store_true", help="stop at the end of a video file instead of looping")
+    live.add_argument(
+        "--vgg",
+        metavar="PATH",
+        help="VGG features state dict: s then renders a Gatys snapshot in the background "
+        "(without it, s saves the stylised frame)",
+    )
+    live.add_argument(
+        "--snapshot-size", type=positive_int, default=GATYS_SIZE, help=f"long side of Gatys snapshots (default {GATYS_SIZE})"
+    )
+    add_style_options(
+        live,
+        style_help="style to start with (default: the first in the list): built-in name, image or sample:NAME; "
+        "repeat to blend",
+        required=False,
+    )
+    add_model_options(live)
+    live.set_defaults(run=_run_live)
+
+    demo = commands.add_parser(
+        "demo",
+        help="the live demo: camera or built-in footage; without a display, a demo video",
+        description="Open the live window on the camera, or on built-in footage when there is no camera. With no "
+        "display (or --no-window), stylise the footage into a video file instead, cycling through a few styles, "
+        "and report the frame rate reached.",
+        epilog="hotkeys (in the window):\n" + hotkey_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument(
+        "-o", "--output", default="realtime-demo.mp4", help="the video written when there is no window (default %(default)s)"
+    )
+    demo.add_argument(
+        "--seconds", type=positive_float, default=DEMO_SECONDS, help="length of that video (default %(default)g)"
+    )
+    demo.add_argument(
+        "--size",
+        type=positive_int,
+        help=f"working size (default {DEFAULT_WORK_SIDE['cuda']} on CUDA, {DEFAULT_WORK_SIDE['cpu']} on CPU)",
+    )
+    demo.add_argument("--no-window", action="store_true", help="render the demo video even when a display is available")
+    add_model_options(demo)
+    demo.set_defaults(run=_run_demo)
+
+
+def _run_live(args: argparse.Namespace) -> int:
+    record = check_video_path(args.record) if args.record else None
+    output_dir = Path(args.output_dir)
+    if not output_dir.is_dir():
+        raise RealtimeError(f"--output-dir: no such folder: {output_dir}")
+    if not args.no_window:
+        check_display()
+    with open_source(args.source, loop=not args.once) as source:  # a bad source fails before the model loads
+        stylizer = Stylizer.load(args.weights, args.device, args.style_size)
+        stylizer.strength = args.strength
+        stylizer.preserve_color = args.preserve_color
+        catalog = StyleCatalog(stylizer.weights.bank.names(), args.styles, args.style or ())
+        _live_notes(stylizer, catalog, args.size)
+        if args.no_window and record is None:
+            print("realtime: note: --no-window without --record shows and saves nothing", file=sys.stderr)
+        options = LiveOptions(
+            work_side=args.size or default_work_side(stylizer.device),
+            mirror=args.mirror,
+            record=record,
+            max_frames=args.max_frames or 0,
+            output_dir=output_dir,
+        )
+        window = None if args.no_window else Window()
+        with ExitStack() as stack:
+            snapshot = save_stylized
+            if args.vgg:
+                gatys = Gatys(LossNetwork.load(args.vgg), GatysSettings(size=args.snapshot_size), stylizer.device)
+                snapshot = stack.enter_context(GatysSnapshotRenderer(gatys, stylizer.weights)).hook
+            summary = LiveSession(stylizer, source, catalog, options, window=window, snapshot=snapshot).run()
+    _print_live_summary(summary)
+    return 130 if summary.stop_reason == "interrupted" else 0
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    no_window = "--no-window" if args.no_window else display_problem()
+    output = check_video_path(args.output) if no_window else None
+    stylizer = Stylizer.load(args.weights, args.device)
+    work_side = args.size or default_work_side(stylizer.device)
+    if output is not None:
+        print(f"realtime: no window ({no_window}): rendering the demo to {output}", file=sys.stderr)
+        summary = render_demo(stylizer, output, seconds=args.seconds, work_side=work_side)
+        _print_live_summary(summary, quiet=True)
+        recording = summary.recordings[0] if summary.recordings else None
+        if recording is None:
+            return 2
+        print(
+            f"realtime: wrote {recording.path} ({recording.frames} frames, {args.seconds:g} s); stylised at "
+            f"{summary.fps:.1f} fps on {stylizer.device} at working size {work_side}",
+            file=sys.stderr,
+        )
+        print(recording.path)
+        return 130 if summary.stop_reason == "interrupted" else 0
+    source, why_not_camera = demo_source()
+    if why_not_camera:
+        print(f"realtime: {why_not_camera}: showing built-in footage instead", file=sys.stderr)
+    catalog = StyleCatalog(stylizer.weights.bank.names())
+    _live_notes(stylizer, catalog, args.size)
+    session = LiveSession(stylizer, source, catalog, LiveOptions(work_side=work_side), window=Window())
+    _print_live_summary(session.run())
+    return 0
+
+
+def _live_notes(stylizer: Stylizer, catalog: StyleCatalog, size: int | None) -> None:
+    if stylizer.device.type == "cpu" and size is None:
+        print(
+            f"realtime: note: running on the CPU at working size {default_work_side(stylizer.device)} "
+            "(--size changes it; a CUDA GPU runs 720p live)",
+            file=sys.stderr,
+        )
+    if catalog.uses_samples:
+        print(
+            "realtime: note: these weights have no built-in styles; switching between sample photos as styles "
+            "(pass --styles DIR with paintings)",
+            file=sys.stderr,
+        )
+
+
+def _print_live_summary(summary: LiveSummary, quiet: bool = False) -> None:
+    if not quiet:
+        dropped = f", {summary.dropped} source frames dropped" if summary.dropped else ""
+        print(
+            f"realtime: {summary.frames} frames in {summary.seconds:.1f} s ({summary.fps:.1f} fps; generator "
+            f"{summary.generator_ms:.0f} ms, latency {summary.latency_ms:.0f} ms{dropped}); stopped: {summary.stop_reason}",
+            file=sys.stderr,
+        )
+        for recording in summary.recordings:
+            skipped = f", {recording.skipped} skipped while the encoder was behind" if recording.skipped else ""
+            print(f"realtime: saved recording {recording.path} ({recording.frames} frames{skipped})", file=sys.stderr)
+    for problem in summary.problems:
+        print(f"realtime: error: {problem}", file=sys.stderr)

@@ -1,0 +1,94 @@
+"""Options and argparse value types shared by the subcommands, so each command says them the same way."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable
+
+from ..errors import RealtimeError
+from ..targets import DEFAULT_STYLE_SIZE, StyleSpec
+from ..video import TimedStyle
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line rather than the usage block plus a line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise SystemExit(2)
+
+
+def _number(convert: Callable[[str], float], ok: Callable[[float], bool], requirement: str) -> Callable[[str], float]:
+    """An argparse type: `convert` the text, then insist on a finite value that is `ok`."""
+
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+        if not (math.isfinite(value) and ok(value)):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
+        return value
+
+    return parse
+
+
+non_negative_int = _number(int, lambda v: v >= 0, "0 or more")
+positive_int = _number(int, lambda v: v > 0, "1 or more")
+positive_float = _number(float, lambda v: v > 0, "a positive number")
+strength = _number(float, lambda v: 0 <= v <= 1, "between 0 and 1")
+stabilize_strength = _number(float, lambda v: 0 <= v < 1, "at least 0 and below 1")
+fade_seconds = _number(float, lambda v: v >= 0, "0 or more seconds")
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers like 256,384,512, got '{text}'") from None
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"sizes must be 1 or more, got '{text}'")
+    return values
+
+
+def _parsed_by(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """An argparse type from one of our parsers: its RealtimeError message becomes the usage error."""
+
+    def convert(text: str) -> object:
+        try:
+            return parse(text)
+        except RealtimeError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+style_spec = _parsed_by(StyleSpec.parse)
+timed_style = _parsed_by(TimedStyle.parse)
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weights", help="weights file (default: the shipped weights)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+
+
+def add_style_options(
+    parser: argparse.ArgumentParser,
+    style_type: Callable[[str], object] = style_spec,
+    style_metavar: str = "NAME|PATH[:WEIGHT]",
+    style_help: str = "built-in style name, style image or sample:NAME; repeat to blend (a.jpg:0.7 --style b.jpg:0.3)",
+    required: bool = True,
+) -> None:
+    parser.add_argument(
+        "--style", action="append", required=required, type=style_type, metavar=style_metavar, help=style_help
+    )
+    parser.add_argument("--strength", type=strength, default=1.0, help="0 = photo, 1 = full style (default 1)")
+    parser.add_argument("--preserve-color", action="store_true", help="stylise luminance, keep the photo's colours")
+    parser.add_argument(
+        "--style-size",
+        type=positive_int,
+        default=DEFAULT_STYLE_SIZE,
+        help=f"long side a style image is scaled to before its target is computed (default {DEFAULT_STYLE_SIZE})",
+    )

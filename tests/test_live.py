@@ -1,0 +1,570 @@
+"""The live loop on a generated video file: hotkeys, recording, faults, and the capture that drops frames.
+
+Sessions run offline (`realtime=False`): the source is lossless and times come from the clip's own
+timeline, so every assertion is deterministic; the real-time path is covered through the CLI.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from conftest import make_weights
+
+from realtime.capture import Frame, LatestFrame, SourceEnded, VideoCaptureSource
+from realtime.cli import main
+from realtime.errors import RealtimeError
+from realtime.frames import FrameTransfer
+from realtime.hud import HudInfo, draw_hud
+from realtime.live import (
+    HOTKEYS,
+    Action,
+    LiveOptions,
+    LiveSession,
+    Pick,
+    action_for_key,
+)
+from realtime.live_styles import StyleCatalog
+from realtime.sample_source import SampleSource
+from realtime.stylizer import Stylizer
+from realtime.video_io import VideoReader
+from realtime.window import check_display, display_problem
+
+CLIP_FPS = 10
+CLIP_FRAMES = 12
+CLIP_SIZE = (160, 120)
+
+
+def _clip_frame(i: int) -> np.ndarray:
+    w, h = CLIP_SIZE
+    y, x = np.mgrid[0:h, 0:w]
+    frame = np.stack([x * 255 // w, y * 255 // h, np.full_like(x, (i * 10) % 256)], axis=2).astype(np.uint8)
+    cv2.rectangle(frame, (10 + 8 * i, 30), (40 + 8 * i, 70), (255, 255, 255), -1)
+    return frame
+
+
+@pytest.fixture
+def clip(tmp_path):
+    path = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), CLIP_FPS, CLIP_SIZE)
+    for i in range(CLIP_FRAMES):
+        writer.write(cv2.cvtColor(_clip_frame(i), cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def _session(source, tmp_path, *, folder=None, start=(), inputs=(), snapshot=None, **options):
+    stylizer = Stylizer(make_weights(), "cpu", style_size=64)
+    catalog = StyleCatalog(stylizer.weights.bank.names(), folder, start)
+    opts = LiveOptions(**{"work_side": 160, "realtime": False, "output_dir": tmp_path, **options})
+    extra = {"snapshot": snapshot} if snapshot else {}
+    return LiveSession(stylizer, source, catalog, opts, inputs=inputs, **extra)
+
+
+@pytest.fixture
+def session(clip, tmp_path):
+    s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path)
+    yield s
+    s.close()
+
+
+def _frames_in(path):
+    with VideoReader(path) as reader:
+        return [f.image for f in reader]
+
+
+# Keys ---------------------------------------------------------------------------------------------
+
+
+def test_keys_map_to_actions_on_every_gui_backend():
+    for right in (0x1000014, 0xFF53, 0x270000, ord("n"), ord("N")):
+        assert action_for_key(right) is Action.NEXT
+    for left in (0x1000012, 0xFF51, 0x250000, ord("p")):
+        assert action_for_key(left) is Action.PREVIOUS
+    assert action_for_key(ord("1")) == Pick(0) and action_for_key(ord("0")) == Pick(9)
+    assert action_for_key(27) is Action.QUIT and action_for_key(ord("q")) is Action.QUIT
+    assert action_for_key(ord(" ")) is Action.PAUSE
+    assert action_for_key(ord("]")) is Action.SIZE_UP and action_for_key(ord("[")) is Action.SIZE_DOWN
+    assert action_for_key(ord("x")) is None
+    assert len(HOTKEYS) == 13 and all(k.isascii() and t.isascii() for k, t in HOTKEYS)
+
+
+# Styles -------------------------------------------------------------------------------------------
+
+
+def test_next_previous_and_pick_switch_targets(session):
+    bank = session.stylizer.styles.bank
+    session.step()
+    first = session.output.copy()
+    session.handle(Action.NEXT)
+    session.step()
+    assert session.state.style_index == 1 and torch.equal(session.stylizer.target, bank["style1"])
+    assert np.abs(session.output.astype(float) - first).mean() > 1
+    session.handle(Action.NEXT)  # wraps around
+    assert session.state.style_index == 0 and torch.equal(session.stylizer.target, bank["style0"])
+    session.handle(Action.PREVIOUS)
+    assert session.state.style_index == 1
+    session.handle(Pick(0))
+    assert session.state.style_index == 0
+    session.handle(Pick(6))
+    assert session.state.style_index == 0
+    assert any("no style 7" in text for text, _ in session._messages)
+
+
+def test_morph_interpolates_to_the_next_target_over_its_duration(clip, tmp_path):
+    s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, morph_seconds=0.4)  # 4 frames of the clip
+    try:
+        start, end = s.stylizer.styles.bank["style0"], s.stylizer.styles.bank["style1"]
+        s.step()
+        s.handle(Action.MORPH)
+        assert s.state.style_index == 1
+        s.step()  # the morph starts on this frame
+        assert torch.allclose(s.stylizer.target, start)
+        s.step()
+        s.step()
+        assert torch.allclose(s.stylizer.target, (start + end) / 2, atol=1e-6)
+        assert s._hud_info().style.endswith("(morphing)")
+        s.step()
+        s.step()
+        assert torch.equal(s.stylizer.target, end) and s._morph is None
+    finally:
+        s.close()
+
+
+def test_the_styles_folder_is_rescanned_when_switching(clip, tmp_path, style_images):
+    folder = tmp_path / "paintings"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(style_images[0].read_bytes())
+    s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, folder=folder, start=[])
+    try:
+        assert [e.name for e in s.catalog.entries] == ["style0", "style1", "a"]
+        (folder / "b.png").write_bytes(style_images[1].read_bytes())
+        (folder / ".b.part.png").write_bytes(b"half-written")
+        s.handle(Pick(1))
+        assert [e.name for e in s.catalog.entries] == ["style0", "style1", "a", "b"]
+        assert any("1 new style" in text for text, _ in s._messages)
+        s.handle(Pick(3))
+        s.step()
+        expected = s.stylizer.styles.target(str(folder / "b.png"))
+        assert s.state.style_index == 3 and torch.equal(s.stylizer.target, expected)
+        assert s._preview is not None and max(s._preview.shape[:2]) <= 112
+    finally:
+        s.close()
+
+
+def test_a_broken_style_image_is_reported_and_the_style_kept(clip, tmp_path, style_images):
+    folder = tmp_path / "paintings"
+    folder.mkdir()
+    (folder / "broken.png").write_bytes(b"not a png")
+    s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, folder=folder)
+    try:
+        s.step()
+        before = s.stylizer.target
+        s.handle(Pick(2))
+        assert s.state.style_index == 0 and s.stylizer.target is before
+        assert any("broken.png" in text for text, _ in s._messages)
+    finally:
+        s.close()
+
+
+def test_start_style_can_be_a_blend_outside_the_list(clip, tmp_path, style_images):
+    from realtime.targets import StyleSpec
+
+    specs = [StyleSpec(str(style_images[0]), 0.5), StyleSpec("style1", 0.5)]
+    s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, start=specs)
+    try:
+        assert s.catalog[0].name == "stripes 50% + style1 50%" and s.state.style_index == 0
+        assert torch.allclose(s.stylizer.target, s.stylizer.styles.blend(specs))
+    finally:
+        s.close()
+
+
+# Picture controls ---------------------------------------------------------------------------------
+
+
+def test_strength_keys_step_and_clamp(session):
+    for _ in range(3):
+        session.handle(Action.STRENGTH_DOWN)
+    assert session.state.strength == pytest.approx(0.7) and session.stylizer.strength == pytest.approx(0.7)
+    for _ in range(20):
+        session.handle(Action.STRENGTH_DOWN)
+    assert session.stylizer.strength == 0.0
+    session.step()
+    assert np.array_equal(session.output, session._frame.image)  # strength 0 shows the photo
+    session.handle(Action.STRENGTH_UP)
+    assert session.stylizer.strength == pytest.approx(0.1)
+
+
+def test_resolution_keys_change_the_working_size_not_the_display(session):
+    session.state.work_side = 128
+    session.step()
+    assert session.renderer.work_size == (128, 96) and session.output.shape == (120, 160, 3)
+    session.handle(Action.SIZE_UP)
+    session.step()
+    assert session.renderer.work_size == (160, 120) and session.output.shape == (120, 160, 3)
+    session.handle(Action.SIZE_UP)
+    assert session.work_side == 160
+    assert any("already at the display size" in text for text, _ in session._messages)
+    session.handle(Action.SIZE_DOWN)
+    session.handle(Action.SIZE_DOWN)
+    assert session.work_side == 128
+    assert any("smallest" in text for text, _ in session._messages)
+
+
+def test_mirror_flips_the_picture(session):
+    session.stylizer.strength = 0.0
+    session.step()
+    photo = session._frame.image
+    session.handle(Action.MIRROR)
+    session.state.paused = True  # re-render the same frame
+    session.step()
+    assert np.array_equal(session.output, photo[:, ::-1])
+
+
+def test_compare_shows_the_photo_left_and_the_stylisation_right(session):
+    session.state.paused = False
+    session.step()
+    photo, stylized = session._frame.image, session.output.copy()
+    session.handle(Action.COMPARE)
+    session.state.paused = True
+    session.step()
+    out, half = session.output, CLIP_SIZE[0] // 2
+    assert np.array_equal(out[:, : half - 1], photo[:, : half - 1])
+    assert np.array_equal(out[:, half + 1 :], stylized[:, half + 1 :])
+    assert (out[:, half - 1 : half + 1] == 255).all()
+    assert not np.array_equal(photo[:, half + 1 :], stylized[:, half + 1 :])
+
+
+def test_pause_holds_the_frame_and_space_resumes(session):
+    session.step()
+    held = session._frame.index
+    session.handle(Action.PAUSE)
+    for _ in range(3):
+        session.step()
+    assert session._frame.index == held and session.stats.frames == 1
+    session.handle(Action.STRENGTH_DOWN)  # settings still apply to the held frame
+    session.step()
+    session.handle(Action.PAUSE)
+    session.step()
+    assert session._frame.index == held + 1 and session.stats.frames == 2
+
+
+def test_hud_cycles_through_help_and_off(session):
+    modes = []
+    for _ in range(3):
+        session.handle(Action.HUD)
+        modes.append(session.state.hud)
+    assert modes == ["help", "off", "on"]
+
+
+def test_out_of_memory_drops_the_working_size_and_goes_on(session, monkeypatch):
+    real = session.stylizer.stylize_tensor
+
+    def limited(content, target=None):
+        if content.shape[-1] > 128:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(content, target)
+
+    monkeypatch.setattr(session.stylizer, "stylize_tensor", limited)
+    session.step()
+    assert session.state.work_side == 128 and session.renderer.work_size == (128, 96)
+    assert session.output.shape == (120, 160, 3)
+    assert any("out of GPU memory" in text for text, _ in session._messages)
+
+
+# The loop, recording and snapshots ----------------------------------------------------------------
+
+
+def test_headless_loop_stops_at_max_frames_and_records_them(clip, tmp_path):
+    out = tmp_path / "rec.mp4"
+    s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, max_frames=7, record=out)
+    summary = s.run()
+    assert summary.frames == 7 and "max-frames" in summary.stop_reason
+    frames = _frames_in(out)
+    assert len(frames) == 7 and frames[0].shape == (120, 160, 3)
+    with VideoReader(out) as reader:
+        assert [round(f.time, 3) for f in reader] == [round(i / CLIP_FPS, 3) for i in range(7)]
+
+
+def test_video_file_loops_and_stops_at_its_end_with_once(clip, tmp_path):
+    looping = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, max_frames=CLIP_FRAMES + 2)
+    assert looping.run().frames == CLIP_FRAMES + 2
+    once = _session(VideoCaptureSource(str(clip), drop=False, loop=False), tmp_path)
+    summary = once.run()
+    assert summary.frames == CLIP_FRAMES and summary.stop_reason.startswith("end of")
+
+
+def test_quit_key_ends_the_run(clip, tmp_path):
+    press_q = lambda s: [action_for_key(ord("q"))] if s.stats.frames == 3 else []
+    summary = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, inputs=[press_q]).run()
+    assert summary.frames == 3 and summary.stop_reason == "quit"
+
+
+def test_record_key_starts_and_stops_a_recording(clip, tmp_path):
+    def keys(s):
+        return {1: [Action.RECORD], 5: [Action.RECORD], 6: [Action.QUIT]}.get(s.stats.frames, [])
+
+    summary = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, inputs=[keys]).run()
+    [recording] = summary.recordings
+    assert recording.path.parent == tmp_path and recording.path.name.startswith("recording-")
+    assert recording.frames == 4 and len(_frames_in(recording.path)) == 4
+
+
+def test_ctrl_c_finalises_the_recording(clip, tmp_path):
+    def interrupt(s):
+        if s.stats.frames == 4:
+            raise KeyboardInterrupt
+        return []
+
+    out = tmp_path / "rec.mkv"
+    summary = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, inputs=[interrupt], record=out).run()
+    assert summary.stop_reason == "interrupted" and len(_frames_in(out)) == 4
+    assert list(tmp_path.glob(".*part*")) == []
+
+
+def test_snapshot_saves_the_stylised_frame(session, tmp_path):
+    session.handle(Action.COMPARE)
+    session.step()
+    session.handle(Action.SNAPSHOT)
+    [png] = tmp_path.glob("snapshot-style0-*.png")
+    saved = cv2.cvtColor(cv2.imread(str(png)), cv2.COLOR_BGR2RGB)
+    assert np.array_equal(saved, session.renderer.snapshot()[1])  # the stylisation, not the split view
+    assert "saved snapshot" in session.snapshot_status.read()[0]
+
+
+def test_a_snapshot_hook_gets_the_photo_and_reports_progress(clip, tmp_path):
+    seen = []
+
+    def hook(request, status):
+        seen.append(request)
+        status.update("rendering full quality", 0.25)
+
+    s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, snapshot=hook)
+    try:
+        s.step()
+        s.handle(Action.SNAPSHOT)
+        [request] = seen
+        assert np.array_equal(request.photo, s._frame.image) and request.style_name == "style0"
+        assert request.folder == tmp_path
+        assert s._hud_info().progress == ("rendering full quality", 0.25)
+    finally:
+        s.close()
+
+
+# Sources ------------------------------------------------------------------------------------------
+
+
+def _frame(i):
+    return Frame(np.full((2, 2, 3), i, np.uint8), i, i / 30, 0.0)
+
+
+def test_mailbox_keeps_only_the_newest_frame():
+    box = LatestFrame()
+    for i in range(3):
+        box.put(_frame(i))
+    assert box.take(0).index == 2 and box.dropped == 2
+    assert box.take(0) is None
+    box.put(_frame(3))
+    box.end("gone")
+    assert box.take(0).index == 3  # an unread frame is still delivered
+    with pytest.raises(SourceEnded, match="gone"):
+        box.take(0)
+
+
+class FakeCamera:
+    """Stands in for cv2.VideoCapture on a camera: `frames` pictures, then the device is gone."""
+
+    def __init__(self, frames, opens=True):
+        self.left, self.opens = frames, opens
+
+    def isOpened(self):
+        return self.opens
+
+    def read(self):
+        if self.left <= 0:
+            return False, None
+        self.left -= 1
+        return True, np.full((48, 64, 3), 10 * self.left, np.uint8)
+
+    def set(self, *args):
+        return True
+
+    def get(self, prop):
+        return 30.0
+
+    def release(self):
+        self.left = 0
+
+
+def _cameras(*counts):
+    """An `open_capture` whose successive opens give cameras with these frame counts, then none."""
+    made = iter(counts)
+
+    def open_capture(*args):
+        count = next(made, None)
+        return FakeCamera(count) if count is not None else FakeCamera(0, opens=False)
+
+    return open_capture
+
+
+def test_capture_thread_drops_frames_a_slow_reader_missed():
+    source = VideoCaptureSource(0, open_capture=_cameras(10), reconnect_s=0)
+    source.start()
+    source._thread.join(timeout=10)
+    frame = source.read(0)
+    assert frame.index == 9 and source.dropped == 9
+    with pytest.raises(SourceEnded, match="camera 0 was lost"):
+        source.read(0)
+    source.close()
+
+
+def test_camera_that_comes_back_within_the_window_keeps_playing():
+    source = VideoCaptureSource(0, open_capture=_cameras(3, 3), reconnect_s=0.6, drop=False)
+    indices = []
+    with pytest.raises(SourceEnded, match="did not come back within 0.6 s"):
+        while True:
+            indices.append(source.read(5).index)
+    assert indices == list(range(6)) and source.status == "lost"
+    source.close()
+
+
+def test_lost_camera_ends_the_run_and_finalises_the_recording(tmp_path):
+    source = VideoCaptureSource(0, open_capture=_cameras(5), reconnect_s=0, drop=False)
+    out = tmp_path / "rec.mp4"
+    summary = _session(source, tmp_path, record=out).run()
+    assert "camera 0 was lost" in summary.stop_reason and summary.frames == 5
+    assert len(_frames_in(out)) == 5
+
+
+def test_sample_source_is_moving_footage():
+    source = SampleSource(size=(96, 54), drop=False)
+    try:
+        frames = [source.read(5) for _ in range(3)]
+        assert [f.index for f in frames] == [0, 1, 2] and frames[2].time_s == pytest.approx(2 / 30)
+        assert frames[0].image.shape == (54, 96, 3) and frames[0].image.dtype == np.uint8
+        assert np.array_equal(source.frame_at(1.0), source.frame_at(1.0))
+        assert np.abs(source.frame_at(0.0).astype(float) - source.frame_at(2.0)).mean() > 3
+    finally:
+        source.close()
+
+
+# The HUD and the window -------------------------------------------------------------------------
+
+
+def _hud(**changes):
+    info = HudInfo(style="1/2 style0", strength=1.0, work_size=(320, 240), fps=12.0, generator_ms=30.0,
+                   latency_ms=50.0, device="cpu", hotkeys=HOTKEYS)
+    for key, value in changes.items():
+        setattr(info, key, value)
+    return info
+
+
+def test_hud_modes_draw_what_they_promise():
+    def drawn(info):
+        frame = np.full((360, 640, 3), 90, np.uint8)
+        draw_hud(frame, info)
+        return frame
+
+    blank = np.full((360, 640, 3), 90, np.uint8)
+    assert np.array_equal(drawn(_hud(mode="off")), blank)
+    on, helped = drawn(_hud()), drawn(_hud(mode="help"))
+    assert (on != blank).any() and (helped != on).sum() > 1000
+    recording = drawn(_hud(mode="off", recording_s=12.0))
+    assert ((recording[..., 0] > 200) & (recording[..., 1] < 80)).any()  # the red REC mark
+    preview = np.zeros((40, 30, 3), np.uint8)
+    assert (drawn(_hud(preview=preview)) == 0).all(axis=2).sum() >= 40 * 30
+
+
+def test_no_display_is_reported_with_the_no_window_hint(monkeypatch):
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    assert display_problem() == "DISPLAY is not set"
+    with pytest.raises(RealtimeError, match="--no-window"):
+        check_display()
+    monkeypatch.setenv("DISPLAY", ":987")
+    assert "cannot reach" in display_problem()
+
+
+# Device transfers -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs CUDA"))])
+def test_frame_transfer_round_trips(device):
+    transfer = FrameTransfer(device)
+    frames = [_clip_frame(i) for i in range(3)]
+    for frame in frames:
+        tensor = transfer.upload(frame)
+        assert tensor.shape == (1, 3, 120, 160) and tensor.device.type == device
+        assert np.array_equal(transfer.download(tensor), frame)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_session_on_cuda_matches_cpu(clip, tmp_path):
+    outputs = {}
+    for device in ("cpu", "cuda"):
+        stylizer = Stylizer(make_weights(), device, style_size=64)
+        catalog = StyleCatalog(stylizer.weights.bank.names())
+        options = LiveOptions(work_side=128, realtime=False, output_dir=tmp_path, compare=True, mirror=True)
+        s = LiveSession(stylizer, VideoCaptureSource(str(clip), drop=False), catalog, options)
+        try:
+            for _ in range(3):
+                s.step()
+            outputs[device] = s.output.copy()
+            assert s.renderer.generator_ms > 0
+        finally:
+            s.close()
+    assert np.abs(outputs["cpu"].astype(int) - outputs["cuda"]).max() <= 3
+
+
+# The command line --------------------------------------------------------------------------------
+
+
+def test_cli_live_headless_records_n_frames(clip, tmp_path, weights_file, capsys):
+    out = tmp_path / "live.mp4"
+    code = main(["live", "--source", str(clip), "--no-window", "--max-frames", "5", "--record", str(out),
+                 "--weights", str(weights_file), "--size", "128", "--style", "style1"])
+    assert code == 0
+    assert len(_frames_in(out)) == 5
+    err = capsys.readouterr().err
+    assert "5 frames" in err and f"saved recording {out}" in err
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("7", "no camera at index 7 (tried"),
+        ("missing.mp4", "no such video file: missing.mp4"),
+        ("{notvideo}", "as a video"),
+    ],
+)
+def test_cli_bad_source_is_one_line_and_exit_2(source, expected, tmp_path, weights_file, capsys):
+    not_video = tmp_path / "notes.mp4"
+    not_video.write_text("hello")
+    source = source.format(notvideo=not_video)
+    code = main(["live", "--source", source, "--no-window", "--weights", str(weights_file)])
+    err = capsys.readouterr().err
+    assert code == 2 and expected in err and len(err.strip().splitlines()) == 1
+    if source == "7":
+        assert "--source PATH" in err
+
+
+def test_cli_live_without_display_suggests_no_window(clip, weights_file, capsys, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    code = main(["live", "--source", str(clip), "--weights", str(weights_file)])
+    err = capsys.readouterr().err
+    assert code == 2 and "--no-window" in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_demo_without_display_renders_a_video(tmp_path, weights_file, capsys, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    out = tmp_path / "demo.mp4"
+    code = main(["demo", "-o", str(out), "--seconds", "0.5", "--size", "64", "--weights", str(weights_file)])
+    captured = capsys.readouterr()
+    assert code == 0 and captured.out.strip() == str(out)
+    assert "fps" in captured.err
+    frames = _frames_in(out)
+    assert len(frames) == 15 and frames[0].shape == (720, 1280, 3)

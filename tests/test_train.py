@@ -1,0 +1,330 @@
+"""`realtime train`: losses fall, checkpoints resume exactly, exports load, bad input is one line."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from conftest import photo, save_png
+from realtime.checkpoint import load_checkpoint, save_checkpoint
+from realtime.cli import main
+from realtime.datasets import ContentSet, center_crop, square_style
+from realtime.errors import RealtimeError
+from realtime.frames import fit_long_side, frame_to_tensor, pad_for_generator
+from realtime.images import read_image
+from realtime.losses import STYLE_LAYERS, style_grams, style_loss
+from realtime.quality import content_change, style_distance
+from realtime.train import Training, evenly_spaced, load_data, resolve_config
+from realtime.vgg import VGGFeatures
+from realtime.weights import load_weights
+
+TINY = {"ngf": 8, "n_blocks": 1, "size": 32, "style_sizes": (32, 48), "style_size": 32, "batch": 2, "val_count": 1}
+VGG16_LAYOUT = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]
+
+
+def tiny_vgg() -> VGGFeatures:
+    """A VGG-shaped trunk (relu1_2 … relu4_3) a few channels wide: the real one is slow on a CPU."""
+    torch.manual_seed(0)
+    layers: list[nn.Module] = []
+    channels = 3
+    for width in [4, 4, "M", 6, 6, "M", 8, 8, 8, "M", 8, 8, 8]:
+        if width == "M":
+            layers.append(nn.MaxPool2d(2, 2))
+        else:
+            layers += [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=True)]
+            channels = width
+    return VGGFeatures(nn.Sequential(*layers))
+
+
+@pytest.fixture(scope="session")
+def vgg16_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random state dict in torchvision's `vgg16().features[:23]` layout, float16 like ../shared's."""
+    torch.manual_seed(0)
+    layers: list[nn.Module] = []
+    channels = 3
+    for width in VGG16_LAYOUT:
+        if width == "M":
+            layers.append(nn.MaxPool2d(2, 2))
+        else:
+            layers += [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=True)]
+            channels = width
+    path = tmp_path_factory.mktemp("vgg") / "vgg16_random.pth"
+    torch.save({k: v.half() for k, v in nn.Sequential(*layers).state_dict().items()}, path)
+    return path
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> dict[str, Path]:
+    """Five content photos, three style images of different sizes and shapes, four extra paintings."""
+    content, styles, extras = tmp_path / "content", tmp_path / "styles", tmp_path / "extras"
+    for folder in (content, styles, extras):
+        folder.mkdir()
+    for i in range(5):
+        save_png(content / f"photo{i}.png", photo(40 + 4 * i, 56, seed=i))
+    rng = np.random.default_rng(1)
+    y, x = np.mgrid[0:48, 0:64]
+    stripes = np.stack([(np.sin(x / 1.5) > 0) * 255, (np.sin(y / 1.5) > 0) * 120, np.full_like(x, 30)], 2)
+    save_png(styles / "stripes.png", stripes.astype(np.uint8))
+    save_png(styles / "blotches.png", np.kron(rng.integers(0, 256, (6, 4, 3)), np.ones((8, 8, 1))).astype(np.uint8))
+    save_png(styles / "noise.png", rng.integers(0, 256, (40, 40, 3)).astype(np.uint8))
+    for i in range(4):
+        save_png(extras / f"painting{i}.png", rng.integers(0, 256, (30, 36, 3)).astype(np.uint8))
+    return {"content": content, "styles": styles, "extras": extras, "root": tmp_path}
+
+
+def make_training(folders: dict[str, Path], state: dict | None = None, **options) -> Training:
+    values = {"content": str(folders["content"]), "styles": str(folders["styles"]), **TINY, **options}
+    values.setdefault("checkpoint", str(folders["root"] / "run.pt"))
+    config = resolve_config(values, state=state)
+    return Training(config, load_data(config, torch.device("cpu")), tiny_vgg(), "cpu", state=state)
+
+
+def test_loss_decreases_on_a_fixed_batch(folders):
+    training = make_training(folders, lr=1e-2)
+    batch = training.sample_batch()
+    weights = training.loss_weights
+    losses = [float((training.train_step(*batch) * weights).sum()) for _ in range(25)]
+    assert all(np.isfinite(losses))
+    assert losses[-1] < 0.7 * losses[0]
+
+
+def test_batches_hold_one_style_per_sample(folders):
+    training = make_training(folders, batch=6, extra_styles=str(folders["extras"]), extra_fraction=0.5)
+    content, styles, size = training.sample_batch()
+    assert content.shape == (6, 3, 32, 32) and content.dtype == torch.uint8
+    assert size in (32, 48)
+    assert styles.shape == (6,) and int(styles.max()) < len(training.data.styles)
+    grams = training.grams[size]["relu2_2"][styles]
+    assert grams.shape == (6, 6, 6)
+
+
+def test_styles_per_batch_shares_each_style_image_among_samples(folders):
+    training = make_training(folders, batch=4, styles_per_batch=2)
+    content, styles, size = training.sample_batch()
+    assert styles[0] == styles[1] and styles[2] == styles[3]
+    encoded = []
+    encode = training._encode
+    training._encode = lambda images: encoded.append(len(images)) or encode(images)
+    assert torch.isfinite(training.train_step(content, styles, size)).all()
+    assert encoded == [2]
+
+
+def test_resumed_run_equals_an_uninterrupted_run(folders):
+    whole = make_training(folders, steps=6, val_every=2, checkpoint=str(folders["root"] / "whole.pt"))
+    whole.run(progress=False)
+
+    first = make_training(folders, steps=6, val_every=2, checkpoint=str(folders["root"] / "part.pt"))
+    result = first.run(chunk_steps=3, progress=False)
+    assert result.status == "chunk done" and result.step == 3
+    state = load_checkpoint(result.checkpoint)
+    assert state["step"] == 3
+    resumed = make_training(folders, state=state, checkpoint=str(folders["root"] / "part.pt"))
+    assert resumed.step == 3
+    final = resumed.run(progress=False)
+
+    assert final.status == "finished" and final.step == 6 and final.images_seen == 12
+    for name, value in whole.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[name]), name
+    assert torch.equal(whole.rng.get_state(), resumed.rng.get_state())
+    whole_val = [row["val"] for row in whole.history if "val" in row]
+    resumed_val = [row["val"] for row in resumed.history if "val" in row]
+    assert whole_val == resumed_val and len(whole_val) == 3
+
+
+def test_compact_checkpoint_is_smaller_and_resumes(folders):
+    full = make_training(folders, steps=2, checkpoint=str(folders["root"] / "full.pt"))
+    full.run(progress=False)
+    compact = make_training(folders, steps=2, checkpoint=str(folders["root"] / "compact.pt"), compact_checkpoint=True)
+    compact.run(progress=False)
+    assert (folders["root"] / "compact.pt").stat().st_size < (folders["root"] / "full.pt").stat().st_size
+    state = load_checkpoint(folders["root"] / "compact.pt")
+    moments = next(iter(state["optimizer"]["state"].values()))
+    assert moments["exp_avg"].dtype == torch.bfloat16
+    resumed = make_training(folders, state=state, steps=3, checkpoint=str(folders["root"] / "compact.pt"))
+    assert next(iter(resumed.optimizer.state.values()))["exp_avg"].dtype == torch.float32
+    assert resumed.run(progress=False).step == 3
+
+
+def test_time_limit_stops_with_a_checkpoint(folders):
+    training = make_training(folders, steps=50)
+    result = training.run(time_limit=1e-9, progress=False)
+    assert result.status == "time limit" and result.step == 0
+    assert load_checkpoint(result.checkpoint)["step"] == 0
+    log = json.loads(result.log.read_text())
+    assert log["status"] == "time limit" and log["steps"] == 50
+
+
+def test_interrupt_finishes_the_step_then_checkpoints(folders):
+    training = make_training(folders, steps=50)
+    step = training.train_step
+
+    def interrupted_step(*args):
+        losses = step(*args)
+        if training.step == 1:
+            signal.raise_signal(signal.SIGINT)
+        return losses
+
+    training.train_step = interrupted_step
+    result = training.run(progress=False)
+    assert result.status == "interrupted" and result.step == 2
+    assert load_checkpoint(result.checkpoint)["step"] == 2
+
+
+def test_diverging_loss_is_one_line_error(folders):
+    training = make_training(folders, steps=5)
+    training.train_step = lambda *args: torch.tensor([float("nan"), 1.0, 1.0])
+    with pytest.raises(RealtimeError, match="diverged"):
+        training.run(progress=False)
+
+
+def test_holdout_styles_stay_out_of_training_and_the_bank(folders):
+    training = make_training(folders, steps=1, extra_styles=str(folders["extras"]), holdout=2)
+    data = training.data
+    assert len(data.holdout_names) == 2
+    assert not set(data.holdout_names) & set(data.styles.names)
+    assert data.main_styles == 3 and len(data.styles) == 5
+    assert {group for group, *_ in training._val} == {"trained", "unseen"}
+    assert set(training.validate()) == {"trained", "unseen"}
+    out = folders["root"] / "w.safetensors"
+    training.run(progress=False)
+    weights = training.export(out)
+    assert weights.bank.names() == ["blotches", "noise", "stripes"]
+    assert load_weights(out).training["holdout_styles"] == data.holdout_names
+
+
+def test_export_bank_is_the_encoders_targets_and_vgg_grams(folders):
+    training = make_training(folders, steps=2)
+    training.run(progress=False)
+    out = folders["root"] / "w.safetensors"
+    training.export(out)
+    loaded = load_weights(out)
+    assert loaded.bank.names() == sorted(p.stem for p in folders["styles"].iterdir())
+    assert loaded.training["steps"] == 2 and loaded.training["trained"] is True
+    assert loaded.vgg_bank_info["network"] == "vgg16" and loaded.vgg_bank_info["style_size"] == 32
+    with torch.no_grad():
+        for row, name in enumerate(loaded.bank.names()):
+            frame = fit_long_side(read_image(folders["styles"] / f"{name}.png"), 32)
+            image = frame_to_tensor(frame)
+            expected = training.model.encode_style(pad_for_generator(image))[0]
+            torch.testing.assert_close(loaded.bank[name], expected, rtol=2e-2, atol=1e-3)
+            features = training.vgg(image, STYLE_LAYERS)
+            for layer in STYLE_LAYERS:
+                gram = style_distance({layer: features[layer]}, {layer: loaded.vgg_bank[layer][row]})
+                assert float(gram) < 1e-4 * float(loaded.vgg_bank[layer][row].pow(2).mean()) + 1e-6
+
+
+def test_checkpoint_parts_round_trip_and_damage_is_reported(tmp_path):
+    state = {"step": 7, "weights": torch.arange(4000, dtype=torch.float32)}
+    path = tmp_path / "ckpt.pt"
+    files = save_checkpoint(state, path, part_bytes=5000)
+    assert len(files) >= 4 and all(f.stat().st_size <= 5000 for f in files[1:])
+    loaded = load_checkpoint(path)
+    assert loaded["step"] == 7 and torch.equal(loaded["weights"], state["weights"])
+
+    newer = save_checkpoint({**state, "step": 8}, path, part_bytes=5000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f.name for f in newer)
+    assert load_checkpoint(path)["step"] == 8
+
+    newer[1].write_bytes(newer[1].read_bytes()[:100])
+    with pytest.raises(RealtimeError, match="truncated"):
+        load_checkpoint(path)
+    newer[1].unlink()
+    with pytest.raises(RealtimeError, match="part missing"):
+        load_checkpoint(path)
+    save_checkpoint(state, path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
+
+
+def test_cli_trains_exports_and_resumes(folders, vgg16_file, capsys):
+    root = folders["root"]
+    common = ["--content", str(folders["content"]), "--styles", str(folders["styles"]), "--vgg", str(vgg16_file)]
+    tiny = ["--ngf", "8", "--n-blocks", "1", "--size", "32", "--style-sizes", "32", "--style-size", "32", "--batch", "2"]
+    out = root / "model.safetensors"
+    code = main(["train", *common, *tiny, "--out", str(out), "--steps", "3", "--chunk-steps", "2", "--val-count", "1",
+                 "--val-every", "1", "--quiet", "--json"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["status"] == "chunk done" and summary["step"] == 2 and not out.exists()
+    checkpoint = root / "model.ckpt.pt"
+    assert summary["checkpoint"] == str(checkpoint) and checkpoint.is_file()
+
+    assert main(["train", "--resume", str(checkpoint), "--quiet", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["status"] == "finished" and summary["step"] == 3 and summary["out"] == str(out)
+    weights = load_weights(out)
+    assert weights.bank.names() == ["blotches", "noise", "stripes"] and set(weights.vgg_bank) == set(STYLE_LAYERS)
+    log = json.loads((root / "model.ckpt.log.json").read_text())
+    assert log["status"] == "finished" and [row["step"] for row in log["history"] if "val" in row] == [1, 2, 3]
+
+    exported = root / "exported.safetensors"
+    assert main(["train", "--export", str(checkpoint), "--out", str(exported), "--style-size", "48"]) == 0
+    again = load_weights(exported)
+    assert again.bank.names() == weights.bank.names() and again.vgg_bank_info["style_size"] == 48
+    for name, value in weights.model.state_dict().items():
+        assert torch.equal(value, again.model.state_dict()[name])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"--content": "{root}/missing"}, "content folder not found"),
+        ({"--styles": "{root}/empty"}, "no images"),
+        ({"--vgg": "{root}/missing.pth"}, "VGG weights not found"),
+        ({"--out": "{root}/nowhere/w.safetensors"}, "output folder does not exist"),
+        ({"--size": "30"}, "multiple of 4"),
+        ({"--holdout": "2"}, "give --extra-styles"),
+        ({"--resume": "{root}/garbage.pt"}, "not a readable checkpoint"),
+        ({"--resume": "{vgg}"}, "not a realtime training checkpoint"),
+        ({"--val-count": "5"}, "leaves none"),
+        ({"--ngf": "16", "--resume": "{real}"}, "cannot continue as ngf=16"),
+        ({"--export": "{root}/garbage.pt"}, "not a readable checkpoint"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(folders, vgg16_file, capsys, change, message):
+    root = folders["root"]
+    (root / "empty").mkdir()
+    (root / "garbage.pt").write_bytes(b"PK\x03\x04 not really a zip")
+    if "{real}" in change.values():
+        make_training(folders, steps=1, checkpoint=str(root / "real.pt")).run(progress=False)
+    args = {"--content": str(folders["content"]), "--styles": str(folders["styles"]), "--vgg": str(vgg16_file),
+            "--out": str(root / "w.safetensors"), "--size": "32", "--style-sizes": "32", "--ngf": "8", "--val-count": "1"}
+    args.update({k: v.format(root=root, vgg=vgg16_file, real=root / "real.pt") for k, v in change.items()})
+    assert main(["train", "--quiet", *[item for pair in args.items() for item in pair]]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("realtime: error:") and message in err and "\n" not in err
+    assert not (root / "w.safetensors").exists()
+
+
+def test_square_style_mirrors_to_a_square_and_crops_are_exact():
+    frame = photo(30, 60)
+    square = square_style(frame, 40)
+    assert square.shape == (40, 40, 3)
+    np.testing.assert_array_equal(square[10:30], fit_long_side(frame, 40))
+    assert center_crop(frame, 20).shape == (20, 20, 3)
+    content = ContentSet([photo(40, 64)], 32, "cpu")
+    crops = content.crops(torch.tensor([0, 0]), torch.tensor([[0.0, 0.0, 0.9], [0.999, 0.999, 0.1]]))
+    image = content.images[0]
+    assert torch.equal(crops[0], image[:, :32, :32])
+    assert torch.equal(crops[1], image[:, -32:, -32:].flip(2))
+    assert evenly_spaced(3, 10) == [0, 3, 6] and evenly_spaced(0, 10) == []
+
+
+def test_quality_yardsticks_agree_with_the_training_loss():
+    torch.manual_seed(0)
+    vgg = tiny_vgg()
+    images, style = torch.rand(3, 3, 32, 32) * 255, torch.rand(1, 3, 32, 32) * 255
+    features = vgg(images, STYLE_LAYERS)
+    targets = {k: v[0] for k, v in style_grams(vgg(style, STYLE_LAYERS)).items()}
+    per_image = style_distance(features, targets)
+    assert per_image.shape == (3,)
+    torch.testing.assert_close(per_image.mean(), style_loss(features, targets))
+    relu = features["relu2_2"]
+    assert torch.equal(content_change(relu, relu), torch.zeros(3))
+    torch.testing.assert_close(content_change(2 * relu, relu), torch.ones(3))
+
