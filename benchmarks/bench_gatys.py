@@ -29,8 +29,8 @@ import torch
 from realtime.device import resolve_device
 from realtime.frames import fit_long_side
 from realtime.gatys import Gatys, GatysSettings, LossNetwork, LossTerms
-from realtime.images import read_image
 from realtime.gatys_snapshots import GatysSnapshotRenderer
+from realtime.images import read_image
 from realtime.stylizer import Stylizer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

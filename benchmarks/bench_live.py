@@ -34,11 +34,10 @@ import torch
 
 from realtime.capture import VideoCaptureSource
 from realtime.device import resolve_device
-from realtime.frames import fit_long_side
+from realtime.frames import fit_long_side, fit_size
 from realtime.live import LiveOptions, LiveSession, LoopStats, default_work_side
 from realtime.live_styles import StyleCatalog
 from realtime.msgnet import MSGNet
-from realtime.renderer import fit_size
 from realtime.sample_source import SampleSource
 from realtime.stylizer import Stylizer
 from realtime.targets import StyleSpec

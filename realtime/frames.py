@@ -63,14 +63,30 @@ def tensor_to_frame(tensor: Tensor) -> np.ndarray:
     return _to_pixels(tensor[:1]).contiguous().cpu().numpy()[0]
 
 
+def fit_size(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """(height, width) scaled down, aspect kept, so the long side is at most `max_side`; 0 means no limit."""
+    if max_side <= 0 or max(height, width) <= max_side:
+        return height, width
+    scale = max_side / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 def fit_long_side(frame: np.ndarray, max_side: int) -> np.ndarray:
     """Downscale (never upscale) so the long side is at most `max_side`; 0 means no limit."""
-    h, w = frame.shape[:2]
-    if max_side <= 0 or max(h, w) <= max_side:
+    h, w = fit_size(*frame.shape[:2], max_side)
+    if (h, w) == frame.shape[:2]:
         return frame
-    scale = max_side / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    return cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+
+
+def resize(image: Tensor, size: Sequence[int]) -> Tensor:
+    """Resize a B×3×H×W (0–255) tensor: area averaging to shrink (no aliasing), bicubic to enlarge."""
+    size = tuple(size)
+    if tuple(image.shape[-2:]) == size:
+        return image
+    if image.shape[-2] >= size[0] and image.shape[-1] >= size[1]:
+        return F.interpolate(image, size=size, mode="area")
+    return F.interpolate(image, size=size, mode="bicubic", align_corners=False).clamp(0, 255)
 
 
 def pad_for_generator(tensor: Tensor) -> Tensor:

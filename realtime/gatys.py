@@ -25,14 +25,20 @@ from threading import Event
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from tqdm import tqdm
 
 from .color import keep_colors
 from .errors import RealtimeError
-from .frames import fit_long_side, frame_to_tensor, tensor_to_frame
-from .images import SAMPLE_PREFIX, SAMPLES, STDIO, check_output_path, read_image, write_image
+from .frames import fit_long_side, frame_to_tensor, resize, tensor_to_frame
+from .images import (
+    SAMPLE_PREFIX,
+    SAMPLES,
+    STDIO,
+    check_output_path,
+    read_image,
+    write_image,
+)
 from .losses import STYLE_LAYERS, content_loss, style_grams, style_loss, total_variation
 from .stylizer import Stylizer
 from .targets import StyleSpec
@@ -321,16 +327,6 @@ class GatysResult:
     history: list[list[float]] = field(default_factory=list)
 
 
-def _resize(image: Tensor, size: Sequence[int]) -> Tensor:
-    """Area averaging to shrink (no aliasing), bicubic to enlarge (no blocks); same size is a no-op."""
-    size = tuple(size)
-    if tuple(image.shape[-2:]) == size:
-        return image
-    if image.shape[-2] >= size[0] and image.shape[-1] >= size[1]:
-        return F.interpolate(image, size=size, mode="area")
-    return F.interpolate(image, size=size, mode="bicubic", align_corners=False).clamp(0, 255)
-
-
 class _Stopped(Exception):
     """Raised inside the optimiser's closure to leave L-BFGS between evaluations."""
 
@@ -382,13 +378,13 @@ class Gatys:
         bar = tqdm(total=total, desc="gatys", unit="step", disable=not progress, leave=False)
         try:
             for level, size in enumerate(sizes):
-                image = _resize(image, size)
-                level_photo = _resize(photo, size)
+                image = resize(image, size)
+                level_photo = resize(photo, size)
                 targets = styles.at(max(photo.shape[-2:]), max(size), self.device)
                 losses: list[float] = []
                 history.append(losses)
 
-                def report(loss: float, level: int = level) -> None:
+                def report(loss: float, level: int = level, losses: list[float] = losses) -> None:
                     nonlocal done
                     done += 1
                     losses.append(loss)
@@ -404,7 +400,7 @@ class Gatys:
             interrupted = True
         finally:
             bar.close()
-        image = _resize(image, photo.shape[-2:])
+        image = resize(image, photo.shape[-2:])
         terms = self.evaluate_tensor(image, photo, styles)
         if s.preserve_color:
             image = keep_colors(image, photo).clamp(0, 255)
@@ -443,7 +439,7 @@ class Gatys:
             start = (torch.rand(1, 3, *size, generator=generator) * 255).to(self.device)
         else:
             raise RealtimeError(f"unknown init '{init}'; use content, noise or an image (msgnet is resolved by render_still)")
-        return _resize(start, size)
+        return resize(start, size)
 
     def _objective(self, photo: Tensor, targets: Mapping[str, Tensor]) -> Callable[[Tensor], Tensor]:
         """image → stacked (total, style, content, tv), each weighted; normalisers are fixed per level."""

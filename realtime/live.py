@@ -22,10 +22,11 @@ from torch import Tensor
 
 from .capture import Frame, FrameSource, SourceEnded, VideoCaptureSource, parse_source
 from .errors import RealtimeError
+from .frames import fit_size
 from .hud import HUD_MODES, HudInfo, draw_hud
 from .live_styles import StyleCatalog, StyleEntry, TargetLoader
 from .recorder import Recorder, Recording
-from .renderer import DISPLAY_MAX_SIDE, LiveRenderer, fit_size
+from .renderer import DISPLAY_MAX_SIDE, LiveRenderer
 from .sample_source import SampleSource
 from .snapshot import (
     SnapshotHook,

@@ -60,10 +60,6 @@ class Recorder:
         self._thread = threading.Thread(target=self._work, name=f"recorder {self.path.name}", daemon=True)
         self._thread.start()
 
-    @property
-    def failed(self) -> bool:
-        return self._error is not None
-
     def write(self, frame: np.ndarray, time_s: float) -> None:
         """Queue a copy of `frame` (the caller may reuse its buffer) shown at `time_s` seconds."""
         if self._error is not None:

@@ -11,28 +11,13 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from .frames import FrameTransfer, tensor_to_frame
+from .frames import FrameTransfer, fit_size, resize, tensor_to_frame
 from .stylizer import Stylizer
 
 DISPLAY_MAX_SIDE = 1280
 _DIVIDER = 2  # pixels of the white line between the halves in compare mode
-
-
-def fit_size(height: int, width: int, max_side: int) -> tuple[int, int]:
-    """(height, width) scaled down, aspect kept, so the long side is at most `max_side` (never up)."""
-    if max(height, width) <= max_side:
-        return height, width
-    scale = max_side / max(height, width)
-    return max(1, round(height * scale)), max(1, round(width * scale))
-
-
-def _resize(image: Tensor, size: tuple[int, int]) -> Tensor:
-    if tuple(image.shape[-2:]) == size:
-        return image
-    return F.interpolate(image, size=size, mode="bilinear", antialias=True, align_corners=False)
 
 
 class LiveRenderer:
@@ -65,12 +50,12 @@ class LiveRenderer:
         display = self.display_size(*capture.shape[-2:])
         work = fit_size(*capture.shape[-2:], min(work_side, max(display)))
         self.work_size = (work[1], work[0])
-        stylized = _resize(self._timed_stylize(_resize(capture, work)), display)
+        stylized = resize(self._timed_stylize(resize(capture, work)), display)
         self._capture, self._stylized = capture, stylized
         shown = stylized
         if compare:
             half = display[1] // 2
-            shown = torch.cat([_resize(capture, display)[..., :half], stylized[..., half:]], dim=-1)
+            shown = torch.cat([resize(capture, display)[..., :half], stylized[..., half:]], dim=-1)
             shown[..., max(0, half - _DIVIDER // 2) : half + _DIVIDER // 2] = 255.0
         frame = self.transfer.download(shown)
         if self._cuda:

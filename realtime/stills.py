@@ -8,7 +8,14 @@ from pathlib import Path
 
 from .errors import RealtimeError
 from .frames import fit_long_side
-from .images import IMAGE_SUFFIXES, SAMPLE_PREFIX, STDIO, check_output_path, read_image, write_image
+from .images import (
+    IMAGE_SUFFIXES,
+    SAMPLE_PREFIX,
+    STDIO,
+    check_output_path,
+    read_image,
+    write_image,
+)
 from .stylizer import Stylizer
 
 DEFAULT_IMAGE_SIZE = 1024

@@ -5,9 +5,9 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import photo, save_png
 from PIL import Image
 
-from conftest import photo, save_png
 from realtime.cli import main
 from realtime.images import read_image
 from realtime.stylizer import UntrainedWeightsWarning

@@ -3,7 +3,12 @@ import pytest
 import torch
 
 from realtime.color import keep_colors, rgb_to_ycbcr, ycbcr_to_rgb
-from realtime.frames import fit_long_side, frame_to_tensor, pad_for_generator, tensor_to_frame
+from realtime.frames import (
+    fit_long_side,
+    frame_to_tensor,
+    pad_for_generator,
+    tensor_to_frame,
+)
 
 
 def test_frame_tensor_round_trip_is_exact():

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-
 from conftest import make_weights, photo, save_png
+
 from realtime import cli
 from realtime.color import rgb_to_ycbcr
 from realtime.errors import RealtimeError
@@ -25,11 +25,11 @@ from realtime.gatys import (
     parse_weight_list,
     render_still,
 )
+from realtime.gatys_snapshots import GatysSnapshotRenderer
 from realtime.images import read_image
 from realtime.losses import STYLE_LAYERS, style_grams
 from realtime.snapshot import SnapshotRequest, SnapshotStatus
 from realtime.targets import StyleSpec
-from realtime.gatys_snapshots import GatysSnapshotRenderer
 from realtime.vgg import VGGFeatures
 
 SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"

@@ -2,9 +2,9 @@ import os
 
 import numpy as np
 import pytest
+from conftest import photo, save_png
 from PIL import Image
 
-from conftest import photo, save_png
 from realtime.errors import RealtimeError
 from realtime.images import read_image, sample_image, write_image
 

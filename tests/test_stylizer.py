@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from conftest import photo
+
 from realtime.color import rgb_to_ycbcr
 from realtime.errors import RealtimeError
 from realtime.frames import frame_to_tensor

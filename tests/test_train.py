@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import photo, save_png
 from torch import nn
 
-from conftest import photo, save_png
 from realtime.checkpoint import load_checkpoint, save_checkpoint
 from realtime.cli import main
 from realtime.datasets import ContentSet, center_crop, square_style

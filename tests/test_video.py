@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
 from conftest import make_weights, photo
+
 from realtime.cli import main
 from realtime.errors import RealtimeError
 from realtime.frames import frames_to_tensor, tensor_to_frames

@@ -2,11 +2,16 @@ import json
 
 import pytest
 import torch
+from conftest import make_weights
 from safetensors.torch import save_file
 
-from conftest import make_weights
 from realtime.errors import RealtimeError
-from realtime.weights import load_weights, pack_symmetric, save_weights, unpack_symmetric
+from realtime.weights import (
+    load_weights,
+    pack_symmetric,
+    save_weights,
+    unpack_symmetric,
+)
 
 
 def rewrite_metadata(path, **changes):

@@ -11,8 +11,6 @@ from ..errors import RealtimeError
 from ..gatys import (
     DEFAULT_ADAM_LR,
     DEFAULT_CONTENT_LAYER,
-    DEFAULT_SIZE as GATYS_SIZE,
-    DEFAULT_STEPS as GATYS_STEPS,
     DEFAULT_STYLE_WEIGHT,
     DEFAULT_TV_WEIGHT,
     INITS,
@@ -24,6 +22,12 @@ from ..gatys import (
     parse_layer_list,
     parse_weight_list,
     render_still,
+)
+from ..gatys import (
+    DEFAULT_SIZE as GATYS_SIZE,
+)
+from ..gatys import (
+    DEFAULT_STEPS as GATYS_STEPS,
 )
 from ..images import check_output_path
 from ..losses import STYLE_LAYERS

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from ..demo import DEMO_SECONDS, demo_source, render_demo
 from ..errors import RealtimeError
-from ..gatys import DEFAULT_SIZE as GATYS_SIZE, Gatys, GatysSettings, LossNetwork
+from ..gatys import DEFAULT_SIZE as GATYS_SIZE
+from ..gatys import Gatys, GatysSettings, LossNetwork
 from ..gatys_snapshots import GatysSnapshotRenderer
 from ..live import (
     DEFAULT_WORK_SIDE,

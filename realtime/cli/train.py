@@ -8,7 +8,13 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import RealtimeError
-from ..train import PRECISIONS, TRAIN_OPTIONS, TrainConfig, export_checkpoint, run_training
+from ..train import (
+    PRECISIONS,
+    TRAIN_OPTIONS,
+    TrainConfig,
+    export_checkpoint,
+    run_training,
+)
 from .options import int_list, non_negative_int, positive_int
 
 

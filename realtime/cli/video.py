@@ -9,7 +9,13 @@ import sys
 import torch
 
 from ..stylizer import Stylizer
-from ..video import DEFAULT_FADE, DEFAULT_STABILIZE, StyleSchedule, check_paths, stylize_video
+from ..video import (
+    DEFAULT_FADE,
+    DEFAULT_STABILIZE,
+    StyleSchedule,
+    check_paths,
+    stylize_video,
+)
 from ..video_io import DEFAULT_CODEC, VideoReader
 from .options import (
     add_model_options,
