@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from torch import Tensor
 from .color import keep_colors
 from .device import resolve_device
 from .errors import RealtimeError
+from .fast import FastGenerator, FastSettings, resolve_settings
 from .frames import frame_to_tensor, pad_for_generator, tensor_to_frame
 from .targets import DEFAULT_STYLE_SIZE, StyleSpec, StyleTargets
 from .weights import Weights, default_weights_path, load_weights, untrained_weights
@@ -27,6 +28,12 @@ class Stylizer:
 
     `strength` blends the stylised image with the photo in pixel space (0 = photo, 1 = full style),
     which behaves the same for every style and costs nothing extra per frame.
+
+    `optimize` picks the generator path: None = the device's default (eager fp32 until
+    `realtime.fast.DEFAULT_ON_CUDA` makes the fast path CUDA's), False = always eager fp32 (the
+    reference), True or `FastSettings` = the fast path.
+    `on_build(message)` hears when the fast path compiles for a new working size (seconds, once per size),
+    so a UI can say so; `warm_up` pays that cost up front.
     """
 
     def __init__(
@@ -34,9 +41,13 @@ class Stylizer:
         weights: Weights,
         device: torch.device | str = "cpu",
         style_size: int = DEFAULT_STYLE_SIZE,
+        optimize: bool | FastSettings | None = None,
+        on_build: Callable[[str], None] | None = None,
     ) -> None:
         self.device = torch.device(device)
         self.model = weights.model.to(self.device).eval().requires_grad_(False)
+        settings = resolve_settings(optimize, self.device)
+        self.fast = FastGenerator(self.model, self.device, settings, on_build) if settings else None
         self.weights = weights
         self.styles = StyleTargets(self.model, weights.bank, self.device, style_size)
         self.target: Tensor | None = None
@@ -49,6 +60,8 @@ class Stylizer:
         weights: str | Path | None = None,
         device: str = "auto",
         style_size: int = DEFAULT_STYLE_SIZE,
+        optimize: bool | FastSettings | None = None,
+        on_build: Callable[[str], None] | None = None,
     ) -> Stylizer:
         """Load a weights file (default: the shipped one) onto `auto`, `cpu` or `cuda`."""
         torch_device = resolve_device(device)
@@ -63,7 +76,7 @@ class Stylizer:
             loaded = untrained_weights()
         else:
             loaded = load_weights(path)
-        return cls(loaded, torch_device, style_size)
+        return cls(loaded, torch_device, style_size, optimize, on_build)
 
     @property
     def strength(self) -> float:
@@ -91,12 +104,22 @@ class Stylizer:
         if target is None:
             raise RealtimeError("no style selected")
         h, w = content.shape[-2:]
-        out = self.model(pad_for_generator(content), target)[..., :h, :w]
+        if self.fast is not None:
+            out = self.fast(content, target)
+        else:
+            out = self.model(pad_for_generator(content), target)[..., :h, :w]
         if self.preserve_color:
             out = keep_colors(out, content)
         if self._strength != 1.0:
             out = torch.lerp(content, out, self._strength)
         return out.clamp(0, 255)
+
+    def warm_up(self, height: int, width: int, batch: int = 1) -> float:
+        """Pay the fast path's compile/capture for a working size now (e.g. before the first live frame).
+
+        Returns the seconds spent: 0 when that size is ready already or the path is eager.
+        """
+        return self.fast.prepare(batch, height, width) if self.fast is not None else 0.0
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """H×W×3 uint8 RGB → stylised frame of the same size."""

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 
 from ..errors import RealtimeError
-from . import gatys, image, live, train, video
+from . import bench, gatys, image, live, train, video
 from .options import Parser
 
 __all__ = ["build_parser", "main"]
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in (image, video, gatys, train, live):  # the order --help lists them in
         command.register(commands)
+    bench.register(commands)
     return parser
 
 

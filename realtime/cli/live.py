@@ -10,6 +10,7 @@ from pathlib import Path
 from ..demo import DEMO_SECONDS, demo_source, render_demo
 from ..errors import RealtimeError
 from ..gatys import DEFAULT_SIZE as GATYS_SIZE
+from ..gatys import DEFAULT_STEPS as GATYS_STEPS
 from ..gatys import Gatys, GatysSettings, LossNetwork
 from ..gatys_snapshots import GatysSnapshotRenderer
 from ..live import (
@@ -67,6 +68,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     live.add_argument(
         "--snapshot-size", type=positive_int, default=GATYS_SIZE, help=f"long side of Gatys snapshots (default {GATYS_SIZE})"
+    )
+    live.add_argument(
+        "--snapshot-steps",
+        type=positive_int,
+        default=GATYS_STEPS,
+        help=f"optimiser steps per level of Gatys snapshots (default {GATYS_STEPS}; fewer = faster on a CPU)",
     )
     add_style_options(
         live,
@@ -128,7 +135,7 @@ def _run_live(args: argparse.Namespace) -> int:
         with ExitStack() as stack:
             snapshot = save_stylized
             if args.vgg:
-                gatys = Gatys(LossNetwork.load(args.vgg), GatysSettings(size=args.snapshot_size), stylizer.device)
+                gatys = Gatys(LossNetwork.load(args.vgg), GatysSettings(size=args.snapshot_size, steps=args.snapshot_steps), stylizer.device)
                 snapshot = stack.enter_context(GatysSnapshotRenderer(gatys, stylizer.weights)).hook
             summary = LiveSession(stylizer, source, catalog, options, window=window, snapshot=snapshot).run()
     _print_live_summary(summary)
