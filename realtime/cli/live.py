@@ -175,7 +175,7 @@ def _live_notes(stylizer: Stylizer, catalog: StyleCatalog, size: int | None) -> 
     if stylizer.device.type == "cpu" and size is None:
         print(
             f"realtime: note: running on the CPU at working size {default_work_side(stylizer.device)} "
-            "(--size changes it; a CUDA GPU runs 720p live)",
+            "(--size changes it; a CUDA GPU allows far larger sizes)",
             file=sys.stderr,
         )
     if catalog.uses_samples:
