@@ -39,7 +39,7 @@ from realtime.losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_gra
 from realtime.quality import content_change, style_distance
 from realtime.stylizer import Stylizer
 from realtime.vgg import VGGFeatures
-from realtime.weights import Weights, default_weights_path, load_weights
+from realtime.weights import MODEL_CHOICES, Weights, load_weights, model_for, shipped_weights_path
 
 SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
 DEFAULT_PHOTOS = "sample:astronaut,sample:coffee,sample:chelsea,sample:rocket"
@@ -99,14 +99,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gatys-steps", type=int, default=300, help="Gatys L-BFGS steps (0 = leave the column pending)")
     parser.add_argument("--vgg", default=str(SHARED_VGG) if SHARED_VGG.is_file() else None, help="VGG16 features state dict")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--model", choices=MODEL_CHOICES, default="auto", help="shipped model when no --weights (auto: light on a CPU)")
     parser.add_argument("--json", help="also write every score here")
     args = parser.parse_args(argv)
 
     try:
         device = resolve_device(args.device)
-        path = args.weights or default_weights_path()
+        path = args.weights or shipped_weights_path(model_for(args.model, device))
         if path is None:
-            raise RealtimeError("no trained weights are installed; pass --weights PATH")
+            raise RealtimeError(f"no trained {model_for(args.model, device)} model is installed; pass --weights PATH")
         weights = load_weights(path)
         network = LossNetwork.load(args.vgg)
         vgg = network.vgg.to(device)

@@ -1,5 +1,8 @@
 """`realtime bench`: the eager fp32 generator next to the fast path, timed and compared in one run.
 
+The fast path is what the app runs on that device: PyTorch's fast path on CUDA (`realtime.fast`),
+onnxruntime on a CPU (`realtime.onnx_generator`); `--runtime torch` times PyTorch's on a CPU too.
+
 Per working size it reports ms per frame and fps of both paths, their ratio, and the largest and mean
 absolute pixel difference (0–255) between their outputs on the same photo. Timing covers
 `Stylizer.stylize_tensor` (a float frame already on the device in, the stylised frame out) after
@@ -29,12 +32,21 @@ from .errors import RealtimeError
 from .fast import COMPILE_MODES, DTYPES, FastSettings, resolve_settings
 from .frames import frame_to_tensor, tensor_to_frame
 from .images import sample_image
+from .msgnet import MODELS
 from .stylizer import Stylizer
-from .weights import Weights, default_weights_path, load_weights, untrained_weights
+from .weights import (
+    MODEL_CHOICES,
+    Weights,
+    load_weights,
+    model_for,
+    shipped_weights_path,
+    untrained_weights,
+)
 
-CUDA_SIZES = (480, 720, 1080)
-# The full generator takes seconds per frame on a CPU: small 16:9 frames keep the run short.
-CPU_SIZES = (144, 240)
+CUDA_SIZES = ((854, 480), (1280, 720), (1920, 1080))
+# Webcam sizes: the light model's targets (issue 8) are set at 320×240 and 640×480.
+CPU_SIZES = ((320, 240), (640, 480))
+RUNTIMES = ("auto", "onnx", "torch")
 PHOTO = "astronaut"
 FALLBACK_STYLE = "sample:chelsea"
 
@@ -66,7 +78,9 @@ class SizeResult:
 class BenchReport:
     device: str
     torch_version: str
-    settings: FastSettings
+    model: str
+    fast_path: str
+    settings: FastSettings | None
     frames: int
     warmup: int
     note: str = ""
@@ -77,7 +91,9 @@ class BenchReport:
         return {
             "device": self.device,
             "torch": self.torch_version,
-            "fast_settings": self.settings.as_dict(),
+            "model": self.model,
+            "fast_path": self.fast_path,
+            "fast_settings": self.settings.as_dict() if self.settings else None,
             "frames": self.frames,
             "warmup": self.warmup,
             "note": self.note,
@@ -157,10 +173,14 @@ def profile_table(stylizer: Stylizer, height: int, width: int, frames: int = 5, 
     return prof.key_averages().table(sort_by=order, row_limit=rows)
 
 
-def load_bench_weights(path: str | None) -> Weights:
-    """The given weights, else the shipped ones, else the untrained full-size generator (same speed)."""
-    path = path if path is not None else default_weights_path()
-    return load_weights(path) if path is not None else untrained_weights()
+def load_bench_weights(path: str | None, model: str, device: torch.device) -> Weights:
+    """The given weights, else the shipped ones of `model`, else an untrained generator of its shape
+    (the same speed)."""
+    if path is not None:
+        return load_weights(path)
+    chosen = model_for(model, device)
+    shipped = shipped_weights_path(chosen)
+    return load_weights(shipped) if shipped is not None else untrained_weights(**MODELS[chosen])
 
 
 def run_bench(
@@ -172,37 +192,49 @@ def run_bench(
     settings: FastSettings | None = None,
     progress: Callable[[str], None] | None = None,
     profile: bool = False,
+    model: str = "auto",
+    runtime: str = "auto",
 ) -> BenchReport:
-    """Benchmark the reference and the fast path at each height (16:9 frames); None picks per-device defaults."""
+    """Benchmark the reference and the fast path at each (width, height); None picks per-device defaults.
+
+    `runtime`: auto = the app's fast path on this device, onnx = onnxruntime (CPU only), torch =
+    PyTorch's fast path with `settings`.
+    """
     torch_device = resolve_device(device)
     cuda = torch_device.type == "cuda"
-    settings = settings or replace(resolve_settings(True, torch_device), dynamic=False)
+    if runtime not in RUNTIMES:
+        raise RealtimeError(f"unknown runtime '{runtime}'; use {', '.join(RUNTIMES)}")
+    if runtime == "onnx" and cuda:
+        raise RealtimeError("the onnx runtime is the CPU path; use --device cpu or --runtime torch")
+    onnx = runtime == "onnx" or (runtime == "auto" and not cuda)
+    settings = None if onnx else settings or replace(resolve_settings(True, torch_device), dynamic=False)
     torch.compiler.reset()  # each run compiles afresh (and earlier runs don't use up dynamo's recompile limit)
     sizes = sizes or (CUDA_SIZES if cuda else CPU_SIZES)
-    frames = frames or (50 if cuda else 3)
-    warmup = warmup if warmup is not None else (10 if cuda else 1)
-    note = "" if cuda else (
-        "CPU: small sizes by default, no CUDA graphs and no torch.compile unless --compile is given;"
-        " these timings say nothing about a GPU"
-    )
-    loaded = load_bench_weights(weights)
+    frames = frames or (50 if cuda else 10)
+    warmup = warmup if warmup is not None else (10 if cuda else 2)
+    note = "" if cuda else "CPU: these timings say nothing about a GPU"
+    loaded = load_bench_weights(weights, model, torch_device)
     reference = Stylizer(loaded, torch_device, optimize=False)
-    fast = Stylizer(loaded, torch_device, optimize=settings, on_build=progress)
+    fast = Stylizer(loaded, torch_device, optimize=None if onnx else settings, on_build=progress)
     style = loaded.bank.names()[0] if loaded.bank.names() else FALLBACK_STYLE
     reference.set_style([style])
     fast.target = reference.target
-    effective = fast.fast.settings  # what actually runs: e.g. no CUDA graph on a CPU
-    report = BenchReport(_device_name(torch_device), torch.__version__, effective, frames, warmup, note)
-    for height in sizes:
-        width = width_for(height)
+    if onnx:
+        fast_path = "onnxruntime fp32"
+    else:
+        settings = fast.fast.settings  # what actually runs: e.g. no CUDA graph on a CPU
+        fast_path = f"PyTorch {settings.describe()}"
+    shape = ", ".join(f"{k}={v}" for k, v in loaded.model.shape.items())
+    report = BenchReport(_device_name(torch_device), torch.__version__, f"{loaded.source} ({shape})", fast_path, settings, frames, warmup, note)
+    for width, height in sizes:
         if progress:
             progress(f"benchmarking {width}×{height}…")
         report.results.append(bench_size(reference, fast, height, width, frames, warmup))
     if profile:
-        height = max(sizes)
+        width, height = max(sizes, key=lambda size: size[0] * size[1])
         report.profiles = {
-            name: profile_table(stylizer, height, width_for(height))
-            for name, stylizer in (("eager fp32", reference), (f"fast ({effective.describe()})", fast))
+            name: profile_table(stylizer, height, width)
+            for name, stylizer in (("eager fp32", reference), (f"fast ({fast_path})", fast))
         }
     return report
 
@@ -210,7 +242,8 @@ def run_bench(
 def format_table(report: BenchReport) -> str:
     lines = [
         f"device: {report.device}, torch {report.torch_version}",
-        f"fast path: {report.settings.describe()}; {report.frames} timed frames after {report.warmup} warm-up",
+        f"model: {report.model}",
+        f"fast path: {report.fast_path}; {report.frames} timed frames after {report.warmup} warm-up",
         (
             f"{'size':>10} {'eager fp32 ms':>14} {'fps':>7} {'fast ms':>9} {'fps':>7} {'speedup':>8}"
             f" {'max|diff|':>9} {'mean|diff|':>10} {'build s':>8}"
@@ -228,14 +261,20 @@ def format_table(report: BenchReport) -> str:
     return "\n".join(lines)
 
 
-def _heights(text: str) -> tuple[int, ...]:
+def _sizes(text: str) -> tuple[tuple[int, int], ...]:
+    """`720` is a 16:9 frame of that height, `640x480` a width and height."""
     try:
-        values = tuple(int(part) for part in text.split(","))
+        sizes = tuple(
+            tuple(int(side) for side in part.lower().split("x")) if "x" in part.lower() else (width_for(int(part)), int(part))
+            for part in text.split(",")
+        )
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated frame heights like 480,720,1080, got '{text}'") from None
-    if min(values) < 16:
-        raise argparse.ArgumentTypeError(f"heights must be 16 or more, got '{text}'")
-    return values
+        sizes = ()
+    if not sizes or any(len(size) != 2 for size in sizes):
+        raise argparse.ArgumentTypeError(f"expected sizes like 480,720,1080 (16:9 heights) or 320x240,640x480, got '{text}'")
+    if min(min(size) for size in sizes) < 16:
+        raise argparse.ArgumentTypeError(f"sides must be 16 or more, got '{text}'")
+    return sizes
 
 
 def _whole(minimum: int) -> Callable[[str], int]:
@@ -254,12 +293,23 @@ def _whole(minimum: int) -> Callable[[str], int]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The bench's options, shared by `realtime bench` and `python -m realtime.bench`."""
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
-    parser.add_argument("--weights", help="weights file (default: the shipped weights, else the untrained generator)")
+    parser.add_argument("--weights", help="weights file (default: the shipped weights of --model, else an untrained one)")
     parser.add_argument(
-        "--sizes", type=_heights, help="16:9 frame heights (default 480,720,1080 on CUDA, 144,240 on CPU)"
+        "--model", choices=MODEL_CHOICES, default="auto", help="shipped generator (default auto: full on CUDA, light on a CPU)"
     )
-    parser.add_argument("--frames", type=_whole(1), help="timed frames per size and path (default 50 on CUDA, 3 on CPU)")
-    parser.add_argument("--warmup", type=_whole(0), help="untimed frames first (default 10 on CUDA, 1 on CPU)")
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="auto",
+        help="fast path to time: auto = the app's (onnx on a CPU, torch on CUDA), onnx = onnxruntime, torch = PyTorch",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        help="16:9 heights or WxH sizes, comma-separated (default 480,720,1080 on CUDA, 320x240,640x480 on CPU)",
+    )
+    parser.add_argument("--frames", type=_whole(1), help="timed frames per size and path (default 50 on CUDA, 10 on CPU)")
+    parser.add_argument("--warmup", type=_whole(0), help="untimed frames first (default 10 on CUDA, 2 on CPU)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     parser.add_argument(
         "--profile", action="store_true", help="also print where each path's time goes at the largest size (torch.profiler)"
@@ -287,7 +337,8 @@ def run_command(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     progress = None if args.json else (lambda message: print(message, file=sys.stderr, flush=True))
     report = run_bench(
-        args.device, args.sizes, args.frames, args.warmup, args.weights, settings_from(args, device), progress, args.profile
+        args.device, args.sizes, args.frames, args.warmup, args.weights, settings_from(args, device), progress,
+        args.profile, args.model, args.runtime,
     )
     print(json.dumps(report.as_dict(), indent=2) if args.json else format_table(report))
     return 0

@@ -40,10 +40,11 @@ from .images import (
     write_image,
 )
 from .losses import STYLE_LAYERS, content_loss, style_grams, style_loss, total_variation
+from .msgnet import MODELS
 from .stylizer import Stylizer
 from .targets import StyleSpec
 from .vgg import ARCHITECTURES, VGGFeatures
-from .weights import Weights, default_weights_path, load_weights
+from .weights import Weights, load_weights, shipped_weights_path
 
 DEFAULT_SIZE = 512
 DEFAULT_STEPS = 300
@@ -532,9 +533,12 @@ class Gatys:
 
 
 def installed_weights(path: str | Path | None = None) -> Weights | None:
-    """The given or shipped weights file, or None while no trained weights ship."""
-    chosen = path if path is not None else default_weights_path()
-    return load_weights(chosen) if chosen is not None else None
+    """The given weights file, else a shipped one (every model's has the built-in styles' VGG targets),
+    else None while none are trained."""
+    if path is not None:
+        return load_weights(path)
+    shipped = [found for found in map(shipped_weights_path, MODELS) if found is not None]
+    return load_weights(shipped[0]) if shipped else None
 
 
 def render_still(
@@ -545,6 +549,7 @@ def render_still(
     init: str = "content",
     weights_path: str | Path | None = None,
     progress: bool = False,
+    model: str = "auto",
 ) -> GatysResult:
     """`realtime gatys` as a function: read, render, write atomically (an interrupted render writes its best)."""
     if init not in INITS:
@@ -554,7 +559,7 @@ def render_still(
         raise RealtimeError(f"output {output} is the input itself; choose another output path")
     parsed = [s if isinstance(s, StyleSpec) else StyleSpec.parse(s) for s in specs]
     photo = fit_long_side(read_image(content, gatys.settings.size), gatys.settings.size)
-    stylizer = Stylizer.load(weights_path, str(gatys.device)) if init == "msgnet" else None
+    stylizer = Stylizer.load(weights_path, str(gatys.device), model=model) if init == "msgnet" else None
     weights = stylizer.weights if stylizer is not None else None
     if weights is None and not all(is_image_source(spec.source) for spec in parsed):
         weights = installed_weights(weights_path)

@@ -40,8 +40,9 @@ from .window import Window
 
 # Working sizes (long side) `[` and `]` step through; the display size is always the last step.
 SIZE_STEPS = (128, 160, 192, 256, 320, 384, 448, 512, 640, 768, 960, 1280, 1600, 1920)
-# CUDA stylises 720p at camera rate; a CPU needs a small working size to stay interactive.
-DEFAULT_WORK_SIDE = {"cuda": 1280, "cpu": 256}
+# CUDA stylises 720p at camera rate; a CPU runs the light model at 320×240 in about 32 ms on 2 cores
+# (benchmarks/bench_cpu.py), and needs that small working size to stay interactive.
+DEFAULT_WORK_SIDE = {"cuda": 1280, "cpu": 320}
 STRENGTH_STEP = 0.1
 MORPH_SECONDS = 1.0
 MESSAGE_SECONDS = 3.0

@@ -14,6 +14,12 @@ import torch
 from torch import Tensor, nn
 
 EXPANSION = 4
+# The paper's generator, and a narrow one that runs interactively on a CPU (issue 8's measurements:
+# 29 ms per 320×240 frame on 2 cores with onnxruntime, against 306 ms for the full model).
+MODELS: dict[str, dict[str, int]] = {
+    "full": {"ngf": 128, "n_blocks": 6, "width": 64, "out_kernel": 7},
+    "light": {"ngf": 32, "n_blocks": 2, "width": 16, "out_kernel": 3},
+}
 
 
 def gram_matrix(features: Tensor) -> Tensor:
@@ -75,7 +81,10 @@ class UpBottleneck(nn.Module):
     def __init__(self, in_ch: int, planes: int, upsample: int = 2) -> None:
         super().__init__()
         out_ch = planes * EXPANSION
-        self.residual = UpsampleConvLayer(in_ch, out_ch, 1, upsample)
+        # The paper upsamples, then applies the 1×1 shortcut convolution; a per-pixel linear map
+        # commutes with nearest upsampling, so convolving first gives the same output at a quarter
+        # of the cost (it is the largest convolution at full resolution in the light model).
+        self.residual = nn.Sequential(nn.Conv2d(in_ch, out_ch, 1), nn.Upsample(scale_factor=upsample, mode="nearest"))
         self.block = nn.Sequential(
             *_pre_activation(in_ch),
             nn.Conv2d(in_ch, planes, 1),
@@ -110,26 +119,35 @@ class Inspiration(nn.Module):
 
 
 class MSGNet(nn.Module):
-    """Siamese encoder → Inspiration → residual blocks → upsampling decoder."""
+    """Siamese encoder → Inspiration → residual blocks → upsampling decoder.
 
-    def __init__(self, ngf: int = 128, n_blocks: int = 6) -> None:
+    `ngf` and `n_blocks` are the paper's; `width` (channels at full resolution, halved and quartered
+    as the bottleneck planes around it) and `out_kernel` are 64 and 7 in the paper and smaller in the
+    light model, where the full-resolution layers are most of a CPU frame's time.
+    """
+
+    def __init__(self, ngf: int = 128, n_blocks: int = 6, width: int = 64, out_kernel: int = 7) -> None:
         super().__init__()
+        if width % 4 or out_kernel % 2 == 0:
+            raise ValueError(f"width must be a multiple of 4 and out_kernel odd, got {width} and {out_kernel}")
         self.ngf = ngf
         self.n_blocks = n_blocks
+        self.width = width
+        self.out_kernel = out_kernel
         self.encoder = nn.Sequential(
-            ConvLayer(3, 64, 7),
-            nn.InstanceNorm2d(64),
+            ConvLayer(3, width, 7),
+            nn.InstanceNorm2d(width),
             nn.ReLU(inplace=True),
-            Bottleneck(64, 32, stride=2),
-            Bottleneck(32 * EXPANSION, ngf, stride=2),
+            Bottleneck(width, width // 2, stride=2),
+            Bottleneck(width // 2 * EXPANSION, ngf, stride=2),
         )
         self.inspiration = Inspiration(ngf * EXPANSION)
         self.decoder = nn.Sequential(
             *[Bottleneck(ngf * EXPANSION, ngf) for _ in range(n_blocks)],
-            UpBottleneck(ngf * EXPANSION, 32),
-            UpBottleneck(32 * EXPANSION, 16),
-            *_pre_activation(16 * EXPANSION),
-            ConvLayer(16 * EXPANSION, 3, 7),
+            UpBottleneck(ngf * EXPANSION, width // 2),
+            UpBottleneck(width // 2 * EXPANSION, width // 4),
+            *_pre_activation(width // 4 * EXPANSION),
+            ConvLayer(width // 4 * EXPANSION, 3, out_kernel),
         )
         # Start at mid-grey rather than black: the output range is 0–255.
         nn.init.constant_(self.output_conv.bias, 127.5)
@@ -137,6 +155,11 @@ class MSGNet(nn.Module):
     @property
     def output_conv(self) -> nn.Conv2d:
         return self.decoder[-1][1]
+
+    @property
+    def shape(self) -> dict[str, int]:
+        """The constructor arguments, as weights files and checkpoints record them."""
+        return {"ngf": self.ngf, "n_blocks": self.n_blocks, "width": self.width, "out_kernel": self.out_kernel}
 
     @property
     def target_channels(self) -> int:

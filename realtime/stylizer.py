@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -15,12 +14,19 @@ from .device import resolve_device
 from .errors import RealtimeError
 from .fast import FastGenerator, FastSettings, resolve_settings
 from .frames import frame_to_tensor, pad_for_generator, tensor_to_frame
+from .msgnet import MSGNet
+from .onnx_generator import OnnxGenerator
 from .targets import DEFAULT_STYLE_SIZE, StyleSpec, StyleTargets
-from .weights import Weights, default_weights_path, load_weights, untrained_weights
+from .weights import Weights, resolve_weights
 
 
-class UntrainedWeightsWarning(UserWarning):
-    """Raised while no trained weights ship: outputs depend on the style but are not paintings."""
+def _fast_path(
+    model: MSGNet, device: torch.device, optimize: bool | FastSettings | None, on_build: Callable[[str], None] | None
+) -> FastGenerator | OnnxGenerator | None:
+    if optimize is None and device.type == "cpu":
+        return OnnxGenerator(model)
+    settings = resolve_settings(optimize, device)
+    return FastGenerator(model, device, settings, on_build) if settings else None
 
 
 class Stylizer:
@@ -29,9 +35,10 @@ class Stylizer:
     `strength` blends the stylised image with the photo in pixel space (0 = photo, 1 = full style),
     which behaves the same for every style and costs nothing extra per frame.
 
-    `optimize` picks the generator path: None = the device's default (eager fp32 until
-    `realtime.fast.DEFAULT_ON_CUDA` makes the fast path CUDA's), False = always eager fp32 (the
-    reference), True or `FastSettings` = the fast path.
+    `optimize` picks the generator path: None = the device's default (onnxruntime on a CPU, which
+    measured faster than PyTorch there; on CUDA eager fp32 until `realtime.fast.DEFAULT_ON_CUDA` makes
+    the fast path the default), False = always eager PyTorch fp32 (the reference), True or
+    `FastSettings` = PyTorch's fast path.
     `on_build(message)` hears when the fast path compiles for a new working size (seconds, once per size),
     so a UI can say so; `warm_up` pays that cost up front.
     """
@@ -46,8 +53,7 @@ class Stylizer:
     ) -> None:
         self.device = torch.device(device)
         self.model = weights.model.to(self.device).eval().requires_grad_(False)
-        settings = resolve_settings(optimize, self.device)
-        self.fast = FastGenerator(self.model, self.device, settings, on_build) if settings else None
+        self.fast = _fast_path(self.model, self.device, optimize, on_build)
         self.weights = weights
         self.styles = StyleTargets(self.model, weights.bank, self.device, style_size)
         self.target: Tensor | None = None
@@ -62,21 +68,11 @@ class Stylizer:
         style_size: int = DEFAULT_STYLE_SIZE,
         optimize: bool | FastSettings | None = None,
         on_build: Callable[[str], None] | None = None,
+        model: str = "auto",
     ) -> Stylizer:
-        """Load a weights file (default: the shipped one) onto `auto`, `cpu` or `cuda`."""
+        """Load a weights file (default: the shipped `model`, see `resolve_weights`) onto `auto`, `cpu` or `cuda`."""
         torch_device = resolve_device(device)
-        path = weights if weights is not None else default_weights_path()
-        if path is None:
-            warnings.warn(
-                "no trained weights ship with this version yet: using an untrained generator (seed 0);"
-                " outputs follow the style image but do not look like paintings",
-                UntrainedWeightsWarning,
-                stacklevel=2,
-            )
-            loaded = untrained_weights()
-        else:
-            loaded = load_weights(path)
-        return cls(loaded, torch_device, style_size, optimize, on_build)
+        return cls(resolve_weights(weights, model, torch_device), torch_device, style_size, optimize, on_build)
 
     @property
     def strength(self) -> float:

@@ -3,8 +3,8 @@
 safetensors stores raw tensors plus a JSON header, so loading a file never runs code from it.
 Layout: `generator.<param>` tensors; `style_bank`, the built-in styles' MSG-Net targets; optional
 `vgg_bank.<layer>` tensors, the same styles' VGG Gram matrices (Gatys mode renders built-in styles
-from them, since no style images ship); string metadata (`format`, `version`, `ngf`, `n_blocks`,
-JSON `style_names`, JSON `vgg_bank` description, JSON `training`). Gram matrices are symmetric, so
+from them, since no style images ship); string metadata (`format`, `version`, the generator's shape
+`ngf`, `n_blocks`, `width`, `out_kernel`, JSON `style_names`, JSON `vgg_bank` description, JSON `training`). Gram matrices are symmetric, so
 banks store only their upper triangles (S×C(C+1)/2), in float16.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -24,12 +25,14 @@ from torch import Tensor
 
 from .atomic import atomic_output
 from .errors import RealtimeError
-from .msgnet import MSGNet
+from .msgnet import MODELS, MSGNet
 from .targets import StyleBank
 
 FORMAT = "realtime-msgnet"
 VERSION = 1
-DEFAULT_WEIGHTS_NAME = "msgnet21.safetensors"
+# The shipped weights of each model in `realtime.msgnet.MODELS`.
+SHIPPED_FILES = {"full": "msgnet21.safetensors", "light": "msgnet21-light.safetensors"}
+MODEL_CHOICES = ("auto", *MODELS)
 GENERATOR_PREFIX = "generator."
 BANK_KEY = "style_bank"
 VGG_BANK_PREFIX = "vgg_bank."
@@ -83,8 +86,7 @@ def save_weights(weights: Weights, path: str | Path, dtype: torch.dtype = torch.
     metadata = {
         "format": FORMAT,
         "version": str(VERSION),
-        "ngf": str(model.ngf),
-        "n_blocks": str(model.n_blocks),
+        **{key: str(value) for key, value in model.shape.items()},
         "style_names": json.dumps(names),
         "training": json.dumps(weights.training),
         "vgg_bank": json.dumps(weights.vgg_bank_info),
@@ -109,7 +111,7 @@ def load_weights(path: str | Path, device: torch.device | str = "cpu") -> Weight
     if metadata.get("version") != str(VERSION):
         raise RealtimeError(f"{path} has weights format version {metadata.get('version')}; this realtime reads {VERSION}")
     try:
-        model = MSGNet(ngf=int(metadata["ngf"]), n_blocks=int(metadata["n_blocks"]))
+        model = MSGNet(**{key: int(metadata[key]) for key in MODELS["full"]})
         names = json.loads(metadata["style_names"])
         training = json.loads(metadata.get("training", "{}"))
         vgg_bank_info = json.loads(metadata.get("vgg_bank", "{}"))
@@ -121,7 +123,8 @@ def load_weights(path: str | Path, device: torch.device | str = "cpu") -> Weight
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()
         detail = " ".join(line.strip() for line in first[:2])
-        raise RealtimeError(f"{path} does not match an MSG-Net with ngf={model.ngf}: {detail}") from None
+        shape = ", ".join(f"{key}={value}" for key, value in model.shape.items())
+        raise RealtimeError(f"{path} does not match an MSG-Net with {shape}: {detail}") from None
     channels = model.target_channels
     packed = tensors.get(BANK_KEY)
     if names and (packed is None or tuple(packed.shape) != (len(names), channels * (channels + 1) // 2)):
@@ -138,17 +141,55 @@ def load_weights(path: str | Path, device: torch.device | str = "cpu") -> Weight
     return Weights(model.to(device), bank, training, str(path), vgg_bank, vgg_bank_info)
 
 
-def default_weights_path() -> Path | None:
-    """The shipped weights, wherever pip installed the package; None until trained weights ship."""
-    candidate = Path(str(resources.files("realtime.shipped") / DEFAULT_WEIGHTS_NAME))
+class UntrainedWeightsWarning(UserWarning):
+    """Raised while no trained weights ship: outputs depend on the style but are not paintings."""
+
+
+def model_for(model: str, device: torch.device | str) -> str:
+    """`auto` = the full model on CUDA, the light one elsewhere (a CPU runs the full one at ~2 fps)."""
+    if model == "auto":
+        return "full" if torch.device(device).type == "cuda" else "light"
+    if model not in MODELS:
+        raise RealtimeError(f"unknown model '{model}'; use auto, {', '.join(MODELS)}")
+    return model
+
+
+def shipped_weights_path(model: str = "full") -> Path | None:
+    """A shipped weights file, wherever pip installed the package; None while that model is not trained."""
+    candidate = Path(str(resources.files("realtime.shipped") / SHIPPED_FILES[model]))
     return candidate if candidate.is_file() else None
 
 
-def untrained_weights(ngf: int = 128, n_blocks: int = 6, seed: int = 0) -> Weights:
-    """A reproducible randomly initialised generator, for tests and until trained weights ship."""
+def resolve_weights(path: str | Path | None = None, model: str = "auto", device: torch.device | str = "cpu") -> Weights:
+    """The given file; else the shipped weights of `model` (see `model_for`), or of the other model while
+    that one is not trained yet; else an untrained placeholder of the model's shape. Both fallbacks warn."""
+    if path is not None:
+        return load_weights(path)
+    chosen = model_for(model, device)
+    shipped = shipped_weights_path(chosen)
+    if shipped is not None:
+        return load_weights(shipped)
+    others = [name for name in MODELS if name != chosen and shipped_weights_path(name) is not None]
+    if others:
+        warnings.warn(
+            f"no trained {chosen} model ships with this version yet: using the {others[0]} model", stacklevel=2
+        )
+        return load_weights(shipped_weights_path(others[0]))
+    warnings.warn(
+        "no trained weights ship with this version yet: using an untrained generator (seed 0);"
+        " outputs follow the style image but do not look like paintings",
+        UntrainedWeightsWarning,
+        stacklevel=2,
+    )
+    return untrained_weights(**MODELS[chosen])
+
+
+def untrained_weights(seed: int = 0, **shape: int) -> Weights:
+    """A reproducible randomly initialised generator (the paper's shape unless given), for tests and
+    until trained weights ship."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = MSGNet(ngf=ngf, n_blocks=n_blocks)
+        model = MSGNet(**shape)
     # Default init leaves the output within about ±1 of mid-grey; widen it so the placeholder's
     # dependence on content and style is visible.
     model.output_conv.weight.data.mul_(64.0)

@@ -10,7 +10,7 @@ from PIL import Image
 
 from realtime.cli import main
 from realtime.images import read_image
-from realtime.stylizer import UntrainedWeightsWarning
+from realtime.weights import UntrainedWeightsWarning
 
 
 def run(capsys, *argv):

@@ -18,6 +18,7 @@ from conftest import make_weights, photo
 from realtime.bench import width_for
 from realtime.errors import RealtimeError
 from realtime.fast import DEFAULT_ON_CUDA, FastSettings, resolve_settings
+from realtime.onnx_generator import OnnxGenerator
 from realtime.frames import frame_to_tensor
 from realtime.stylizer import Stylizer
 
@@ -129,7 +130,8 @@ def test_device_defaults():
     assert resolve_settings(False, torch.device("cuda")) is None
     assert resolve_settings(None, torch.device("cuda")) == (FastSettings() if DEFAULT_ON_CUDA else None)
     assert resolve_settings(True, torch.device("cpu")).compile == "none"
-    assert Stylizer(make_weights(), "cpu").fast is None  # CPU stays on the plain eager path
+    assert isinstance(Stylizer(make_weights(), "cpu").fast, OnnxGenerator)  # measured faster on a CPU
+    assert Stylizer(make_weights(), "cpu", optimize=False).fast is None
     with pytest.raises(RealtimeError, match="dtype"):
         FastSettings(dtype="int8")
     with pytest.raises(RealtimeError, match="compile mode"):
@@ -137,17 +139,27 @@ def test_device_defaults():
 
 
 def test_bench_table_on_cpu(weights_file, capsys):
-    args = ["bench", "--device", "cpu", "--weights", str(weights_file), "--sizes", "32,48", "--frames", "1", "--profile"]
+    args = ["bench", "--device", "cpu", "--weights", str(weights_file), "--sizes", "32,40x48", "--frames", "1", "--profile"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "profile of the eager fp32 path" in out and "profile of the fast (fp16" in out
+    assert "fast path: onnxruntime fp32" in out and "model: " in out and "ngf=8" in out
+    assert "profile of the eager fp32 path" in out and "profile of the fast (onnxruntime fp32)" in out
     assert "eager fp32 ms" in out and "speedup" in out and "mean|diff|" in out
-    assert f"{width_for(32)}×32" in out and f"{width_for(48)}×48" in out
+    assert f"{width_for(32)}×32" in out and "40×48" in out
     assert "note: CPU" in out
 
 
+def test_bench_onnx_path_matches_eager(weights_file, capsys):
+    args = ["bench", "--device", "cpu", "--weights", str(weights_file), "--sizes", "64x48", "--frames", "1", "--json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["fast_path"] == "onnxruntime fp32" and report["fast_settings"] is None
+    (row,) = report["sizes"]
+    assert row["max_diff"] <= 1 and row["mean_diff"] < 0.01  # the same fp32 network, another runtime
+
+
 def test_bench_json_on_cpu(weights_file, capsys):
-    args = ["bench", "--device", "cpu", "--weights", str(weights_file), "--sizes", "32", "--frames", "2", "--json"]
+    args = ["bench", "--device", "cpu", "--weights", str(weights_file), "--sizes", "32", "--frames", "2", "--json", "--runtime", "torch"]
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
     (row,) = report["sizes"]
@@ -180,9 +192,10 @@ def test_module_entry_point_runs_without_pyav(weights_file):
 
 
 def test_bench_rejects_bad_sizes(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["bench", "--sizes", "720,abc"])
-    assert exit_info.value.code == 2
+    for sizes in ("720,abc", "640x", "8x8"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["bench", "--sizes", sizes])
+        assert exit_info.value.code == 2
     assert "480,720,1080" in capsys.readouterr().err
 
 

@@ -1,7 +1,8 @@
 import pytest
 import torch
+from torch import nn
 
-from realtime.msgnet import Inspiration, MSGNet, gram_matrix
+from realtime.msgnet import MODELS, Inspiration, MSGNet, UpBottleneck, gram_matrix
 
 
 def test_default_generator_has_the_papers_size():
@@ -60,3 +61,28 @@ def test_different_targets_change_the_output():
     b = model.encode_style(torch.linspace(0, 255, 32).expand(1, 3, 32, 32).contiguous())
     with torch.no_grad():
         assert (model(content, a) - model(content, b)).abs().mean() > 1e-3
+
+
+def test_light_model_is_a_narrow_msgnet():
+    light = MSGNet(**MODELS["light"]).eval()
+    full_params = sum(p.numel() for p in MSGNet(**MODELS["full"]).parameters())
+    light_params = sum(p.numel() for p in light.parameters())
+    assert light_params * 20 < full_params
+    assert light.shape == MODELS["light"] and light.target_channels == 4 * MODELS["light"]["ngf"]
+    target = light.encode_style(torch.rand(1, 3, 40, 40) * 255)
+    with torch.no_grad():
+        assert light(torch.rand(1, 3, 24, 36) * 255, target).shape == (1, 3, 24, 36)
+
+
+def test_shortcut_convolves_before_upsampling_exactly_as_the_paper_upsamples_first():
+    block = UpBottleneck(16, 4).eval()
+    conv, upsample = block.residual
+    x = torch.randn(1, 16, 5, 7)
+    papers_order = conv(nn.functional.interpolate(x, scale_factor=2, mode="nearest"))
+    assert torch.allclose(block.residual(x), papers_order, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [{"width": 18}, {"out_kernel": 4}])
+def test_impossible_shapes_are_refused(shape):
+    with pytest.raises(ValueError, match="width must be a multiple of 4 and out_kernel odd"):
+        MSGNet(**shape)

@@ -19,6 +19,7 @@ from realtime.errors import RealtimeError
 from realtime.frames import fit_long_side, frame_to_tensor, pad_for_generator
 from realtime.images import read_image
 from realtime.losses import STYLE_LAYERS, style_grams, style_loss
+from realtime.msgnet import MODELS
 from realtime.quality import content_change, style_distance
 from realtime.train import Training, evenly_spaced, load_data, resolve_config
 from realtime.vgg import VGGFeatures
@@ -270,6 +271,15 @@ def test_cli_trains_exports_and_resumes(folders, vgg16_file, capsys):
         assert torch.equal(value, again.model.state_dict()[name])
 
 
+def test_cli_model_preset_trains_the_light_shape_with_overrides(folders, vgg16_file, capsys):
+    out = folders["root"] / "light.safetensors"
+    args = ["train", "--content", str(folders["content"]), "--styles", str(folders["styles"]), "--vgg", str(vgg16_file),
+            "--model", "light", "--ngf", "8", "--size", "32", "--style-sizes", "32", "--style-size", "32", "--batch", "2",
+            "--steps", "1", "--val-count", "1", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    assert load_weights(out).model.shape == {**MODELS["light"], "ngf": 8}
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -283,6 +293,8 @@ def test_cli_trains_exports_and_resumes(folders, vgg16_file, capsys):
         ({"--resume": "{vgg}"}, "not a realtime training checkpoint"),
         ({"--val-count": "5"}, "leaves none"),
         ({"--ngf": "16", "--resume": "{real}"}, "cannot continue as ngf=16"),
+        ({"--width": "18"}, "--width must be a multiple of 4"),
+        ({"--out-kernel": "4"}, "--out-kernel must be odd"),
         ({"--export": "{root}/garbage.pt"}, "not a readable checkpoint"),
     ],
 )

@@ -6,9 +6,16 @@ from conftest import make_weights
 from safetensors.torch import save_file
 
 from realtime.errors import RealtimeError
+import realtime.weights
+from realtime.msgnet import MODELS, MSGNet
+from realtime.targets import StyleBank
 from realtime.weights import (
+    UntrainedWeightsWarning,
+    Weights,
     load_weights,
+    model_for,
     pack_symmetric,
+    resolve_weights,
     save_weights,
     unpack_symmetric,
 )
@@ -99,8 +106,58 @@ def test_mismatched_width_is_rejected(tmp_path):
     path = tmp_path / "w.safetensors"
     save_weights(make_weights(), path)
     rewrite_metadata(path, ngf="16")
-    with pytest.raises(RealtimeError, match="does not match an MSG-Net with ngf=16"):
+    with pytest.raises(RealtimeError, match="does not match an MSG-Net with ngf=16, n_blocks=1, width=64, out_kernel=7"):
         load_weights(path)
+
+
+def test_light_shape_round_trips(tmp_path):
+    path = tmp_path / "light.safetensors"
+    save_weights(Weights(MSGNet(**MODELS["light"]), StyleBank()), path)
+    assert load_weights(path).model.shape == MODELS["light"]
+
+
+def test_impossible_shape_metadata_is_one_line(tmp_path):
+    path = tmp_path / "w.safetensors"
+    save_weights(make_weights(), path)
+    rewrite_metadata(path, width="18")
+    with pytest.raises(RealtimeError, match="broken metadata: width must be a multiple of 4"):
+        load_weights(path)
+
+
+def test_auto_model_is_full_on_cuda_and_light_elsewhere():
+    assert model_for("auto", "cuda") == "full" and model_for("auto", "cpu") == "light"
+    assert model_for("full", "cpu") == "full"
+    with pytest.raises(RealtimeError, match="unknown model 'huge'; use auto, full, light"):
+        model_for("huge", "cpu")
+
+
+def _ship(monkeypatch, files):
+    monkeypatch.setattr(realtime.weights, "shipped_weights_path", files.get)
+
+
+def test_resolve_prefers_the_given_file_then_the_models_shipped_one(tmp_path, monkeypatch):
+    full, light = tmp_path / "full.safetensors", tmp_path / "light.safetensors"
+    save_weights(make_weights(ngf=8), full)
+    save_weights(make_weights(ngf=4), light)
+    _ship(monkeypatch, {"full": full, "light": light})
+    assert resolve_weights(None, "auto", "cpu").source == str(light)
+    assert resolve_weights(None, "full", "cpu").source == str(full)
+    assert resolve_weights(light, "full", "cuda").source == str(light)
+
+
+def test_resolve_falls_back_to_the_other_shipped_model_with_a_warning(tmp_path, monkeypatch):
+    light = tmp_path / "light.safetensors"
+    save_weights(make_weights(ngf=4), light)
+    _ship(monkeypatch, {"light": light})
+    with pytest.warns(UserWarning, match="no trained full model ships with this version yet: using the light model"):
+        assert resolve_weights(None, "auto", "cuda").source == str(light)
+
+
+def test_resolve_without_shipped_weights_is_an_untrained_model_of_the_chosen_shape(monkeypatch):
+    _ship(monkeypatch, {})
+    with pytest.warns(UntrainedWeightsWarning):
+        weights = resolve_weights(None, "light", "cpu")
+    assert weights.model.shape == MODELS["light"] and weights.training["trained"] is False
 
 
 def test_bank_names_must_match_the_bank(tmp_path):

@@ -126,7 +126,7 @@ def _run_gatys(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     network = LossNetwork.load(args.vgg, args.vgg_arch, args.pool)
     renderer = Gatys(network, settings, device)
-    result = render_still(args.content, args.output, args.style, renderer, args.init, args.weights, progress=True)
+    result = render_still(args.content, args.output, args.style, renderer, args.init, args.weights, progress=True, model=args.model)
     h, w = result.frame.shape[:2]
     if args.json:
         summary = {

@@ -8,10 +8,11 @@ import sys
 
 from tqdm import tqdm
 
+from ..device import resolve_device
 from ..errors import RealtimeError
 from ..stills import DEFAULT_IMAGE_SIZE, plan_jobs, stylize_file
 from ..stylizer import Stylizer
-from ..weights import default_weights_path, load_weights, untrained_weights
+from ..weights import resolve_weights
 from .options import add_model_options, add_style_options, non_negative_int
 
 
@@ -35,7 +36,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     image.set_defaults(run=_run_image)
 
     styles = commands.add_parser("styles", help="list the built-in styles", description="List the built-in styles.")
-    styles.add_argument("--weights", help="weights file (default: the shipped weights)")
+    add_model_options(styles)
     styles.add_argument("--json", action="store_true", help="print the list as JSON")
     styles.set_defaults(run=_run_styles)
 
@@ -44,7 +45,7 @@ def _run_image(args: argparse.Namespace) -> int:
     if args.json and args.output == "-":
         raise RealtimeError("--json and -o - both want standard output; choose one")
     jobs = plan_jobs(args.inputs, args.output)
-    stylizer = Stylizer.load(args.weights, args.device, args.style_size)
+    stylizer = Stylizer.load(args.weights, args.device, args.style_size, model=args.model)
     stylizer.set_style(args.style)
     stylizer.strength = args.strength
     stylizer.preserve_color = args.preserve_color
@@ -82,8 +83,7 @@ def _run_image(args: argparse.Namespace) -> int:
 
 
 def _run_styles(args: argparse.Namespace) -> int:
-    path = args.weights or default_weights_path()
-    weights = load_weights(path) if path is not None else untrained_weights()
+    weights = resolve_weights(args.weights, args.model, resolve_device(args.device))
     names = weights.bank.names()
     if args.json:
         print(json.dumps({"weights": weights.source, "styles": names}))

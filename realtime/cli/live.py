@@ -117,7 +117,7 @@ def _run_live(args: argparse.Namespace) -> int:
     if not args.no_window:
         check_display()
     with open_source(args.source, loop=not args.once) as source:  # a bad source fails before the model loads
-        stylizer = Stylizer.load(args.weights, args.device, args.style_size)
+        stylizer = Stylizer.load(args.weights, args.device, args.style_size, model=args.model)
         stylizer.strength = args.strength
         stylizer.preserve_color = args.preserve_color
         catalog = StyleCatalog(stylizer.weights.bank.names(), args.styles, args.style or ())
@@ -145,7 +145,7 @@ def _run_live(args: argparse.Namespace) -> int:
 def _run_demo(args: argparse.Namespace) -> int:
     no_window = "--no-window" if args.no_window else display_problem()
     output = check_video_path(args.output) if no_window else None
-    stylizer = Stylizer.load(args.weights, args.device)
+    stylizer = Stylizer.load(args.weights, args.device, model=args.model)
     work_side = args.size or default_work_side(stylizer.device)
     if output is not None:
         print(f"realtime: no window ({no_window}): rendering the demo to {output}", file=sys.stderr)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from ..errors import RealtimeError
 from ..targets import DEFAULT_STYLE_SIZE, StyleSpec
 from ..video import TimedStyle
+from ..weights import MODEL_CHOICES
 
 
 class Parser(argparse.ArgumentParser):
@@ -70,7 +71,13 @@ timed_style = _parsed_by(TimedStyle.parse)
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--weights", help="weights file (default: the shipped weights)")
+    parser.add_argument("--weights", help="weights file (default: the shipped weights of --model)")
+    parser.add_argument(
+        "--model",
+        choices=MODEL_CHOICES,
+        default="auto",
+        help="shipped generator: full (the paper's), light (runs live on a CPU); auto = full on CUDA, light on a CPU",
+    )
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
 
 

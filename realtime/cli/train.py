@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import RealtimeError
+from ..msgnet import MODELS
 from ..train import (
     PRECISIONS,
     TRAIN_OPTIONS,
@@ -66,8 +67,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="FRACTION",
         help=f"decay the learning rate linearly to a tenth after this fraction of the steps (default {defaults.lr_decay_from:g})",
     )
+    train.add_argument(
+        "--model",
+        choices=tuple(MODELS),
+        help="generator shape: full = the paper's, light = narrow enough for a CPU (default full; "
+        "--ngf, --n-blocks, --width and --out-kernel override parts of it)",
+    )
     train.add_argument("--ngf", type=positive_int, metavar="N", help=f"generator width (default {defaults.ngf})")
     train.add_argument("--n-blocks", type=positive_int, metavar="N", help=f"residual blocks (default {defaults.n_blocks})")
+    train.add_argument(
+        "--width", type=positive_int, metavar="N", help=f"channels at full resolution, a multiple of 4 (default {defaults.width})"
+    )
+    train.add_argument("--out-kernel", type=positive_int, metavar="K", help=f"odd output kernel size (default {defaults.out_kernel})")
     train.add_argument("--seed", type=int, metavar="N", help=f"default {defaults.seed}")
     train.add_argument("--precision", choices=PRECISIONS, help="auto = bf16 on CUDA, fp32 on CPU")
     train.add_argument("--extra-styles", metavar="DIR", help="more paintings to train on (not in the style bank)")
@@ -105,6 +116,8 @@ def _ints(values: Sequence[int]) -> str:
 
 def _run_train(args: argparse.Namespace) -> int:
     options = {name: value for name, value in vars(args).items() if name in TRAIN_OPTIONS}
+    for name, value in MODELS.get(getattr(args, "model", ""), {}).items():
+        options.setdefault(name, value)
     if args.export is not None:
         if "out" not in options:
             raise RealtimeError("--export needs --out PATH for the weights file")

@@ -77,7 +77,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _run_video(args: argparse.Namespace) -> int:
     check_paths(args.input, args.output)
     VideoReader(args.input).close()  # a bad input fails before the model loads
-    stylizer = Stylizer.load(args.weights, args.device, args.style_size)
+    stylizer = Stylizer.load(args.weights, args.device, args.style_size, model=args.model)
     stylizer.strength = args.strength
     stylizer.preserve_color = args.preserve_color
     schedule = StyleSchedule(args.style, stylizer.styles.blend, args.fade)
