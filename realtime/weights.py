@@ -192,6 +192,6 @@ def untrained_weights(seed: int = 0, **shape: int) -> Weights:
         model = MSGNet(**shape)
     # Default init leaves the output within about ±1 of mid-grey; widen it so the placeholder's
     # dependence on content and style is visible.
-    model.output_conv.weight.data.mul_(64.0)
+    model.output_conv.weight.data.mul_(64.0 / model.output_gain)
     model.eval().requires_grad_(False)
     return Weights(model, StyleBank(), {"trained": False, "seed": seed})

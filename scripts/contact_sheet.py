@@ -54,10 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         if not names:
             raise RealtimeError(f"{stylizer.weights.source} has no built-in styles")
         images = {p.stem.lower(): p for p in image_files(args.styles, "style")} if args.styles else {}
-        header = [np.full((args.tile, args.tile, 3), 255, np.uint8)]
+        height = args.tile if images else max(16, args.tile // 5)  # without style images: a row of names
+        header = [np.full((height, args.tile, 3), 255, np.uint8)]
         for name in names:
             source = images.get(name.lower())
-            thumb = shrink(read_image(source), args.tile) if source else np.full((args.tile, args.tile, 3), 90, np.uint8)
+            thumb = shrink(read_image(source), args.tile) if source else np.full((height, args.tile, 3), 90, np.uint8)
             header.append(label(thumb, name))
         rows = [np.concatenate(header, axis=1)]
         for photo_name in tqdm(args.photos.split(","), desc="photos", file=sys.stderr):

@@ -84,7 +84,7 @@ train)
     "$PYTHON" -m realtime train \
         --content "$TRAIN/data/content_train" --styles "$TRAIN/data/styles21" --vgg "$TRAIN/vgg/$VGG" \
         --checkpoint "$OUT/ckpt.pt" "${resume[@]}" --steps "$STEPS" --time-limit "$MINUTES" --out "$RUN/msgnet21.safetensors" \
-        --ngf 128 --n-blocks 6 --compact-checkpoint --part-mb 15 --device "$DEVICE" ${TRAIN_ARGS:-} || status=$?
+        --model full --compact-checkpoint --part-mb 15 --device "$DEVICE" ${TRAIN_ARGS:-} || status=$?
     if [ -f "$OUT/ckpt.pt" ]; then  # keep this machine's copy for the next call while it stays warm
         mkdir -p "$RUN" && rm -f "$RUN"/ckpt.* && cp "$OUT"/ckpt.* "$RUN"/
     fi

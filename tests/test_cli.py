@@ -5,12 +5,13 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import photo, save_png
+from conftest import make_weights, photo, save_png
 from PIL import Image
 
+import realtime.weights
 from realtime.cli import main
 from realtime.images import read_image
-from realtime.weights import UntrainedWeightsWarning
+from realtime.weights import UntrainedWeightsWarning, save_weights
 
 
 def run(capsys, *argv):
@@ -37,7 +38,8 @@ def test_image_has_the_inputs_size_and_depends_on_the_style(capsys, tmp_path, we
     assert np.abs(outputs[0] - outputs[1]).mean() > 5
 
 
-def test_default_placeholder_weights_run_on_a_style_image(capsys, tmp_path, style_images):
+def test_without_shipped_weights_a_placeholder_runs_on_a_style_image(capsys, tmp_path, style_images, monkeypatch):
+    monkeypatch.setattr(realtime.weights, "shipped_weights_path", lambda model: None)
     src = save_png(tmp_path / "small.png", photo(20, 28))
     with pytest.warns(UntrainedWeightsWarning):
         code, _, err = run(capsys, "image", src, "-o", tmp_path / "o.jpg", "--style", style_images[0], "--device", "cpu")
@@ -182,6 +184,18 @@ def test_broken_weights_file(capsys, tmp_path, photo_file):
     bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
     code, _, err = run(capsys, "image", photo_file, "-o", tmp_path / "o.png", "--style", "x", "--weights", bad)
     assert code == 2 and "w.safetensors" in one_error_line(err)
+
+
+@pytest.mark.parametrize(("argv", "chosen"), [((), "light"), (("--model", "full"), "full"), (("--model", "light"), "light")])
+def test_model_flag_picks_the_shipped_file(capsys, tmp_path, monkeypatch, argv, chosen):
+    files = {}
+    for name, ngf in (("full", 8), ("light", 4)):
+        files[name] = tmp_path / f"{name}.safetensors"
+        save_weights(make_weights(ngf=ngf), files[name])
+    monkeypatch.setattr(realtime.weights, "shipped_weights_path", files.get)
+    code, out, err = run(capsys, "styles", "--device", "cpu", "--json", *argv)
+    assert code == 0, err
+    assert json.loads(out)["weights"] == str(files[chosen])
 
 
 def test_styles_lists_the_bank(capsys, weights_file):

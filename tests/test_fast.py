@@ -18,8 +18,8 @@ from conftest import make_weights, photo
 from realtime.bench import width_for
 from realtime.errors import RealtimeError
 from realtime.fast import DEFAULT_ON_CUDA, FastSettings, resolve_settings
-from realtime.onnx_generator import OnnxGenerator
 from realtime.frames import frame_to_tensor
+from realtime.onnx_generator import OnnxGenerator
 from realtime.stylizer import Stylizer
 
 EAGER_FAST = FastSettings(dtype="fp16", channels_last=True, compile="none", cuda_graph=False)

@@ -86,3 +86,15 @@ def test_shortcut_convolves_before_upsampling_exactly_as_the_paper_upsamples_fir
 def test_impossible_shapes_are_refused(shape):
     with pytest.raises(ValueError, match="width must be a multiple of 4 and out_kernel odd"):
         MSGNet(**shape)
+
+
+def test_output_gain_gives_narrow_output_layers_the_papers_pace():
+    """Adam moves each weight by about the learning rate: the pixel change per step scales with fan-in × gain."""
+    full, light = MSGNet(**MODELS["full"]), MSGNet(**MODELS["light"])
+    assert full.output_gain == 1.0
+    fan_in = {m: m.output_conv.weight[0].numel() for m in (full, light)}
+    assert fan_in[light] * light.output_gain == pytest.approx(fan_in[full])
+    content, style = torch.rand(1, 3, 32, 32) * 255, torch.rand(1, 3, 32, 32) * 255
+    with torch.no_grad():
+        for model in (full, light):
+            assert model(content, model.encode_style(style)).mean() == pytest.approx(127.5, abs=20)  # mid-grey start

@@ -1,4 +1,4 @@
-"""The onnxruntime CPU path gives the eager generator's pixels at any size, batch and style."""
+"""The onnxruntime CPU path gives the eager generator's pixels (to a twentieth of a grey level) at any size, batch and style."""
 
 import pytest
 import torch
@@ -21,7 +21,7 @@ def test_matches_eager_at_sizes_other_than_the_export(h, w):
     content = torch.rand(1, 3, h, w) * 255
     out = OnnxGenerator(model)(content, target)
     assert out.shape == (1, 3, h, w) and out.dtype == torch.float32
-    assert (out - _eager(model, content, target)).abs().max() < 1e-2
+    assert (out - _eager(model, content, target)).abs().max() < 0.05
 
 
 def test_one_style_per_sample_and_style_switches_reuse_the_graph():
@@ -33,8 +33,8 @@ def test_one_style_per_sample_and_style_switches_reuse_the_graph():
     content = torch.rand(2, 3, 32, 40) * 255
     a, b = weights.bank["style0"], weights.bank["style1"]
     both = generator(content, torch.stack([a, b]))
-    assert (both[0] - generator(content[:1], a)[0]).abs().max() < 1e-2
-    assert (both[1] - generator(content[1:], b)[0]).abs().max() < 1e-2
+    assert (both[0] - generator(content[:1], a)[0]).abs().max() < 0.05
+    assert (both[1] - generator(content[1:], b)[0]).abs().max() < 0.05
     assert (both[0] - both[1]).abs().mean() > 0.5  # the two styles differ
-    assert (both - _eager(model, content, torch.stack([a, b]))).abs().max() < 1e-2
+    assert (both - _eager(model, content, torch.stack([a, b]))).abs().max() < 0.05
     assert generator._session is session

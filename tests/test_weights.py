@@ -5,8 +5,8 @@ import torch
 from conftest import make_weights
 from safetensors.torch import save_file
 
-from realtime.errors import RealtimeError
 import realtime.weights
+from realtime.errors import RealtimeError
 from realtime.msgnet import MODELS, MSGNet
 from realtime.targets import StyleBank
 from realtime.weights import (
