@@ -1,10 +1,11 @@
 """The generator on onnxruntime: the CPU's fast path.
 
-On a 2-core Xeon (issue 8, `benchmarks/bench_cpu.py`) onnxruntime ran the same fp32 MSG-Net about 1.4x
-faster than eager PyTorch (light model at 320×240: 24–29 ms against 34–41 ms; full model 306 ms against
-450 ms), where PyTorch's channels_last and bf16 were slower still. The export happens once per generator,
-in memory (a fraction of a second), with the style target as an input: a style switch is a new input,
-never a new export, and any frame size runs on the one graph.
+On a 2-core Xeon (issue 8, `benchmarks/bench_cpu.py`, `realtime bench --device cpu`) onnxruntime ran the
+same fp32 MSG-Net 1.3–1.8x faster than eager PyTorch (light model at 320×240: 32–34 ms against 44–57 ms;
+full model 254 ms against 318 ms) with the same pixels. torch.compile was faster still, but compiles for
+6–16 s per frame size and needs a C++ compiler on the user's machine. The export happens once per
+generator, in memory (a fraction of a second), with the style target as an input: a style switch is a
+new input, never a new export, and any frame size runs on the one graph.
 """
 
 from __future__ import annotations
