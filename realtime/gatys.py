@@ -44,7 +44,7 @@ from .msgnet import MODELS
 from .stylizer import Stylizer
 from .targets import StyleSpec
 from .vgg import ARCHITECTURES, VGGFeatures
-from .weights import Weights, load_weights, shipped_weights_path
+from .weights import Weights, load_weights, shipped_weights
 
 DEFAULT_SIZE = 512
 DEFAULT_STEPS = 300
@@ -537,8 +537,7 @@ def installed_weights(path: str | Path | None = None) -> Weights | None:
     else None while none are trained."""
     if path is not None:
         return load_weights(path)
-    shipped = [found for found in map(shipped_weights_path, MODELS) if found is not None]
-    return load_weights(shipped[0]) if shipped else None
+    return next((weights for weights in map(shipped_weights, MODELS) if weights is not None), None)
 
 
 def render_still(

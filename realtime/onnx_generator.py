@@ -83,7 +83,7 @@ class OnnxGenerator:
         options.intra_op_num_threads = self.threads
         options.log_severity_level = 3
         with torch.inference_mode(False):
-            graph = export_onnx(self.model.cpu().eval())
+            graph = export_onnx(self.model.eval())
         self._session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         return time.perf_counter() - began
 

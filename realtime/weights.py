@@ -146,7 +146,7 @@ class UntrainedWeightsWarning(UserWarning):
 
 
 def model_for(model: str, device: torch.device | str) -> str:
-    """`auto` = the full model on CUDA, the light one elsewhere (a CPU runs the full one at ~2 fps)."""
+    """`auto` = the full model on CUDA, the light one elsewhere (a CPU runs the full one at ~3 fps at 320×240)."""
     if model == "auto":
         return "full" if torch.device(device).type == "cuda" else "light"
     if model not in MODELS:
@@ -160,21 +160,27 @@ def shipped_weights_path(model: str = "full") -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def shipped_weights(model: str) -> Weights | None:
+    """The shipped weights of `model`, or None while it is not trained."""
+    path = shipped_weights_path(model)
+    return load_weights(path) if path is not None else None
+
+
 def resolve_weights(path: str | Path | None = None, model: str = "auto", device: torch.device | str = "cpu") -> Weights:
     """The given file; else the shipped weights of `model` (see `model_for`), or of the other model while
     that one is not trained yet; else an untrained placeholder of the model's shape. Both fallbacks warn."""
     if path is not None:
         return load_weights(path)
     chosen = model_for(model, device)
-    shipped = shipped_weights_path(chosen)
+    shipped = shipped_weights(chosen)
     if shipped is not None:
-        return load_weights(shipped)
+        return shipped
     others = [name for name in MODELS if name != chosen and shipped_weights_path(name) is not None]
     if others:
         warnings.warn(
             f"no trained {chosen} model ships with this version yet: using the {others[0]} model", stacklevel=2
         )
-        return load_weights(shipped_weights_path(others[0]))
+        return shipped_weights(others[0])
     warnings.warn(
         "no trained weights ship with this version yet: using an untrained generator (seed 0);"
         " outputs follow the style image but do not look like paintings",
