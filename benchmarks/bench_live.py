@@ -6,8 +6,8 @@ at its own frame rate, like a camera), measured in the same run after a warm-up:
   4 buffers (OpenCV's V4L2 default; newer frames are dropped while they are full) and are read
   oldest first; each is stylised with `Stylizer.__call__` (host resize, pageable copies) and
   upscaled back to the display size on the host;
-- live: `realtime.live.LiveSession` headless (newest frame only, device-side resize and compose,
-  pinned buffers and non-blocking copies on CUDA).
+- live: `realtime.live.LiveSession` headless (newest frame only; on CUDA resize and compose on the
+  GPU with pinned buffers and non-blocking copies, on a CPU resize as bytes with OpenCV).
 Latency is from the moment the source delivered a frame to the moment its stylised frame is ready
 to show. A loop that cannot keep up shows it here: with driver buffers the picture is several
 generator calls old; with the newest frame it is about one generator call old.

@@ -8,6 +8,7 @@ add up to more than 100 % and the busiest stage is the bottleneck.
 
     python benchmarks/bench_video.py --ngf 32 --frames 30          # CPU, a narrow untrained model
     python benchmarks/bench_video.py --io-only --frames 90         # no generator: the I/O ceiling
+    python benchmarks/bench_video.py --weights weights/msgnet21-light.safetensors --style candy --frames 60 --compile
     python benchmarks/bench_video.py --device cuda --frames 300    # GPU, the full-width model
     python benchmarks/bench_video.py --weights W.safetensors --style candy --device cuda
 """
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 
 from realtime.device import resolve_device
+from realtime.fast import FastSettings
 from realtime.images import read_image
 from realtime.stylizer import Stylizer
 from realtime.targets import StyleSpec
@@ -115,6 +117,7 @@ def main() -> None:
     parser.add_argument("--stabilize", type=float, default=0.0, help="also stabilise in the pipelined runs")
     parser.add_argument("--no-reference", action="store_true", help="skip the sequential reference run")
     parser.add_argument("--io-only", action="store_true", help="skip the generator: the decode/encode ceiling")
+    parser.add_argument("--compile", action="store_true", help="time `realtime video --compile`: the generator compiled per size first")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
 
@@ -123,13 +126,15 @@ def main() -> None:
     label = args.weights or f"untrained MSG-Net ngf={args.ngf} (random weights: speed only)"
     if args.io_only:
         label = "none (--io-only: frames pass through untouched; decode + encode + pipeline only)"
-    stylizer = (PassThrough if args.io_only else Stylizer)(weights, device)
+    optimize = FastSettings.compiled_for(device) if args.compile else None
+    stylizer = (PassThrough if args.io_only else Stylizer)(weights, device, optimize=optimize)
     stylizer.set_style([args.style])
     schedule = StyleSchedule([TimedStyle(StyleSpec(args.style))], stylizer.styles.blend)
     batches = args.batch or [4 if device.type == "cuda" else 1]
     hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} torch threads"
 
-    print(f"model: {label}; device {device} ({hardware}); {args.frames} frames per clip at {FPS} fps")
+    path = f"; compiled: {optimize.describe()}" if optimize else ""
+    print(f"model: {label}; device {device} ({hardware}){path}; {args.frames} frames per clip at {FPS} fps")
     print()
     print("| clip | path | batch | fps | × real time | decode | generator | stabilize | encode |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -137,7 +142,7 @@ def main() -> None:
         for name in args.sizes:
             width, height = SIZES[name]
             clip = make_clip(Path(folder) / f"{name}.mp4", width, height, args.frames, args.image)
-            stylizer(np.zeros((height, width, 3), np.uint8))  # warm-up: kernels, allocator, cuDNN choice
+            stylizer(np.zeros((height, width, 3), np.uint8))  # warm-up: kernels, allocator, cuDNN choice, --compile
             if not args.no_reference:
                 frames, seconds, busy = sequential(clip, Path(folder) / "ref.mp4", stylizer)
                 print(row(name, "reference (sequential)", 1, frames, seconds, busy), flush=True)

@@ -7,6 +7,8 @@ from realtime.frames import (
     fit_long_side,
     frame_to_tensor,
     pad_for_generator,
+    resize,
+    resize_frame,
     tensor_to_frame,
 )
 
@@ -44,6 +46,24 @@ def test_fit_long_side_only_downscales_and_keeps_aspect():
     assert fit_long_side(frame, 100).shape == (75, 100, 3)
     assert fit_long_side(frame, 1000) is frame
     assert fit_long_side(frame, 0) is frame
+
+
+def test_resize_frame_matches_the_tensor_resize_on_the_host():
+    """The live CPU path scales bytes with OpenCV where the GPU path scales float tensors: same pictures."""
+    rng = np.random.default_rng(1)
+    frame = blocky(rng.integers(0, 256, (90, 160, 3), dtype=np.uint8))
+    for size in ((45, 80), (36, 64), (180, 320)):
+        host = resize_frame(frame, size).astype(float)
+        device = tensor_to_frame(resize(frame_to_tensor(frame), size)).astype(float)
+        assert host.shape == (*size, 3)
+        assert np.abs(host - device).mean() < 1.5
+    assert resize_frame(frame, frame.shape[:2]) is frame
+
+
+def blocky(frame: np.ndarray) -> np.ndarray:
+    """Flat 10-pixel blocks of random colour: edges to resample, but no detail finer than the smallest size."""
+    small = frame[::10, ::10]
+    return np.repeat(np.repeat(small, 10, axis=0), 10, axis=1)[: frame.shape[0], : frame.shape[1]].copy()
 
 
 def test_ycbcr_round_trip_and_keep_colors():

@@ -235,6 +235,21 @@ def test_video_command_keeps_frames_duration_rate_and_audio(capsys, tmp_path, cl
     assert no_leftovers(tmp_path)
 
 
+def test_compile_option_builds_the_fast_generator_once_and_keeps_the_pictures(capsys, tmp_path, clip, weights_file):
+    """`--compile` (torch.compile for the clip's size, before its frames flow) changes speed, not pictures."""
+    outputs = {}
+    for flags in ((), ("--compile",)):
+        out = tmp_path / f"out{len(flags)}.mp4"
+        code, _, err = run(capsys, "video", clip, "-o", out, "--style", "style0", "--weights", weights_file, *flags)
+        assert code == 0, err
+        assert err.count("preparing the fast generator") == len(flags)  # once per clip, not per frame
+        outputs[flags] = [frame.image.astype(float) for frame in VideoReader(out)]
+    plain, compiled = outputs[()], outputs[("--compile",)]
+    assert len(plain) == len(compiled) == 12
+    # bf16 (on CPUs with native bf16) through a random test generator amplifies rounding: ~5 grey levels.
+    assert max(np.abs(a - b).mean() for a, b in zip(plain, compiled)) < 6  # neighbouring frames differ by ~19
+
+
 def test_variable_frame_rate_timestamps_survive(tmp_path, stylizer):
     times = [0.0, 0.1, 0.2, 0.5, 0.55, 0.6, 1.0]
     clip = make_clip(tmp_path / "vfr.mp4", panned_frames(len(times)), times=times, audio=False)
