@@ -66,7 +66,7 @@ class FastSettings:
     @classmethod
     def compiled_for(cls, device: torch.device) -> FastSettings:
         """What `--compile` asks for: the CUDA set, or on a CPU torch.compile in bf16 where oneDNN runs it
-        natively (AVX512/AMX; 2.5x onnxruntime's speed at 640×480 on a 2-core Xeon) and fp32 elsewhere."""
+        natively (AVX512/AMX; 2.4x onnxruntime's speed at 640×480 on a 2-core Xeon) and fp32 elsewhere."""
         if torch.device(device).type == "cuda":
             return cls()
         try:
