@@ -13,13 +13,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch import Tensor
 
 from .errors import RealtimeError
-from .frames import frame_to_tensor, frames_to_tensor
+from .frames import frame_to_tensor, frames_to_tensor, resize_frame
 from .images import IMAGE_SUFFIXES, read_image
 
 
@@ -55,13 +54,9 @@ def _read_or_none(path: Path) -> np.ndarray | None:
 
 
 def rescale(frame: np.ndarray, scale: float) -> np.ndarray:
-    """Resize by `scale`: area averaging when shrinking (no aliasing), bicubic when enlarging."""
+    """Resize by `scale` (area averaging to shrink, bicubic to enlarge: `resize_frame`)."""
     h, w = frame.shape[:2]
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    if size == (w, h):
-        return frame
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    return cv2.resize(frame, size, interpolation=interpolation)
+    return resize_frame(frame, (max(1, round(h * scale)), max(1, round(w * scale))))
 
 
 def square_style(frame: np.ndarray, size: int) -> np.ndarray:
