@@ -25,6 +25,7 @@ from .gatys import Gatys, GatysProgress, StyleGrams
 from .images import write_image
 from .snapshot import SnapshotRequest, SnapshotStatus, slug, unique_path
 from .targets import StyleSpec
+from .tracing import GATE
 from .weights import Weights
 
 StatusCallback = Callable[[str, float | None], None]
@@ -152,12 +153,13 @@ class GatysSnapshotRenderer:
         stream = torch.cuda.Stream(device, priority=0) if device.type == "cuda" else None
         while (request := self._requests.get()) is not None:
             self._running = request.job
-            if stream is None:
-                self._render(request)
-            else:
-                with torch.cuda.stream(stream):
+            with GATE.eager():  # the live loop may be compiling the generator meanwhile
+                if stream is None:
                     self._render(request)
-                stream.synchronize()
+                else:
+                    with torch.cuda.stream(stream):
+                        self._render(request)
+                    stream.synchronize()
             self._running = None
 
     def _render(self, request: _Request) -> None:

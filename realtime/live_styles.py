@@ -20,6 +20,7 @@ from .errors import RealtimeError
 from .frames import fit_long_side
 from .images import IMAGE_SUFFIXES, SAMPLE_PREFIX, SAMPLES, read_image
 from .targets import StyleSpec, StyleTargets
+from .tracing import GATE
 
 PREVIEW_SIDE = 112
 
@@ -207,7 +208,8 @@ class TargetLoader:
 
     def _load(self, entry: StyleEntry) -> LoadedStyle:
         try:
-            target = self._styles.blend(list(entry.specs))
+            with GATE.eager():  # the live loop may be compiling the generator meanwhile
+                target = self._styles.blend(list(entry.specs))
         except RealtimeError as exc:
             return LoadedStyle(None, None, str(exc))
         except Exception as exc:  # noqa: BLE001 - e.g. out of memory on a huge style image: report it, keep the loop alive

@@ -36,9 +36,8 @@ class Stylizer:
     which behaves the same for every style and costs nothing extra per frame.
 
     `optimize` picks the generator path: None = the device's default (onnxruntime on a CPU, which
-    measured faster than PyTorch there; on CUDA eager fp32 until `realtime.fast.DEFAULT_ON_CUDA` makes
-    the fast path the default), False = always eager PyTorch fp32 (the reference), True or
-    `FastSettings` = PyTorch's fast path.
+    measured faster than PyTorch there; PyTorch's fast path on CUDA, ~5x eager on an H100), False =
+    always eager PyTorch fp32 (the reference), True or `FastSettings` = PyTorch's fast path.
     `on_build(message)` hears when the fast path compiles for a new working size (seconds, once per size),
     so a UI can say so; `warm_up` pays that cost up front.
     """

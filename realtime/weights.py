@@ -155,8 +155,13 @@ def model_for(model: str, device: torch.device | str) -> str:
 
 
 def shipped_weights_path(model: str = "full") -> Path | None:
-    """A shipped weights file, wherever pip installed the package; None while that model is not trained."""
-    candidate = Path(str(resources.files("realtime.shipped") / SHIPPED_FILES[model]))
+    """A shipped weights file, wherever pip installed the package (or in the source tree's weights/ when
+    running from a checkout nobody installed); None while that model is not trained."""
+    try:
+        folder = Path(str(resources.files("realtime.shipped")))
+    except ModuleNotFoundError:
+        folder = Path(__file__).resolve().parents[1] / "weights"
+    candidate = folder / SHIPPED_FILES[model]
     return candidate if candidate.is_file() else None
 
 

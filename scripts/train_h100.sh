@@ -79,6 +79,7 @@ bench)
 train)
     preflight
     resume=()
+    mkdir -p "$RUN"
     [ -f "$RUN/ckpt.pt" ] && resume=(--resume "$RUN/ckpt.pt")
     status=0
     "$PYTHON" -m realtime train \

@@ -17,7 +17,7 @@ from conftest import make_weights, photo
 
 from realtime.bench import width_for
 from realtime.errors import RealtimeError
-from realtime.fast import DEFAULT_ON_CUDA, FastSettings, resolve_settings
+from realtime.fast import FastSettings, resolve_settings
 from realtime.frames import frame_to_tensor
 from realtime.onnx_generator import OnnxGenerator
 from realtime.stylizer import Stylizer
@@ -128,7 +128,7 @@ def test_strength_and_preserve_color_still_apply(weights):
 def test_device_defaults():
     assert resolve_settings(None, torch.device("cpu")) is None
     assert resolve_settings(False, torch.device("cuda")) is None
-    assert resolve_settings(None, torch.device("cuda")) == (FastSettings() if DEFAULT_ON_CUDA else None)
+    assert resolve_settings(None, torch.device("cuda")) == FastSettings()
     assert resolve_settings(True, torch.device("cpu")).compile == "none"
     assert isinstance(Stylizer(make_weights(), "cpu").fast, OnnxGenerator)  # measured faster on a CPU
     assert Stylizer(make_weights(), "cpu", optimize=False).fast is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import torch
 import torchvision
 from conftest import make_weights, photo, save_png
 
+import realtime.gatys_snapshots
 from realtime import cli
 from realtime.color import rgb_to_ycbcr
 from realtime.errors import RealtimeError
@@ -381,6 +383,31 @@ def test_snapshot_renders_in_the_background_and_writes_a_readable_file(gatys, st
     assert job.error is None and job.saved == out and job.progress == 1.0
     assert f"saved snapshot {out}" == job.status
     assert read_image(out).shape == (36, 50, 3)
+
+
+def test_snapshot_renders_hold_off_generator_compiles(gatys, style_images, tmp_path, monkeypatch):
+    seen: list[str] = []
+
+    class RecordingGate:
+        @contextmanager
+        def eager(self):
+            seen.append("eager")
+            yield
+            seen.append("done")
+
+    monkeypatch.setattr(realtime.gatys_snapshots, "GATE", RecordingGate())
+    render = gatys.render
+
+    def recorded_render(*args, **kwargs):
+        seen.append("render")
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(gatys, "render", recorded_render)
+    with GatysSnapshotRenderer(gatys) as renderer:
+        job = renderer.submit(photo(32, 32), [str(style_images[0])], tmp_path / "snap.png")
+        assert job.done.wait(60)
+    assert job.error is None and job.saved == tmp_path / "snap.png"
+    assert seen == ["eager", "render", "done"]
 
 
 def test_snapshot_cancel_writes_nothing_and_the_worker_carries_on(gatys, style_images, tmp_path):

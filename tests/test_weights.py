@@ -179,3 +179,12 @@ def test_newer_format_version_is_rejected(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(RealtimeError, match="weights file not found"):
         load_weights(tmp_path / "nope.safetensors")
+
+
+def test_shipped_weights_are_found_in_an_uninstalled_checkout(monkeypatch):
+    def not_installed(package):
+        raise ModuleNotFoundError(f"No module named '{package}'")
+
+    monkeypatch.setattr(realtime.weights.resources, "files", not_installed)
+    path = realtime.weights.shipped_weights_path("light")
+    assert path is not None and path.parent.name == "weights" and path.is_file()

@@ -27,7 +27,13 @@ from ..recorder import check_video_path
 from ..snapshot import save_stylized
 from ..stylizer import Stylizer
 from ..window import Window, check_display, display_problem
-from .options import add_model_options, add_style_options, positive_float, positive_int
+from .options import (
+    add_model_options,
+    add_style_options,
+    build_note,
+    positive_float,
+    positive_int,
+)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -117,7 +123,7 @@ def _run_live(args: argparse.Namespace) -> int:
     if not args.no_window:
         check_display()
     with open_source(args.source, loop=not args.once) as source:  # a bad source fails before the model loads
-        stylizer = Stylizer.load(args.weights, args.device, args.style_size, model=args.model)
+        stylizer = Stylizer.load(args.weights, args.device, args.style_size, on_build=build_note, model=args.model)
         stylizer.strength = args.strength
         stylizer.preserve_color = args.preserve_color
         catalog = StyleCatalog(stylizer.weights.bank.names(), args.styles, args.style or ())
@@ -145,7 +151,7 @@ def _run_live(args: argparse.Namespace) -> int:
 def _run_demo(args: argparse.Namespace) -> int:
     no_window = "--no-window" if args.no_window else display_problem()
     output = check_video_path(args.output) if no_window else None
-    stylizer = Stylizer.load(args.weights, args.device, model=args.model)
+    stylizer = Stylizer.load(args.weights, args.device, on_build=build_note, model=args.model)
     work_side = args.size or default_work_side(stylizer.device)
     if output is not None:
         print(f"realtime: no window ({no_window}): rendering the demo to {output}", file=sys.stderr)

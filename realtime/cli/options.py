@@ -7,6 +7,8 @@ import math
 import sys
 from collections.abc import Callable
 
+from tqdm import tqdm
+
 from ..errors import RealtimeError
 from ..targets import DEFAULT_STYLE_SIZE, StyleSpec
 from ..video import TimedStyle
@@ -99,3 +101,8 @@ def add_style_options(
         default=DEFAULT_STYLE_SIZE,
         help=f"long side a style image is scaled to before its target is computed (default {DEFAULT_STYLE_SIZE})",
     )
+
+
+def build_note(message: str) -> None:
+    """The fast generator's compile messages (seconds, once per working size), printed above any progress bar."""
+    tqdm.write(f"realtime: {message}", file=sys.stderr)

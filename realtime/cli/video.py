@@ -7,7 +7,6 @@ import json
 import sys
 
 import torch
-from tqdm import tqdm
 
 from ..device import resolve_device
 from ..fast import FastSettings
@@ -23,6 +22,7 @@ from ..video_io import DEFAULT_CODEC, VideoReader
 from .options import (
     add_model_options,
     add_style_options,
+    build_note,
     fade_seconds,
     non_negative_int,
     positive_int,
@@ -88,7 +88,7 @@ def _run_video(args: argparse.Namespace) -> int:
     VideoReader(args.input).close()  # a bad input fails before the model loads
     device = resolve_device(args.device)
     optimize = FastSettings.compiled_for(device) if args.compile else None
-    stylizer = Stylizer.load(args.weights, str(device), args.style_size, optimize=optimize, on_build=_note, model=args.model)
+    stylizer = Stylizer.load(args.weights, str(device), args.style_size, optimize=optimize, on_build=build_note, model=args.model)
     stylizer.strength = args.strength
     stylizer.preserve_color = args.preserve_color
     schedule = StyleSchedule(args.style, stylizer.styles.blend, args.fade)
@@ -138,6 +138,3 @@ def _run_video(args: argparse.Namespace) -> int:
     return 0
 
 
-def _note(message: str) -> None:
-    """A compile's messages arrive while the progress bar runs: printed above it, not through it."""
-    tqdm.write(f"realtime: {message}", file=sys.stderr)
