@@ -136,5 +136,3 @@ def _run_video(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
-
-
