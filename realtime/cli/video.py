@@ -69,7 +69,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--compile",
         action="store_true",
         help="compile the generator for the clip's frame size first (torch.compile; on a 2-core CPU 20-40 s, "
-        "then about 2x the frames per second: worth it for clips over a few hundred frames)",
+        "then about 2x the frames per second: worth it for clips over a few hundred frames; on CUDA the default)",
     )
     video.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     add_style_options(
