@@ -33,6 +33,8 @@ from realtime.datasets import image_files
 from realtime.device import resolve_device
 from realtime.errors import RealtimeError
 from realtime.frames import fit_long_side, frame_to_tensor
+from realtime.gatys import DEFAULT_CONTENT_LAYER as GATYS_CONTENT_LAYER
+from realtime.gatys import DEFAULT_TV_WEIGHT as GATYS_TV_WEIGHT
 from realtime.gatys import Gatys, GatysSettings, LossNetwork
 from realtime.images import read_image
 from realtime.losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_grams
@@ -103,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="trained styles to use (default all)")
     parser.add_argument("--unseen-limit", type=int, default=0, help="unseen styles to use (default all)")
     parser.add_argument("--gatys-steps", type=int, default=300, help="Gatys L-BFGS steps (0 = leave the column pending)")
+    parser.add_argument("--gatys-content-weight", type=float, default=1.0, help="Gatys' content weight (default 1, as `realtime gatys`)")
+    parser.add_argument("--gatys-content-layer", default=GATYS_CONTENT_LAYER, help=f"Gatys' content layer (default {GATYS_CONTENT_LAYER}; training uses {CONTENT_LAYER})")
+    parser.add_argument("--gatys-tv-weight", type=float, default=GATYS_TV_WEIGHT, help=f"Gatys' total-variation weight (default {GATYS_TV_WEIGHT:g})")
     parser.add_argument("--vgg", default=str(SHARED_VGG) if SHARED_VGG.is_file() else None, help="VGG16 features state dict")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--model", choices=MODEL_CHOICES, default="auto", help="shipped model when no --weights (auto: light on a CPU)")
@@ -117,7 +122,15 @@ def main(argv: list[str] | None = None) -> int:
         network = LossNetwork.load(args.vgg)
         vgg = network.vgg.to(device)
         stylizer = Stylizer(weights, device, args.style_size)
-        gatys = Gatys(network, GatysSettings(size=args.size, steps=args.gatys_steps, style_size=args.style_size), device) if args.gatys_steps else None
+        gatys_settings = GatysSettings(
+            size=args.size,
+            steps=args.gatys_steps,
+            style_size=args.style_size,
+            content_weight=args.gatys_content_weight,
+            content_layer=args.gatys_content_layer,
+            tv_weight=args.gatys_tv_weight,
+        )
+        gatys = Gatys(network, gatys_settings, device) if args.gatys_steps else None
         photos = [(p, fit_long_side(read_image(p, args.size), args.size)) for p in args.photos.split(",")]
         styles = style_groups(weights, vgg, args, device)
     except RealtimeError as exc:
@@ -145,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nQuality on {len(photos)} photos ({', '.join(Path(p).name for p, _ in photos)}) at {args.size} px, style images at "
         f"{args.style_size} px (built-in VGG targets at {weights.vgg_bank_info.get('style_size', '?')} px); weights {Path(weights.source).name} ({weights.training.get('images_seen', '?')} images seen); "
-        f"Gatys {args.gatys_steps} steps; {device.type}, {seconds:.0f} s\n"
+        f"Gatys {args.gatys_steps} steps (content {args.gatys_content_weight:g} at {args.gatys_content_layer}, tv {args.gatys_tv_weight:g}); "
+        f"{device.type}, {seconds:.0f} s\n"
     )
     print("| styles | n | photo style loss | MSG-Net style loss | Gatys style loss | MSG-Net ÷ Gatys | MSG-Net ratio | "
           "Gatys ratio | MSG-Net content loss | Gatys content loss | MSG-Net content change | Gatys content change |")
