@@ -11,8 +11,7 @@ Everything is measured in one run on one device, reference next to optimised:
 
     python benchmarks/bench_gatys.py --sizes 256 --steps 100 --device cpu       # CPU, small
     python benchmarks/bench_gatys.py --sizes 512 1024 --steps 300 --device cuda  # the H100 numbers
-With untrained weights (none ship yet) MSG-Net's output is not a painting: the quality and init rows
-then only show the plumbing; pass `--weights` with trained weights for the real comparison.
+MSG-Net is the shipped model for the device (light on a CPU, full on CUDA) unless `--weights` names one.
 """
 
 from __future__ import annotations
