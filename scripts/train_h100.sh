@@ -87,7 +87,7 @@ train)
         --checkpoint "$OUT/ckpt.pt" "${resume[@]}" --steps "$STEPS" --time-limit "$MINUTES" --out "$RUN/msgnet21.safetensors" \
         --model full --compact-checkpoint --part-mb 15 --device "$DEVICE" ${TRAIN_ARGS:-} || status=$?
     if [ -f "$OUT/ckpt.pt" ]; then  # keep this machine's copy for the next call while it stays warm
-        mkdir -p "$RUN" && rm -f "$RUN"/ckpt.* && cp "$OUT"/ckpt.* "$RUN"/
+        rm -f "$RUN"/ckpt.* && cp "$OUT"/ckpt.* "$RUN"/
     fi
     ls -la "$OUT"
     exit "$status"

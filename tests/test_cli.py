@@ -8,9 +8,11 @@ import torch
 from conftest import make_weights, photo, save_png
 from PIL import Image
 
+import realtime.cli.image
 import realtime.weights
 from realtime.cli import main
 from realtime.images import read_image
+from realtime.onnx_generator import OnnxGenerator
 from realtime.weights import UntrainedWeightsWarning, save_weights
 
 
@@ -36,6 +38,20 @@ def test_image_has_the_inputs_size_and_depends_on_the_style(capsys, tmp_path, we
         outputs.append(read_image(out).astype(float))
     assert outputs[0].shape == read_image(photo_file).shape == (45, 61, 3)
     assert np.abs(outputs[0] - outputs[1]).mean() > 5
+
+
+def test_image_on_a_cpu_runs_the_onnxruntime_generator(capsys, tmp_path, weights_file, photo_file, style_images, monkeypatch):
+    loaded = []
+    load = realtime.cli.image.Stylizer.load
+
+    def recording_load(*args, **kwargs):
+        loaded.append(load(*args, **kwargs))
+        return loaded[-1]
+
+    monkeypatch.setattr(realtime.cli.image.Stylizer, "load", recording_load)
+    code, _, err = run(capsys, "image", photo_file, "-o", tmp_path / "o.png", "--style", style_images[0], "--weights", weights_file, "--device", "cpu")
+    assert code == 0, err
+    assert len(loaded) == 1 and isinstance(loaded[0].fast, OnnxGenerator)
 
 
 def test_without_shipped_weights_a_placeholder_runs_on_a_style_image(capsys, tmp_path, style_images, monkeypatch):

@@ -45,9 +45,11 @@ def _run_image(args: argparse.Namespace) -> int:
     if args.json and args.output == "-":
         raise RealtimeError("--json and -o - both want standard output; choose one")
     jobs = plan_jobs(args.inputs, args.output)
-    # Eager on CUDA too: compiling the fast path for a still's size (10–17 s on an H100) costs more than
-    # hundreds of eager renders (25–56 ms each at 720p–1080p).
-    stylizer = Stylizer.load(args.weights, args.device, args.style_size, optimize=False, model=args.model)
+    device = resolve_device(args.device)
+    # Eager on CUDA: compiling the fast path for a still's size (10–17 s on an H100) costs more than
+    # hundreds of eager renders (25–56 ms each at 720p–1080p). A CPU keeps its default, onnxruntime.
+    optimize = False if device.type == "cuda" else None
+    stylizer = Stylizer.load(args.weights, str(device), args.style_size, optimize=optimize, model=args.model)
     stylizer.set_style(args.style)
     stylizer.strength = args.strength
     stylizer.preserve_color = args.preserve_color
