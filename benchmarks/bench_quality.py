@@ -12,9 +12,13 @@ training). Each image (the photo itself, MSG-Net's output, Gatys' render) gets:
 Styles come in groups: "trained" (the weights' built-in styles, or --styles DIR) and "unseen" (--unseen DIR:
 paintings the generator never trained on). Photos default to scikit-image's bundled samples, which no
 training set here contains. Gatys renders use `realtime.gatys` (--gatys-steps 0 leaves that column pending).
+--refine-steps N adds MSG-Net with style images' targets fitted by `realtime.refine` (`--refine`), in the
+same run; the photos it fits on must not be among the photos scored.
 
     python benchmarks/bench_quality.py --weights weights/msgnet21.safetensors --unseen my_paintings/ --json q.json
     OMP_NUM_THREADS=2 python benchmarks/bench_quality.py --weights w.safetensors --size 64 --limit 3 --gatys-steps 20
+    python benchmarks/bench_quality.py --model full --limit 0 --unseen my_paintings/ --gatys-steps 0 \
+        --refine-steps 20 --photos sample:chelsea,sample:rocket
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ from realtime.gatys import Gatys, GatysSettings, LossNetwork
 from realtime.images import read_image
 from realtime.losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_grams
 from realtime.quality import content_change, style_distance
+from realtime.refine import DEFAULT_PHOTOS as REFINE_PHOTOS
+from realtime.refine import RefineSettings, TargetRefiner
 from realtime.stylizer import Stylizer
 from realtime.vgg import VGGFeatures
 from realtime.weights import (
@@ -51,7 +57,7 @@ from realtime.weights import (
 
 SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
 DEFAULT_PHOTOS = "sample:astronaut,sample:coffee,sample:chelsea,sample:rocket"
-METHODS = ("photo", "msgnet", "gatys")
+METHODS = ("photo", "msgnet", "refined", "gatys")
 
 
 def style_groups(weights: Weights, vgg: VGGFeatures, args: argparse.Namespace, device: torch.device) -> list[tuple[str, str, dict]]:
@@ -90,8 +96,8 @@ def mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def fmt(value: float | None, digits: int = 3) -> str:
-    return "pending" if value is None else f"{value:.{digits}g}"
+def fmt(value: float | None, digits: int = 3, missing: str = "pending") -> str:
+    return missing if value is None else f"{value:.{digits}g}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gatys-content-weight", type=float, default=1.0, help="Gatys' content weight (default 1, as `realtime gatys`)")
     parser.add_argument("--gatys-content-layer", default=GATYS_CONTENT_LAYER, help=f"Gatys' content layer (default {GATYS_CONTENT_LAYER}; training uses {CONTENT_LAYER})")
     parser.add_argument("--gatys-tv-weight", type=float, default=GATYS_TV_WEIGHT, help=f"Gatys' total-variation weight (default {GATYS_TV_WEIGHT:g})")
+    parser.add_argument("--refine-steps", type=int, default=0, help="also score MSG-Net with refined image-style targets (default 0 = no)")
+    parser.add_argument(
+        "--refine-photos", default=",".join(REFINE_PHOTOS), help=f"photos the refinement fits on (default {','.join(REFINE_PHOTOS)})"
+    )
     parser.add_argument("--vgg", default=str(SHARED_VGG) if SHARED_VGG.is_file() else None, help="VGG16 features state dict")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--model", choices=MODEL_CHOICES, default="auto", help="shipped model when no --weights (auto: light on a CPU)")
@@ -133,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         gatys = Gatys(network, gatys_settings, device) if args.gatys_steps else None
         photos = [(p, fit_long_side(read_image(p, args.size), args.size)) for p in args.photos.split(",")]
         styles = style_groups(weights, vgg, args, device)
+        refiner = None
+        if args.refine_steps:
+            refine_photos = tuple(args.refine_photos.split(","))
+            if set(refine_photos) & {p for p, _ in photos}:
+                raise RealtimeError(f"--photos overlap --refine-photos ({args.refine_photos}): refined targets would be scored on the photos they were fitted to")
+            refiner = TargetRefiner(stylizer.model, network.vgg, RefineSettings(steps=args.refine_steps, photos=refine_photos), device)
     except RealtimeError as exc:
         print(f"bench_quality: error: {exc}", file=sys.stderr)
         return 2
@@ -140,12 +156,23 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     start = time.perf_counter()
     for group, source, grams in tqdm(styles, desc="styles", unit="style", file=sys.stderr):
+        stylizer.styles.refiner = None
         stylizer.set_style([source])
+        plain = stylizer.target
+        refined = None
+        if refiner is not None and source not in weights.bank:
+            stylizer.styles.refiner = refiner
+            stylizer.set_style([source])
+            refined = stylizer.target
         gatys_grams = gatys.styles([source], weights) if gatys else None
         for name, photo in photos:
             with torch.no_grad():
                 photo_features = vgg(frame_to_tensor(photo, device), STYLE_LAYERS)
+            stylizer.target = plain
             outputs = {"photo": photo, "msgnet": stylizer(photo)}
+            if refined is not None:
+                stylizer.target = refined
+                outputs["refined"] = stylizer(photo)
             if gatys:
                 outputs["gatys"] = gatys.render(photo, gatys_grams).frame
             scores = {method: score(vgg, image, photo_features, grams, device) for method, image in outputs.items()}
@@ -159,11 +186,13 @@ def main(argv: list[str] | None = None) -> int:
         f"\nQuality on {len(photos)} photos ({', '.join(Path(p).name for p, _ in photos)}) at {args.size} px, style images at "
         f"{args.style_size} px (built-in VGG targets at {weights.vgg_bank_info.get('style_size', '?')} px); weights {Path(weights.source).name} ({weights.training.get('images_seen', '?')} images seen); "
         f"Gatys {args.gatys_steps} steps (content {args.gatys_content_weight:g} at {args.gatys_content_layer}, tv {args.gatys_tv_weight:g}); "
+        f"{f'refined {args.refine_steps} steps on {args.refine_photos}; ' if refiner else ''}"
         f"{device.type}, {seconds:.0f} s\n"
     )
     print("| styles | n | photo style loss | MSG-Net style loss | Gatys style loss | MSG-Net ÷ Gatys | MSG-Net ratio | "
-          "Gatys ratio | MSG-Net content loss | Gatys content loss | MSG-Net content change | Gatys content change |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "Gatys ratio | MSG-Net content loss | Gatys content loss | MSG-Net content change | Gatys content change | "
+          "refined ratio | refined content change |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for group in dict.fromkeys(r["group"] for r in rows):
         chosen = [r for r in rows if r["group"] == group]
         m = {(method, key): mean([r[method][key] for r in chosen if method in r]) for method in METHODS for key in ("style", "ratio", "content", "content_change")}
@@ -172,14 +201,19 @@ def main(argv: list[str] | None = None) -> int:
             f"| {group} | {len({r['style'] for r in chosen})} | {fmt(m['photo', 'style'])} | {fmt(m['msgnet', 'style'])} | "
             f"{fmt(m['gatys', 'style'])} | {fmt(versus)} | {fmt(m['msgnet', 'ratio'])} | {fmt(m['gatys', 'ratio'])} | "
             f"{fmt(m['msgnet', 'content'])} | {fmt(m['gatys', 'content'])} | {fmt(m['msgnet', 'content_change'])} | "
-            f"{fmt(m['gatys', 'content_change'])} |"
+            f"{fmt(m['gatys', 'content_change'])} | {fmt(m['refined', 'ratio'], missing='–')} | "
+            f"{fmt(m['refined', 'content_change'], missing='–')} |"
         )
-    print("\n| style | group | MSG-Net ratio | Gatys ratio | MSG-Net content change | Gatys content change |")
-    print("|---|---|---|---|---|---|")
+    print("\n| style | group | MSG-Net ratio | Gatys ratio | MSG-Net content change | Gatys content change | refined ratio | refined content change |")
+    print("|---|---|---|---|---|---|---|---|")
     for style in dict.fromkeys((r["style"], r["group"]) for r in rows):
         chosen = [r for r in rows if (r["style"], r["group"]) == style]
-        cells = [fmt(mean([r[method][key] for r in chosen if method in r])) for key in ("ratio", "content_change") for method in ("msgnet", "gatys")]
-        print(f"| {style[0]} | {style[1]} | {cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} |")
+        cells = [
+            fmt(mean([r[method][key] for r in chosen if method in r]), missing="–" if method == "refined" else "pending")
+            for method, key in (("msgnet", "ratio"), ("gatys", "ratio"), ("msgnet", "content_change"), ("gatys", "content_change"),
+                                ("refined", "ratio"), ("refined", "content_change"))
+        ]
+        print(f"| {style[0]} | {style[1]} | {' | '.join(cells)} |")
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "seconds": seconds, "rows": rows}, indent=1))
     return 0

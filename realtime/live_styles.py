@@ -166,6 +166,8 @@ class TargetLoader:
             self._cond.notify_all()
 
     def prefetch(self, entries: Sequence[StyleEntry]) -> None:
+        if self._styles.refiner is not None:
+            return  # refining costs seconds per painting: only for the styles a user picks, not the whole folder
         for entry in entries:
             self.request(entry)
 

@@ -19,6 +19,7 @@ from .errors import RealtimeError
 from .frames import fit_long_side, frame_to_tensor, pad_for_generator
 from .images import SAMPLE_PREFIX, read_image
 from .msgnet import MSGNet
+from .refine import TargetRefiner
 
 DEFAULT_STYLE_SIZE = 512
 
@@ -86,7 +87,9 @@ class StyleTargets:
     """Resolves style specs to targets on the generator's device, caching image targets.
 
     Image targets are keyed by path, size and modification time, so an edited file is re-read while
-    repeated switches to the same file cost nothing.
+    repeated switches to the same file cost nothing. With a `refiner`, image targets are fitted
+    after encoding (seconds each, worth it for paintings the generator never trained on);
+    built-ins are trained targets already and stay lookups.
     """
 
     def __init__(
@@ -95,11 +98,13 @@ class StyleTargets:
         bank: StyleBank,
         device: torch.device,
         style_size: int = DEFAULT_STYLE_SIZE,
+        refiner: TargetRefiner | None = None,
     ) -> None:
         self.model = model
         self.bank = bank.to(device)
         self.device = device
         self.style_size = style_size
+        self.refiner = refiner
         self._cache: dict[tuple, Tensor] = {}
 
     def target(self, source: str) -> Tensor:
@@ -124,13 +129,14 @@ class StyleTargets:
         return by_lower.get(source.lower())
 
     def _cache_key(self, source: str) -> tuple:
+        recipe = (self.style_size, self.refiner.settings if self.refiner else None)
         if source.startswith(SAMPLE_PREFIX):
-            return (source, self.style_size)
+            return (source, *recipe)
         path = Path(source)
         if not path.is_file():
             raise RealtimeError(self._unknown_style_message(source))
         stat = path.stat()
-        return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, self.style_size)
+        return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, *recipe)
 
     def _unknown_style_message(self, source: str) -> str:
         looks_like_path = "/" in source or "\\" in source or Path(source).suffix != ""
@@ -140,9 +146,10 @@ class StyleTargets:
             return f"unknown style '{source}': these weights have no built-in styles; pass a style image path"
         return f"unknown style '{source}'; built-in styles: {', '.join(self.bank.names())} (or pass an image path)"
 
-    @torch.inference_mode()
     def _encode(self, source: str) -> Tensor:
         frame = fit_long_side(read_image(source, self.style_size), self.style_size)
         style = pad_for_generator(frame_to_tensor(frame, self.device))
         dtype = next(self.model.parameters()).dtype
-        return self.model.encode_style(style.to(dtype))[0].float()
+        with torch.no_grad():
+            target = self.model.encode_style(style.to(dtype))[0].float()
+        return self.refiner(style, target) if self.refiner else target

@@ -3,25 +3,33 @@
 The top row shows each style (its image from --styles DIR, else its name); each following row is one photo:
 the photo itself, then its stylisations. Photos are centre-cropped squares stylised at --size, then shrunk
 to --tile. Default photos are scikit-image's bundled samples (never in any training set here).
+--style-images DIR (or a comma list of images) uses those images as the styles instead; --refine N then adds, next to each, the same
+style with its target refined (`realtime.refine`), to see what refinement does to paintings.
 
     python scripts/contact_sheet.py --weights weights/msgnet21.safetensors --styles ../shared/data/styles21 -o sheet.jpg
+    python scripts/contact_sheet.py --model full --style-images my_paintings/ --refine 20 --photos sample:chelsea -o r.jpg
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
+from torch import Tensor
 from tqdm import tqdm
 
 from realtime.datasets import center_crop, image_files
 from realtime.errors import RealtimeError
 from realtime.images import read_image, write_image
+from realtime.refine import RefineSettings, TargetRefiner
 from realtime.stylizer import Stylizer
+from realtime.weights import MODEL_CHOICES
 
 DEFAULT_PHOTOS = "sample:astronaut,sample:coffee,sample:chelsea,sample:rocket"
+SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
 
 
 def label(tile: np.ndarray, text: str) -> np.ndarray:
@@ -38,6 +46,24 @@ def shrink(frame: np.ndarray, tile: int) -> np.ndarray:
     return cv2.resize(center_crop(frame, max(tile, min(frame.shape[:2]))), (tile, tile), interpolation=cv2.INTER_AREA)
 
 
+def style_columns(stylizer: Stylizer, args: argparse.Namespace) -> list[tuple[str, Path | None, Tensor]]:
+    """(label, style image to show or None, target) per column of the sheet."""
+    styles = stylizer.styles
+    if args.style_images:
+        refiner = TargetRefiner.load(stylizer.model, stylizer.device, args.vgg, RefineSettings(steps=args.refine)) if args.refine else None
+        columns = []
+        paths = image_files(args.style_images, "style") if Path(args.style_images).is_dir() else map(Path, args.style_images.split(","))
+        for path in paths:
+            styles.refiner = None
+            columns.append((path.stem, path, styles.target(str(path))))
+            if refiner is not None:
+                styles.refiner = refiner
+                columns.append((f"refined {args.refine} steps", path, styles.target(str(path))))
+        return columns
+    images = {p.stem.lower(): p for p in image_files(args.styles, "style")} if args.styles else {}
+    return [(name, images.get(name.lower()), styles.target(name)) for name in stylizer.weights.bank.names()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", help="weights file (default: the shipped weights)")
@@ -46,33 +72,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=256, help="side the photos are stylised at (default 256)")
     parser.add_argument("--tile", type=int, default=128, help="side of each tile in the sheet (default 128)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--model", choices=MODEL_CHOICES, default="auto", help="shipped model when no --weights")
+    parser.add_argument("--style-images", metavar="DIR|A,B", help="use these images (a folder or a comma list) as the styles instead of the built-ins")
+    parser.add_argument("--refine", type=int, default=0, help="with --style-images: add each style refined for N steps")
+    parser.add_argument("--vgg", default=str(SHARED_VGG) if SHARED_VGG.is_file() else None, help="VGG16 features for --refine")
     parser.add_argument("-o", "--output", required=True)
     args = parser.parse_args(argv)
     try:
-        stylizer = Stylizer.load(args.weights, args.device)
-        names = stylizer.weights.bank.names()
-        if not names:
-            raise RealtimeError(f"{stylizer.weights.source} has no built-in styles")
-        images = {p.stem.lower(): p for p in image_files(args.styles, "style")} if args.styles else {}
-        height = args.tile if images else max(16, args.tile // 5)  # without style images: a row of names
+        stylizer = Stylizer.load(args.weights, args.device, model=args.model)
+        columns = style_columns(stylizer, args)
+        if not columns:
+            raise RealtimeError(f"{stylizer.weights.source} has no built-in styles; pass --style-images DIR")
+        height = args.tile if any(image for _, image, _ in columns) else max(16, args.tile // 5)  # else a row of names
         header = [np.full((height, args.tile, 3), 255, np.uint8)]
-        for name in names:
-            source = images.get(name.lower())
-            thumb = shrink(read_image(source), args.tile) if source else np.full((height, args.tile, 3), 90, np.uint8)
+        for name, image, _ in columns:
+            thumb = shrink(read_image(image), args.tile) if image else np.full((height, args.tile, 3), 90, np.uint8)
             header.append(label(thumb, name))
         rows = [np.concatenate(header, axis=1)]
         for photo_name in tqdm(args.photos.split(","), desc="photos", file=sys.stderr):
             photo = center_crop(read_image(photo_name), args.size)
             tiles = [shrink(photo, args.tile)]
-            for name in names:
-                stylizer.set_style([name])
+            for _, _, target in columns:
+                stylizer.target = target
                 tiles.append(shrink(stylizer(photo), args.tile))
             rows.append(np.concatenate(tiles, axis=1))
         write_image(np.concatenate(rows, axis=0), args.output)
     except RealtimeError as exc:
         print(f"contact_sheet: error: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {args.output}: {len(args.photos.split(','))} photos × {len(names)} styles", file=sys.stderr)
+    print(f"wrote {args.output}: {len(args.photos.split(','))} photos × {len(columns)} styles", file=sys.stderr)
     return 0
 
 

@@ -7,10 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torchvision
 from PIL import Image
 
 from realtime.msgnet import MSGNet
 from realtime.targets import StyleBank
+from realtime.vgg import VGGFeatures
 from realtime.weights import Weights, save_weights
 
 
@@ -26,6 +28,15 @@ def make_weights(ngf: int = 8, n_blocks: int = 1, styles: int = 2, seed: int = 0
         with torch.no_grad():
             bank = StyleBank({f"style{i}": model.encode_style(img)[0] for i, img in enumerate(images)})
     return Weights(model, bank, {"test": True}, source="tests")
+
+
+def tiny_vgg(widths: tuple[int, ...] = (4, 6, 8, 8), pool: str = "max") -> VGGFeatures:
+    """VGG16's layer layout (relu1_1 … relu4_3) a few channels wide: the real code path at a fraction of the cost."""
+    a, b, c, d = widths
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        features = torchvision.models.vgg.make_layers([a, a, "M", b, b, "M", c, c, c, "M", d, d, d])
+    return VGGFeatures(features, pool)
 
 
 def photo(h: int = 48, w: int = 64, seed: int = 0) -> np.ndarray:

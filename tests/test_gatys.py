@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import torchvision
-from conftest import make_weights, photo, save_png
+from conftest import make_weights, photo, save_png, tiny_vgg
 
 import realtime.gatys_snapshots
 from realtime import cli
@@ -32,17 +31,13 @@ from realtime.images import read_image
 from realtime.losses import STYLE_LAYERS, style_grams
 from realtime.snapshot import SnapshotRequest, SnapshotStatus
 from realtime.targets import StyleSpec
-from realtime.vgg import VGGFeatures
 
 SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
 
 
 def tiny_network(pool: str = "max") -> LossNetwork:
     """VGG16's layer layout (relu1_1 … relu4_3) with 8–16 channels: the real code path at a fraction of the cost."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        features = torchvision.models.vgg.make_layers([8, 8, "M", 16, 16, "M", 16, 16, 16, "M", 16, 16, 16])
-    return LossNetwork(VGGFeatures(features, pool), "vgg16", pool, "tests")
+    return LossNetwork(tiny_vgg((8, 16, 16, 16), pool), "vgg16", pool, "tests")
 
 
 def settings(**changes) -> GatysSettings:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import photo, save_png
+from conftest import photo, save_png, tiny_vgg
 from torch import nn
 
 from realtime.checkpoint import load_checkpoint, save_checkpoint
@@ -22,25 +22,10 @@ from realtime.losses import STYLE_LAYERS, style_grams, style_loss
 from realtime.msgnet import MODELS
 from realtime.quality import content_change, style_distance
 from realtime.train import Training, evenly_spaced, load_data, resolve_config
-from realtime.vgg import VGGFeatures
 from realtime.weights import load_weights
 
 TINY = {"ngf": 8, "n_blocks": 1, "size": 32, "style_sizes": (32, 48), "style_size": 32, "batch": 2, "val_count": 1}
 VGG16_LAYOUT = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]
-
-
-def tiny_vgg() -> VGGFeatures:
-    """A VGG-shaped trunk (relu1_2 … relu4_3) a few channels wide: the real one is slow on a CPU."""
-    torch.manual_seed(0)
-    layers: list[nn.Module] = []
-    channels = 3
-    for width in [4, 4, "M", 6, 6, "M", 8, 8, 8, "M", 8, 8, 8]:
-        if width == "M":
-            layers.append(nn.MaxPool2d(2, 2))
-        else:
-            layers += [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=True)]
-            channels = width
-    return VGGFeatures(nn.Sequential(*layers))
 
 
 @pytest.fixture(scope="session")

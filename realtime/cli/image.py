@@ -13,7 +13,12 @@ from ..errors import RealtimeError
 from ..stills import DEFAULT_IMAGE_SIZE, plan_jobs, stylize_file
 from ..stylizer import Stylizer
 from ..weights import resolve_weights
-from .options import add_model_options, add_style_options, non_negative_int
+from .options import (
+    add_model_options,
+    add_refine_options,
+    add_style_options,
+    non_negative_int,
+)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,6 +37,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     image.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     add_style_options(image)
+    add_refine_options(image)
     add_model_options(image)
     image.set_defaults(run=_run_image)
 
@@ -50,6 +56,7 @@ def _run_image(args: argparse.Namespace) -> int:
     # hundreds of eager renders (25–56 ms each at 720p–1080p). A CPU keeps its default, onnxruntime.
     optimize = False if device.type == "cuda" else None
     stylizer = Stylizer.load(args.weights, str(device), args.style_size, optimize=optimize, model=args.model)
+    stylizer.refine_styles(args.refine, args.vgg, progress=True)
     stylizer.set_style(args.style)
     stylizer.strength = args.strength
     stylizer.preserve_color = args.preserve_color

@@ -29,6 +29,7 @@ from ..stylizer import Stylizer
 from ..window import Window, check_display, display_problem
 from .options import (
     add_model_options,
+    add_refine_options,
     add_style_options,
     build_note,
     positive_float,
@@ -70,7 +71,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--vgg",
         metavar="PATH",
         help="VGG features state dict: s then renders a Gatys snapshot in the background "
-        "(without it, s saves the stylised frame)",
+        "(without it, s saves the stylised frame); --refine uses it too",
     )
     live.add_argument(
         "--snapshot-size", type=positive_int, default=GATYS_SIZE, help=f"long side of Gatys snapshots (default {GATYS_SIZE})"
@@ -87,6 +88,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "repeat to blend",
         required=False,
     )
+    add_refine_options(live, vgg=False)
     add_model_options(live)
     live.set_defaults(run=_run_live)
 
@@ -126,6 +128,7 @@ def _run_live(args: argparse.Namespace) -> int:
         stylizer = Stylizer.load(args.weights, args.device, args.style_size, on_build=build_note, model=args.model)
         stylizer.strength = args.strength
         stylizer.preserve_color = args.preserve_color
+        stylizer.refine_styles(args.refine, args.vgg, progress=True)
         catalog = StyleCatalog(stylizer.weights.bank.names(), args.styles, args.style or ())
         _live_notes(stylizer, catalog, args.size)
         if args.no_window and record is None:

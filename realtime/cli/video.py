@@ -21,6 +21,7 @@ from ..video import (
 from ..video_io import DEFAULT_CODEC, VideoReader
 from .options import (
     add_model_options,
+    add_refine_options,
     add_style_options,
     build_note,
     fade_seconds,
@@ -79,6 +80,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "style, optionally from a time on: --style candy@0 --style the_scream@4.5 switches styles with a "
         "cross-fade; entries with the same time blend",
     )
+    add_refine_options(video)
     add_model_options(video)
     video.set_defaults(run=_run_video)
 
@@ -91,6 +93,7 @@ def _run_video(args: argparse.Namespace) -> int:
     stylizer = Stylizer.load(args.weights, str(device), args.style_size, optimize=optimize, on_build=build_note, model=args.model)
     stylizer.strength = args.strength
     stylizer.preserve_color = args.preserve_color
+    stylizer.refine_styles(args.refine, args.vgg, progress=True)
     schedule = StyleSchedule(args.style, stylizer.styles.blend, args.fade)
     batch = args.batch or (4 if stylizer.device.type == "cuda" else 1)
     if stylizer.device.type == "cuda":

@@ -1,0 +1,146 @@
+"""Refined style targets: fitted through the frozen generator, cached, used by the stylizer and the CLI."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import make_weights, photo, save_png, tiny_vgg
+
+from realtime import cli
+from realtime.errors import RealtimeError
+from realtime.frames import frame_to_tensor, frames_to_tensor
+from realtime.images import read_image
+from realtime.live_styles import StyleEntry, TargetLoader
+from realtime.losses import STYLE_LAYERS, style_grams
+from realtime.quality import style_distance
+from realtime.refine import RefineSettings, TargetRefiner
+from realtime.stylizer import Stylizer
+from realtime.targets import StyleSpec, StyleTargets
+
+
+@pytest.fixture
+def refine_photos(tmp_path):
+    return tuple(str(save_png(tmp_path / f"p{i}.png", photo(40, 56, seed=i))) for i in range(2))
+
+
+def _refiner(weights, photos, steps=15, **changes):
+    settings = RefineSettings(steps=steps, size=32, photos=photos, **changes)
+    return TargetRefiner(weights.model, tiny_vgg(), settings, "cpu")
+
+
+def _style_error(refiner, target, style):
+    """The objective's style term on the refinement photos, for a given target."""
+    grams = {k: v[0] for k, v in style_grams(refiner.vgg(style, STYLE_LAYERS)).items()}
+    with torch.no_grad():
+        out = refiner.model(refiner.photos, target)
+        return float(style_distance(refiner.vgg(out, STYLE_LAYERS), grams).mean())
+
+
+def test_refining_finds_a_target_the_generator_can_reach(refine_photos):
+    """The 'painting' is the generator's own output under another target: the fit must get close to it."""
+    weights = make_weights()
+    refiner = _refiner(weights, refine_photos, content_weight=0.0)  # the style term alone
+    with torch.no_grad():
+        style = weights.model(refiner.photos[:1], weights.bank["style1"])
+    start = weights.bank["style0"]
+    fitted = refiner(style, start)
+    assert fitted.shape == start.shape and fitted.dtype == torch.float32
+    assert torch.allclose(fitted, fitted.T)
+    assert _style_error(refiner, fitted, style) < 0.2 * _style_error(refiner, start, style)
+
+
+def test_zero_steps_return_the_encoder_target(refine_photos, style_images):
+    weights = make_weights()
+    style = frame_to_tensor(read_image(style_images[1]))
+    with torch.no_grad():
+        start = weights.model.encode_style(style)[0]
+    assert torch.equal(_refiner(weights, refine_photos, steps=0)(style, start), start)
+
+
+def test_refiner_works_from_inside_inference_mode(refine_photos, style_images):
+    weights = make_weights()
+    refiner = _refiner(weights, refine_photos, steps=3)
+    style = frame_to_tensor(read_image(style_images[0]))
+    with torch.inference_mode():  # as when a stylizer's forward asks for a style target
+        start = weights.model.encode_style(style)[0]
+        fitted = refiner(style, start)
+    assert not torch.equal(fitted, start)
+
+
+def test_stylizer_refines_image_styles_once_and_leaves_builtins_alone(refine_photos, style_images, monkeypatch):
+    weights = make_weights()
+    stylizer = Stylizer(weights, "cpu", style_size=64, optimize=False)
+    plain = stylizer.styles.target(str(style_images[0])).clone()
+    stylizer.styles.refiner = _refiner(weights, refine_photos, steps=3)
+    calls = []
+    fit = TargetRefiner.__call__
+    monkeypatch.setattr(TargetRefiner, "__call__", lambda self, *a: calls.append(1) or fit(self, *a))
+
+    refined = stylizer.styles.target(str(style_images[0]))
+    again = stylizer.styles.target(str(style_images[0]))
+    builtin = stylizer.styles.target("style0")
+    assert len(calls) == 1 and again is refined
+    assert not torch.allclose(refined, plain)
+    assert torch.equal(builtin, weights.bank["style0"])
+
+    stylizer.set_style([str(style_images[0])])
+    out = stylizer(photo(40, 56, seed=3))
+    assert out.shape == (40, 56, 3)
+
+
+def test_bad_refine_settings_are_refused():
+    for changes in ({"steps": -1}, {"size": 8}, {"photos": ()}, {"lr": 0}):
+        with pytest.raises(RealtimeError):
+            RefineSettings(**changes)
+
+
+def _image_cli(args, capsys):
+    code = cli.main(["image", *map(str, args)])
+    return code, capsys.readouterr().err
+
+
+def test_cli_refine_writes_a_different_image(tmp_path, weights_file, photo_file, style_images, monkeypatch, capsys):
+    monkeypatch.setattr("realtime.refine.VGGFeatures.load", lambda path=None, arch="vgg16": tiny_vgg())
+    plain, refined = tmp_path / "plain.png", tmp_path / "refined.png"
+    base = [photo_file, "--style", style_images[0], "--weights", weights_file, "--device", "cpu"]
+    assert _image_cli([*base, "-o", plain], capsys)[0] == 0
+    assert _image_cli([*base, "-o", refined, "--refine", 4], capsys)[0] == 0
+    a, b = read_image(plain), read_image(refined)
+    assert a.shape == b.shape == (45, 61, 3)
+    assert abs(a.astype(int) - b.astype(int)).mean() > 0.5
+
+
+def test_cli_refine_without_a_vgg_is_one_line_and_exit_2(tmp_path, weights_file, photo_file, style_images, capsys):
+    out = tmp_path / "out.png"
+    code, err = _image_cli(
+        [photo_file, "-o", out, "--style", style_images[0], "--weights", weights_file, "--refine", "--vgg", tmp_path / "no.pth"],
+        capsys,
+    )
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "VGG weights not found" in err
+    assert not out.exists()
+
+
+def test_batch_photos_are_square_crops_of_the_setting_size(refine_photos):
+    refiner = _refiner(make_weights(), refine_photos, steps=0)
+    assert refiner.photos.shape == frames_to_tensor([photo(32, 32)] * 2).shape
+
+
+def test_live_loader_refines_only_the_styles_picked(refine_photos, style_images, monkeypatch):
+    """Refining costs seconds per painting, so the live loop's worker does not prefetch a whole folder."""
+    weights = make_weights()
+    styles = StyleTargets(weights.model, weights.bank, torch.device("cpu"), style_size=64)
+    styles.refiner = _refiner(weights, refine_photos, steps=2)
+    fitted = []
+    fit = TargetRefiner.__call__
+    monkeypatch.setattr(TargetRefiner, "__call__", lambda self, *a: fitted.append(1) or fit(self, *a))
+    picked, other = (StyleEntry(p.stem, (StyleSpec(str(p)),)) for p in style_images)
+    loader = TargetLoader(styles)
+    try:
+        loader.prefetch([picked, other])
+        loaded = loader.get(picked, wait=True)
+    finally:
+        loader.close()
+    assert loaded is not None and loaded.error is None
+    assert torch.equal(loaded.target, styles.target(str(style_images[0])))
+    assert len(fitted) == 1  # the other painting was never fitted
