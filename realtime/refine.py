@@ -10,13 +10,19 @@ without retraining, scored on photos it never fitted: the target carries over to
 
 from __future__ import annotations
 
+import hashlib
+import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 from torch import Tensor
 from tqdm import tqdm
 
+from .atomic import atomic_output
 from .datasets import center_crop
 from .errors import RealtimeError
 from .frames import frames_to_tensor, pad_for_generator
@@ -28,6 +34,15 @@ from .vgg import VGGFeatures
 # Photos the target is fitted on: scikit-image's bundled samples, so refinement works offline.
 DEFAULT_PHOTOS = ("sample:astronaut", "sample:coffee")
 DEFAULT_REFINE_STEPS = 20
+CACHE_ENV = "REALTIME_CACHE"
+
+
+def default_cache_dir() -> Path:
+    """Where fitted targets are kept between runs: $REALTIME_CACHE, else the XDG cache folder."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]) / "refined"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "realtime" / "refined"
 
 
 @dataclass(frozen=True)
@@ -47,20 +62,35 @@ class RefineSettings:
 
 
 class TargetRefiner:
-    """Fits style targets for one generator with one VGG loss network (VGG16, the one training used)."""
+    """Fits style targets for one generator with one VGG loss network (VGG16, the one training used).
+
+    With a `cache_dir`, fitted targets are kept on disk, keyed by the style picture, its encoder target
+    (which stands for the generator's weights), the VGG and the settings: a painting is fitted once,
+    not once per run or per live session.
+    """
 
     def __init__(
-        self, model: MSGNet, vgg: VGGFeatures, settings: RefineSettings, device: torch.device | str, progress: bool = False
+        self,
+        model: MSGNet,
+        vgg: VGGFeatures,
+        settings: RefineSettings,
+        device: torch.device | str,
+        progress: bool = False,
+        cache_dir: Path | None = None,
     ) -> None:
         self.model = model
         self.progress = progress  # a progress bar on stderr per fitted target
         self.vgg = vgg.to(device)
         self.settings = settings
         self.device = torch.device(device)
+        self.cache_dir = cache_dir
         frames = [center_crop(read_image(p), settings.size) for p in settings.photos]
         self.photos = pad_for_generator(frames_to_tensor(frames, self.device))
         with torch.no_grad():
             self.photo_features = self.vgg(self.photos, [CONTENT_LAYER])[CONTENT_LAYER]
+        # What else a fitted target depends on: the loss network and the recipe.
+        recipe = _digest(*self.vgg.state_dict().values()) + repr(settings) if cache_dir is not None else ""
+        self._recipe = hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
     @classmethod
     def load(
@@ -70,12 +100,24 @@ class TargetRefiner:
         vgg: str | Path | None = None,
         settings: RefineSettings | None = None,
         progress: bool = False,
+        cache_dir: Path | None = None,
     ) -> TargetRefiner:
         """With `vgg` None, torchvision's ImageNet VGG16 (downloaded once), else a local features state dict."""
-        return cls(model, VGGFeatures.load(vgg, "vgg16"), settings or RefineSettings(), device, progress)
+        return cls(model, VGGFeatures.load(vgg, "vgg16"), settings or RefineSettings(), device, progress, cache_dir)
 
     def __call__(self, style: Tensor, target: Tensor) -> Tensor:
         """`style` 1×3×H×W (0–255) and its encoder target C×C → the fitted C×C target (float32)."""
+        if self.cache_dir is None:
+            return self._fit(style, target)
+        path = self.cache_dir / f"{_digest(style, target)}-{self._recipe}.safetensors"
+        cached = _read_cached(path, target)
+        if cached is not None:
+            return cached
+        fitted = self._fit(style, target)
+        _write_cached(path, fitted)
+        return fitted
+
+    def _fit(self, style: Tensor, target: Tensor) -> Tensor:
         settings = self.settings
         dtype = next(self.model.parameters()).dtype
         # Callers may sit in inference mode (a stylizer's forward); fitting needs autograd.
@@ -101,3 +143,29 @@ class TargetRefiner:
                     bar.update()
             return ((free + free.T) / 2).detach()
 
+
+
+def _digest(*tensors: Tensor) -> str:
+    hasher = hashlib.sha256()
+    for tensor in tensors:
+        hasher.update(str(tuple(tensor.shape)).encode())
+        hasher.update(tensor.detach().float().contiguous().cpu().numpy().tobytes())
+    return hasher.hexdigest()[:32]
+
+
+def _read_cached(path: Path, like: Tensor) -> Tensor | None:
+    """A cached target, or None when there is none or it is unreadable (then it is fitted and rewritten)."""
+    try:
+        cached = load_file(path)["target"]
+    except (OSError, SafetensorError, KeyError):
+        return None
+    return cached.to(like.device) if cached.shape == like.shape else None
+
+
+def _write_cached(path: Path, target: Tensor) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(path) as tmp:
+            save_file({"target": target.detach().float().contiguous().cpu()}, str(tmp))
+    except (OSError, RealtimeError) as exc:
+        warnings.warn(f"could not keep the refined target in {path.parent} ({exc}); it will be fitted again next time", stacklevel=2)

@@ -16,7 +16,12 @@ from .fast import FastGenerator, FastSettings, resolve_settings
 from .frames import frame_to_tensor, pad_for_generator, tensor_to_frame
 from .msgnet import MSGNet
 from .onnx_generator import OnnxGenerator
-from .refine import DEFAULT_REFINE_STEPS, RefineSettings, TargetRefiner
+from .refine import (
+    DEFAULT_REFINE_STEPS,
+    RefineSettings,
+    TargetRefiner,
+    default_cache_dir,
+)
 from .targets import DEFAULT_STYLE_SIZE, StyleSpec, StyleTargets
 from .weights import Weights, resolve_weights
 
@@ -84,14 +89,21 @@ class Stylizer:
             raise RealtimeError(f"strength must be between 0 and 1, got {value}")
         self._strength = float(value)
 
-    def refine_styles(self, steps: int = DEFAULT_REFINE_STEPS, vgg: str | Path | None = None, progress: bool = False) -> None:
+    def refine_styles(
+        self, steps: int = DEFAULT_REFINE_STEPS, vgg: str | Path | None = None, progress: bool = False, cache: bool = True
+    ) -> None:
         """Fit style images' targets from now on (`realtime.refine`; 0 steps turns it off).
 
         Paintings the generator never trained on then transfer far more fully, for 11–22 s per painting
-        on a 2-core CPU (not yet timed on a GPU). Built-in styles are unaffected; styles set before
-        this call keep their targets. `vgg`: a local VGG16 features file, else torchvision's download.
+        on a 2-core CPU (not yet timed on a GPU), once: with `cache`, fitted targets are kept in
+        `default_cache_dir()`. Built-in styles are unaffected; styles set before this call keep their
+        targets. `vgg`: a local VGG16 features file, else torchvision's download.
         """
-        self.styles.refiner = TargetRefiner.load(self.model, self.device, vgg, RefineSettings(steps=steps), progress) if steps else None
+        if not steps:
+            self.styles.refiner = None
+            return
+        cache_dir = default_cache_dir() if cache else None
+        self.styles.refiner = TargetRefiner.load(self.model, self.device, vgg, RefineSettings(steps=steps), progress, cache_dir)
 
     def set_style(self, specs: Sequence[StyleSpec | str]) -> None:
         """Blend one or more styles into the current target (cached, so re-selecting is free)."""

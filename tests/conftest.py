@@ -53,6 +53,12 @@ def save_png(path: Path, frame: np.ndarray) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refined style targets are cached on disk: keep each test's cache to itself, never in ~/.cache."""
+    monkeypatch.setenv("REALTIME_CACHE", str(tmp_path / "cache"))
+
+
 @pytest.fixture
 def weights() -> Weights:
     return make_weights()

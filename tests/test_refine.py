@@ -23,9 +23,9 @@ def refine_photos(tmp_path):
     return tuple(str(save_png(tmp_path / f"p{i}.png", photo(40, 56, seed=i))) for i in range(2))
 
 
-def _refiner(weights, photos, steps=15, **changes):
+def _refiner(weights, photos, steps=15, cache_dir=None, **changes):
     settings = RefineSettings(steps=steps, size=32, photos=photos, **changes)
-    return TargetRefiner(weights.model, tiny_vgg(), settings, "cpu")
+    return TargetRefiner(weights.model, tiny_vgg(), settings, "cpu", cache_dir=cache_dir)
 
 
 def _style_error(refiner, target, style):
@@ -108,6 +108,7 @@ def test_cli_refine_writes_a_different_image(tmp_path, weights_file, photo_file,
     a, b = read_image(plain), read_image(refined)
     assert a.shape == b.shape == (45, 61, 3)
     assert abs(a.astype(int) - b.astype(int)).mean() > 0.5
+    assert len(list((tmp_path / "cache" / "refined").glob("*.safetensors"))) == 1  # $REALTIME_CACHE (conftest)
 
 
 def test_cli_refine_without_a_vgg_is_one_line_and_exit_2(tmp_path, weights_file, photo_file, style_images, capsys):
@@ -144,3 +145,45 @@ def test_live_loader_refines_only_the_styles_picked(refine_photos, style_images,
     assert loaded is not None and loaded.error is None
     assert torch.equal(loaded.target, styles.target(str(style_images[0])))
     assert len(fitted) == 1  # the other painting was never fitted
+
+
+def test_fitted_targets_are_cached_on_disk_per_recipe(refine_photos, style_images, tmp_path, monkeypatch):
+    weights = make_weights()
+    style = frame_to_tensor(read_image(style_images[0]))
+    with torch.no_grad():
+        start = weights.model.encode_style(style)[0]
+    fits = []
+    fit = TargetRefiner._fit
+    monkeypatch.setattr(TargetRefiner, "_fit", lambda self, *a: fits.append(self.settings.steps) or fit(self, *a))
+    cache = tmp_path / "refined"
+
+    first = _refiner(weights, refine_photos, steps=3, cache_dir=cache)(style, start)
+    again = _refiner(weights, refine_photos, steps=3, cache_dir=cache)(style, start)  # a new run, same painting
+    other = _refiner(weights, refine_photos, steps=4, cache_dir=cache)(style, start)  # another recipe
+    assert fits == [3, 4]
+    assert torch.equal(first, again) and not torch.equal(first, other)
+    assert len(list(cache.glob("*.safetensors"))) == 2
+
+
+def test_a_broken_cache_file_is_refitted_and_replaced(refine_photos, style_images, tmp_path):
+    weights = make_weights()
+    style = frame_to_tensor(read_image(style_images[0]))
+    with torch.no_grad():
+        start = weights.model.encode_style(style)[0]
+    cache = tmp_path / "refined"
+    first = _refiner(weights, refine_photos, steps=3, cache_dir=cache)(style, start)
+    (entry,) = cache.glob("*.safetensors")
+    entry.write_bytes(entry.read_bytes()[:40])  # truncated
+    again = _refiner(weights, refine_photos, steps=3, cache_dir=cache)(style, start)
+    assert torch.equal(first, again)
+    assert entry.stat().st_size > 40
+
+
+def test_an_unwritable_cache_warns_and_still_returns_the_target(refine_photos, style_images, tmp_path):
+    weights = make_weights()
+    style = frame_to_tensor(read_image(style_images[0]))
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.warns(UserWarning, match="could not keep the refined target"):
+        fitted = _refiner(weights, refine_photos, steps=2, cache_dir=blocker / "refined")(style, weights.bank["style0"])
+    assert fitted.shape == weights.bank["style0"].shape
