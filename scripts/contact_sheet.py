@@ -3,8 +3,8 @@
 The top row shows each style (its image from --styles DIR, else its name); each following row is one photo:
 the photo itself, then its stylisations. Photos are centre-cropped squares stylised at --size, then shrunk
 to --tile. Default photos are scikit-image's bundled samples (never in any training set here).
---style-images DIR (or a comma list of images) uses those images as the styles instead; --refine N then adds, next to each, the same
-style with its target refined (`realtime.refine`), to see what refinement does to paintings.
+--style-images DIR (or a comma list of images) uses those images as the styles instead; --refine N then
+adds, next to each, the same style with its target refined (`realtime.refine`), to see what it does.
 
     python scripts/contact_sheet.py --weights weights/msgnet21.safetensors --styles ../shared/data/styles21 -o sheet.jpg
     python scripts/contact_sheet.py --model full --style-images my_paintings/ --refine 20 --photos sample:chelsea -o r.jpg
