@@ -57,7 +57,7 @@ from .msgnet import MODELS, MSGNet
 from .quality import content_change, style_distance
 from .targets import StyleBank, StyleTargets
 from .vgg import VGGFeatures
-from .weights import Weights, save_weights
+from .weights import Weights, load_weights, save_weights
 
 CHECKPOINT_FORMAT = "realtime-train-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -69,7 +69,7 @@ VAL_UNSEEN_STYLES = 16
 # Options that define the generator's shape: a checkpoint cannot continue as another shape.
 SHAPE_OPTIONS = tuple(MODELS["full"])
 # Options that name files on the training machine: left out of the weights file's metadata.
-PATH_OPTIONS = ("content", "styles", "extra_styles", "vgg", "out", "checkpoint", "log")
+PATH_OPTIONS = ("content", "styles", "extra_styles", "vgg", "out", "checkpoint", "log", "init")
 
 
 @dataclass
@@ -82,6 +82,7 @@ class TrainConfig:
     out: str | None = None  # weights file written when training finishes
     checkpoint: str | None = None
     log: str | None = None
+    init: str | None = None  # start from this weights file's generator (fine-tuning); a resume ignores it
     extra_styles: str | None = None  # more paintings, trained on but not in the shipped style bank
     extra_fraction: float = 0.5  # chance that a sample's style comes from extra_styles
     holdout: int = 0  # extra styles kept out of training, to measure generalisation
@@ -307,6 +308,8 @@ class Training:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             self.model = config.generator()
+        if config.init and state is None:
+            self._start_from(config.init)
         self.model.to(self.device, memory_format=self.memory_format).train()
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, fused=True if cuda else None)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype is torch.float16)
@@ -325,6 +328,13 @@ class Training:
         self.compiled = compile
         self._encode = torch.compile(self._encode_styles, dynamic=False) if compile else self._encode_styles
         self._losses = torch.compile(self._render_losses, dynamic=False) if compile else self._render_losses
+
+    def _start_from(self, path: str) -> None:
+        """Fine-tune: e.g. teach the shipped 21-style generator many more paintings instead of starting over."""
+        weights = load_weights(path)
+        if weights.model.shape != self.model.shape:
+            raise RealtimeError(f"--init {path} is a generator with {weights.model.shape}; this run trains {self.model.shape}")
+        self.model.load_state_dict(weights.model.state_dict())
 
     # --- one step -----------------------------------------------------------------------------
     def _autocast(self) -> AbstractContextManager:
@@ -691,6 +701,7 @@ def training_summary(state: dict[str, Any]) -> dict[str, Any]:
         "train_minutes": round(state["train_seconds"] / 60, 1),
         "recipe": {k: v for k, v in config.items() if k not in PATH_OPTIONS},
         "vgg": Path(config["vgg"]).name if config.get("vgg") else "torchvision VGG16 IMAGENET1K_V1",
+        "init": Path(config["init"]).name if config.get("init") else None,
         "content_photos": data.get("content_photos"),
         "extra_styles": data.get("extra_styles", 0),
         "holdout_styles": data.get("holdout_styles", []),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train the shipped 21-style MSG-Net on a lent H100 in device calls of at most 10 minutes (issue 3).
 #
-# Here (no GPU), once:   scripts/train_h100.sh prepare        # data, VGG, 8 unseen paintings into .train/ (~36 MiB)
+# Here (no GPU), once:   scripts/train_h100.sh prepare        # data, VGG, 8 unseen paintings into .train/ (~36 MiB; WikiArt 12 more)
 # Device call 1:         scripts/train_h100.sh bench && MINUTES=6.5 scripts/train_h100.sh train
 # Device calls 2, 3, …:  scripts/train_h100.sh train          # resumes, trains MINUTES (default 8.5), checkpoints
 # Last call, once done:  scripts/train_h100.sh quality        # quality table (with Gatys) and contact sheet into $OUT
@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 
 SHARED=${SHARED:-../shared}
 TRAIN=.train
-RUN=$TRAIN/run
+RUN=${RUN:-$TRAIN/run}  # another RUN keeps a second run (e.g. the many-style fine-tune) apart
 VGG=vgg16_hed_relu4_3.pth
 STEPS=${STEPS:-20000}       # × batch 16 = 320k images, the paper's budget; raise it while held-out losses fall
 MINUTES=${MINUTES:-8.5}     # training time per call; startup, compilation and the last checkpoint fit in the rest
@@ -67,7 +67,9 @@ prepare)
         cp "$SHARED/data/styles_wikiart/$name" "$TRAIN/data/unseen/"
     done
     cp "$SHARED/vgg/$VGG" "$TRAIN/vgg/$VGG"
-    du -sh "$TRAIN/data" "$TRAIN/vgg"
+    # The 1000 WikiArt paintings for a many-style run; outside .train/data so the 21-style calls need not carry them.
+    rm -rf "$TRAIN/wikiart" && cp -r "$SHARED/data/styles_wikiart" "$TRAIN/wikiart"
+    du -sh "$TRAIN/data" "$TRAIN/vgg" "$TRAIN/wikiart"
     if [ -f "$RUN/ckpt.pt" ]; then
         echo "note: $RUN/ckpt.pt exists and 'train' will resume it; delete $RUN to start a new run" >&2
     fi

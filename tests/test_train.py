@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import photo, save_png, tiny_vgg
+from conftest import make_weights, photo, save_png, tiny_vgg
 from torch import nn
 
 from realtime.checkpoint import load_checkpoint, save_checkpoint
@@ -21,8 +21,14 @@ from realtime.images import read_image
 from realtime.losses import STYLE_LAYERS, style_grams, style_loss
 from realtime.msgnet import MODELS
 from realtime.quality import content_change, style_distance
-from realtime.train import Training, evenly_spaced, load_data, resolve_config
-from realtime.weights import load_weights
+from realtime.train import (
+    Training,
+    evenly_spaced,
+    load_data,
+    resolve_config,
+    training_summary,
+)
+from realtime.weights import load_weights, save_weights
 
 TINY = {"ngf": 8, "n_blocks": 1, "size": 32, "style_sizes": (32, 48), "style_size": 32, "batch": 2, "val_count": 1}
 VGG16_LAYOUT = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]
@@ -325,3 +331,19 @@ def test_quality_yardsticks_agree_with_the_training_loss():
     assert torch.equal(content_change(relu, relu), torch.zeros(3))
     torch.testing.assert_close(content_change(2 * relu, relu), torch.ones(3))
 
+
+
+def test_init_starts_from_a_weights_files_generator_and_checks_its_shape(folders, tmp_path):
+    donor = make_weights(ngf=TINY["ngf"], n_blocks=TINY["n_blocks"], seed=7)
+    path = tmp_path / "donor.safetensors"
+    save_weights(donor, path)
+    training = make_training(folders, init=str(path))
+    for name, value in load_weights(path).model.state_dict().items():
+        assert torch.equal(training.model.state_dict()[name], value), name
+    assert training_summary(training.state_dict())["init"] == "donor.safetensors"
+
+    save_weights(make_weights(ngf=TINY["ngf"] * 2, n_blocks=TINY["n_blocks"]), tmp_path / "wide.safetensors")
+    with pytest.raises(RealtimeError, match="generator with"):
+        make_training(folders, init=str(tmp_path / "wide.safetensors"))
+    with pytest.raises(RealtimeError, match="not found"):
+        make_training(folders, init=str(tmp_path / "missing.safetensors"))

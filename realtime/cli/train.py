@@ -81,6 +81,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     train.add_argument("--out-kernel", type=positive_int, metavar="K", help=f"odd output kernel size (default {defaults.out_kernel})")
     train.add_argument("--seed", type=int, metavar="N", help=f"default {defaults.seed}")
     train.add_argument("--precision", choices=PRECISIONS, help="auto = bf16 on CUDA, fp32 on CPU")
+    train.add_argument(
+        "--init", metavar="WEIGHTS", help="start from this weights file's generator (fine-tuning; same shape; ignored by --resume)"
+    )
     train.add_argument("--extra-styles", metavar="DIR", help="more paintings to train on (not in the style bank)")
     train.add_argument(
         "--extra-fraction", type=float, metavar="P", help=f"chance a sample's style is an extra one (default {defaults.extra_fraction:g})"
