@@ -292,6 +292,7 @@ class Training:
         device: torch.device | str = "cpu",
         compile: bool = False,
         state: dict[str, Any] | None = None,
+        init: Weights | None = None,
     ) -> None:
         self.config = config
         self.data = data
@@ -308,8 +309,8 @@ class Training:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             self.model = config.generator()
-        if config.init and state is None:
-            self._start_from(config.init)
+        if init is not None:  # fine-tuning, e.g. the shipped generator on many more paintings (a state overrides it)
+            self.model.load_state_dict(init.model.state_dict())
         self.model.to(self.device, memory_format=self.memory_format).train()
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, fused=True if cuda else None)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype is torch.float16)
@@ -328,13 +329,6 @@ class Training:
         self.compiled = compile
         self._encode = torch.compile(self._encode_styles, dynamic=False) if compile else self._encode_styles
         self._losses = torch.compile(self._render_losses, dynamic=False) if compile else self._render_losses
-
-    def _start_from(self, path: str) -> None:
-        """Fine-tune: e.g. teach the shipped 21-style generator many more paintings instead of starting over."""
-        weights = load_weights(path)
-        if weights.model.shape != self.model.shape:
-            raise RealtimeError(f"--init {path} is a generator with {weights.model.shape}; this run trains {self.model.shape}")
-        self.model.load_state_dict(weights.model.state_dict())
 
     # --- one step -----------------------------------------------------------------------------
     def _autocast(self) -> AbstractContextManager:
@@ -742,6 +736,15 @@ def resolve_config(options: dict[str, Any], resume: str | Path | None = None, st
     return config
 
 
+def load_init(config: TrainConfig) -> Weights:
+    """The `--init` generator, read and shape-checked before the data, whose loading takes minutes."""
+    weights = load_weights(config.init)
+    shape = {name: getattr(config, name) for name in SHAPE_OPTIONS}
+    if weights.model.shape != shape:
+        raise RealtimeError(f"--init {config.init} is a generator with {weights.model.shape}; this run trains {shape}")
+    return weights
+
+
 def run_training(
     options: dict[str, Any],
     resume: str | Path | None = None,
@@ -758,10 +761,11 @@ def run_training(
         check_checkpoint(state, resume)
     config = resolve_config(options, resume, state)
     torch_device = resolve_device(device)
+    init = load_init(config) if config.init and state is None else None
     vgg = load_vgg(config.vgg)
     data = load_data(config, torch_device)
     use_compile = torch_device.type == "cuda" if compile is None else compile
-    training = Training(config, data, vgg, torch_device, use_compile, state)
+    training = Training(config, data, vgg, torch_device, use_compile, state, init)
     if progress:
         extras = len(data.styles) - data.main_styles
         tqdm.write(

@@ -25,6 +25,7 @@ from realtime.train import (
     Training,
     evenly_spaced,
     load_data,
+    load_init,
     resolve_config,
     training_summary,
 )
@@ -74,7 +75,8 @@ def make_training(folders: dict[str, Path], state: dict | None = None, **options
     values = {"content": str(folders["content"]), "styles": str(folders["styles"]), **TINY, **options}
     values.setdefault("checkpoint", str(folders["root"] / "run.pt"))
     config = resolve_config(values, state=state)
-    return Training(config, load_data(config, torch.device("cpu")), tiny_vgg(), "cpu", state=state)
+    init = load_init(config) if config.init and state is None else None  # as run_training does
+    return Training(config, load_data(config, torch.device("cpu")), tiny_vgg(), "cpu", state=state, init=init)
 
 
 def test_loss_decreases_on_a_fixed_batch(folders):
