@@ -8,7 +8,7 @@ from conftest import make_weights, photo, save_png, tiny_vgg
 
 from realtime import cli
 from realtime.errors import RealtimeError
-from realtime.frames import frame_to_tensor, frames_to_tensor
+from realtime.frames import frame_to_tensor
 from realtime.images import read_image
 from realtime.live_styles import StyleEntry, TargetLoader
 from realtime.losses import STYLE_LAYERS, style_grams
@@ -26,6 +26,14 @@ def refine_photos(tmp_path):
 def _refiner(weights, photos, steps=15, cache_dir=None, **changes):
     settings = RefineSettings(steps=steps, size=32, photos=photos, **changes)
     return TargetRefiner(weights.model, tiny_vgg(), settings, "cpu", cache_dir=cache_dir)
+
+
+def _count_fits(monkeypatch):
+    """Each real fit appends its step count; cached targets and built-ins append nothing."""
+    fits = []
+    fit = TargetRefiner._fit
+    monkeypatch.setattr(TargetRefiner, "_fit", lambda self, *a: fits.append(self.settings.steps) or fit(self, *a))
+    return fits
 
 
 def _style_error(refiner, target, style):
@@ -72,9 +80,7 @@ def test_stylizer_refines_image_styles_once_and_leaves_builtins_alone(refine_pho
     stylizer = Stylizer(weights, "cpu", style_size=64, optimize=False)
     plain = stylizer.styles.target(str(style_images[0])).clone()
     stylizer.styles.refiner = _refiner(weights, refine_photos, steps=3)
-    calls = []
-    fit = TargetRefiner.__call__
-    monkeypatch.setattr(TargetRefiner, "__call__", lambda self, *a: calls.append(1) or fit(self, *a))
+    calls = _count_fits(monkeypatch)
 
     refined = stylizer.styles.target(str(style_images[0]))
     again = stylizer.styles.target(str(style_images[0]))
@@ -124,7 +130,7 @@ def test_cli_refine_without_a_vgg_is_one_line_and_exit_2(tmp_path, weights_file,
 
 def test_batch_photos_are_square_crops_of_the_setting_size(refine_photos):
     refiner = _refiner(make_weights(), refine_photos, steps=0)
-    assert refiner.photos.shape == frames_to_tensor([photo(32, 32)] * 2).shape
+    assert refiner.photos.shape == (2, 3, 32, 32)
 
 
 def test_live_loader_refines_only_the_styles_picked(refine_photos, style_images, monkeypatch):
@@ -132,9 +138,7 @@ def test_live_loader_refines_only_the_styles_picked(refine_photos, style_images,
     weights = make_weights()
     styles = StyleTargets(weights.model, weights.bank, torch.device("cpu"), style_size=64)
     styles.refiner = _refiner(weights, refine_photos, steps=2)
-    fitted = []
-    fit = TargetRefiner.__call__
-    monkeypatch.setattr(TargetRefiner, "__call__", lambda self, *a: fitted.append(1) or fit(self, *a))
+    fitted = _count_fits(monkeypatch)
     picked, other = (StyleEntry(p.stem, (StyleSpec(str(p)),)) for p in style_images)
     loader = TargetLoader(styles)
     try:
@@ -152,9 +156,7 @@ def test_fitted_targets_are_cached_on_disk_per_recipe(refine_photos, style_image
     style = frame_to_tensor(read_image(style_images[0]))
     with torch.no_grad():
         start = weights.model.encode_style(style)[0]
-    fits = []
-    fit = TargetRefiner._fit
-    monkeypatch.setattr(TargetRefiner, "_fit", lambda self, *a: fits.append(self.settings.steps) or fit(self, *a))
+    fits = _count_fits(monkeypatch)
     cache = tmp_path / "refined"
 
     first = _refiner(weights, refine_photos, steps=3, cache_dir=cache)(style, start)
