@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             base = scores["photo"]["style"]
             for s in scores.values():
                 s["ratio"] = s["style"] / base
-            rows.append({"group": group, "style": Path(source).stem, "photo": name, **scores})
+            rows.append({"group": group, "style": Path(source).stem, "content_photo": name, **scores})
     seconds = time.perf_counter() - start
 
     print(

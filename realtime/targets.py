@@ -129,7 +129,7 @@ class StyleTargets:
         return by_lower.get(source.lower())
 
     def _cache_key(self, source: str) -> tuple:
-        recipe = (self.style_size, self.refiner.settings if self.refiner else None)
+        recipe = (self.style_size, self.refiner)  # the refiner itself: its VGG is part of what it fits
         if source.startswith(SAMPLE_PREFIX):
             return (source, *recipe)
         path = Path(source)

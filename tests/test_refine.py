@@ -94,6 +94,20 @@ def test_stylizer_refines_image_styles_once_and_leaves_builtins_alone(refine_pho
     assert out.shape == (40, 56, 3)
 
 
+def test_another_vgg_with_the_same_recipe_refits(refine_photos, style_images, monkeypatch):
+    """The in-memory cache is per refiner: a target fitted through one loss network is not another's."""
+    weights = make_weights()
+    styles = StyleTargets(weights.model, weights.bank, torch.device("cpu"), style_size=64)
+    calls = _count_fits(monkeypatch)
+    styles.refiner = _refiner(weights, refine_photos, steps=3)
+    first = styles.target(str(style_images[0]))
+    settings = styles.refiner.settings
+    styles.refiner = TargetRefiner(weights.model, tiny_vgg(widths=(6, 8, 8, 8)), settings, "cpu")
+    second = styles.target(str(style_images[0]))
+    assert len(calls) == 2
+    assert not torch.allclose(first, second)
+
+
 def test_bad_refine_settings_are_refused():
     for changes in ({"steps": -1}, {"size": 8}, {"photos": ()}, {"lr": 0}):
         with pytest.raises(RealtimeError):
