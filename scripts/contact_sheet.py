@@ -4,10 +4,12 @@ The top row shows each style (its image from --styles DIR, else its name); each 
 the photo itself, then its stylisations. Photos are centre-cropped squares stylised at --size, then shrunk
 to --tile. Default photos are scikit-image's bundled samples (never in any training set here).
 --style-images DIR (or a comma list of images) uses those images as the styles instead; --refine N then
-adds, next to each, the same style with its target refined (`realtime.refine`), to see what it does.
+adds, next to each, the same style with its target refined (`realtime.refine`), to see what it does, and
+--versus WEIGHTS adds it rendered by another weights file (e.g. the WikiArt fine-tune next to the 21-style model).
 
     python scripts/contact_sheet.py --weights weights/msgnet21.safetensors --styles ../shared/data/styles21 -o sheet.jpg
     python scripts/contact_sheet.py --model full --style-images my_paintings/ --refine 20 --photos sample:chelsea -o r.jpg
+    python scripts/contact_sheet.py --model full --style-images my_paintings/ --versus msgnet21-wikiart -o v.jpg
 """
 
 from __future__ import annotations
@@ -46,22 +48,28 @@ def shrink(frame: np.ndarray, tile: int) -> np.ndarray:
     return cv2.resize(center_crop(frame, max(tile, min(frame.shape[:2]))), (tile, tile), interpolation=cv2.INTER_AREA)
 
 
-def style_columns(stylizer: Stylizer, args: argparse.Namespace) -> list[tuple[str, Path | None, Tensor]]:
-    """(label, style image to show or None, target) per column of the sheet."""
+Column = tuple[str, Path | None, Stylizer, Tensor]  # label, style image to show (or None), renderer, target
+
+
+def style_columns(stylizer: Stylizer, args: argparse.Namespace) -> list[Column]:
+    """The sheet's columns, left to right."""
     styles = stylizer.styles
     if args.style_images:
         refiner = TargetRefiner.load(stylizer.model, stylizer.device, args.vgg, RefineSettings(steps=args.refine)) if args.refine else None
-        columns = []
+        versus = Stylizer.load(args.versus, args.device) if args.versus else None
+        columns: list[Column] = []
         paths = image_files(args.style_images, "style") if Path(args.style_images).is_dir() else map(Path, args.style_images.split(","))
         for path in paths:
             styles.refiner = None
-            columns.append((path.stem, path, styles.target(str(path))))
+            columns.append((path.stem, path, stylizer, styles.target(str(path))))
             if refiner is not None:
                 styles.refiner = refiner
-                columns.append((f"refined {args.refine} steps", path, styles.target(str(path))))
+                columns.append((f"refined {args.refine} steps", path, stylizer, styles.target(str(path))))
+            if versus is not None:
+                columns.append((Path(args.versus).stem, path, versus, versus.styles.target(str(path))))
         return columns
     images = {p.stem.lower(): p for p in image_files(args.styles, "style")} if args.styles else {}
-    return [(name, images.get(name.lower()), styles.target(name)) for name in stylizer.weights.bank.names()]
+    return [(name, images.get(name.lower()), stylizer, styles.target(name)) for name in stylizer.weights.bank.names()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", choices=MODEL_CHOICES, default="auto", help="shipped model when no --weights")
     parser.add_argument("--style-images", metavar="DIR|A,B", help="use these images (a folder or a comma list) as the styles instead of the built-ins")
     parser.add_argument("--refine", type=int, default=0, help="with --style-images: add each style refined for N steps")
+    parser.add_argument("--versus", metavar="WEIGHTS", help="with --style-images: add each style rendered by these weights")
     parser.add_argument("--vgg", default=str(SHARED_VGG) if SHARED_VGG.is_file() else None, help="VGG16 features for --refine")
     parser.add_argument("-o", "--output", required=True)
     args = parser.parse_args(argv)
@@ -83,18 +92,18 @@ def main(argv: list[str] | None = None) -> int:
         columns = style_columns(stylizer, args)
         if not columns:
             raise RealtimeError(f"{stylizer.weights.source} has no built-in styles; pass --style-images DIR")
-        height = args.tile if any(image for _, image, _ in columns) else max(16, args.tile // 5)  # else a row of names
+        height = args.tile if any(image for _, image, _, _ in columns) else max(16, args.tile // 5)  # else a row of names
         header = [np.full((height, args.tile, 3), 255, np.uint8)]
-        for name, image, _ in columns:
+        for name, image, _, _ in columns:
             thumb = shrink(read_image(image), args.tile) if image else np.full((height, args.tile, 3), 90, np.uint8)
             header.append(label(thumb, name))
         rows = [np.concatenate(header, axis=1)]
         for photo_name in tqdm(args.photos.split(","), desc="photos", file=sys.stderr):
             photo = center_crop(read_image(photo_name), args.size)
             tiles = [shrink(photo, args.tile)]
-            for _, _, target in columns:
-                stylizer.target = target
-                tiles.append(shrink(stylizer(photo), args.tile))
+            for _, _, renderer, target in columns:
+                renderer.target = target
+                tiles.append(shrink(renderer(photo), args.tile))
             rows.append(np.concatenate(tiles, axis=1))
         write_image(np.concatenate(rows, axis=0), args.output)
     except RealtimeError as exc:
