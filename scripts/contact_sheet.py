@@ -9,7 +9,7 @@ adds, next to each, the same style with its target refined (`realtime.refine`), 
 
     python scripts/contact_sheet.py --weights weights/msgnet21.safetensors --styles ../shared/data/styles21 -o sheet.jpg
     python scripts/contact_sheet.py --model full --style-images my_paintings/ --refine 20 --photos sample:chelsea -o r.jpg
-    python scripts/contact_sheet.py --model full --style-images my_paintings/ --versus msgnet21-wikiart -o v.jpg
+    python scripts/contact_sheet.py --model full --style-images my_paintings/ --versus fine-tuned.safetensors -o v.jpg
 """
 
 from __future__ import annotations
