@@ -23,7 +23,7 @@ from realtime.images import check_output_path, write_image
 
 # RGB palettes. night (the README's example): deep blues, ochre and cadmium yellows, a touch of
 # vermilion and white. fauve: unmixed reds, greens, violets and oranges. ink: blacks and greys on paper
-# with one red accent. Three bold looks none of the training paintings are, for the unseen-style score.
+# with one red accent. Three bold looks unlike any training painting, for the unseen-style score.
 PALETTES = {
     "night": [
         (12, 28, 74), (28, 60, 140), (48, 98, 190), (90, 150, 210), (230, 190, 60),
