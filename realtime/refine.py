@@ -144,7 +144,6 @@ class TargetRefiner:
             return ((free + free.T) / 2).detach()
 
 
-
 def _digest(*tensors: Tensor) -> str:
     hasher = hashlib.sha256()
     for tensor in tensors:

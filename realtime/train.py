@@ -737,7 +737,7 @@ def resolve_config(options: dict[str, Any], resume: str | Path | None = None, st
 
 
 def load_init(config: TrainConfig) -> Weights:
-    """The `--init` generator, read and shape-checked before the data, whose loading takes minutes."""
+    """The `--init` generator, read and shape-checked first: the style Grams computed after the data take minutes on a CPU."""
     weights = load_weights(config.init)
     shape = {name: getattr(config, name) for name in SHAPE_OPTIONS}
     if weights.model.shape != shape:
