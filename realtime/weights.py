@@ -95,11 +95,24 @@ def save_weights(weights: Weights, path: str | Path, dtype: torch.dtype = torch.
         save_file(tensors, str(tmp), metadata=metadata)
 
 
-def load_weights(path: str | Path, device: torch.device | str = "cpu") -> Weights:
-    """Load a weights file; any problem with it is one RealtimeError line naming the file."""
+def find_weights(path: str | Path) -> Path:
+    """`path` itself, or a bare name of a shipped file (`msgnet21-wikiart`): an installed app keeps its
+    weights inside site-packages, where nobody types paths."""
     path = Path(path)
-    if not path.is_file():
-        raise RealtimeError(f"weights file not found: {path}")
+    if path.is_file():
+        return path
+    if path.parent == Path(".") and path.name:
+        shipped = {p.stem: p for p in shipped_folder().glob("*.safetensors")}
+        if path.name.removesuffix(".safetensors") in shipped:
+            return shipped[path.name.removesuffix(".safetensors")]
+        names = ", ".join(sorted(shipped)) or "none"
+        raise RealtimeError(f"weights file not found: {path} (shipped weights, usable by name: {names})")
+    raise RealtimeError(f"weights file not found: {path}")
+
+
+def load_weights(path: str | Path, device: torch.device | str = "cpu") -> Weights:
+    """Load a weights file (a path or a shipped file's name); any problem with it is one RealtimeError line naming the file."""
+    path = find_weights(path)
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
             metadata = handle.metadata() or {}
@@ -154,14 +167,18 @@ def model_for(model: str, device: torch.device | str) -> str:
     return model
 
 
-def shipped_weights_path(model: str = "full") -> Path | None:
-    """A shipped weights file, wherever pip installed the package (or in the source tree's weights/ when
-    running from a checkout nobody installed); None while that model is not trained."""
+def shipped_folder() -> Path:
+    """Where the shipped weights are: wherever pip installed the package, or the source tree's weights/
+    when running from a checkout nobody installed."""
     try:
-        folder = Path(str(resources.files("realtime.shipped")))
+        return Path(str(resources.files("realtime.shipped")))
     except ModuleNotFoundError:
-        folder = Path(__file__).resolve().parents[1] / "weights"
-    candidate = folder / SHIPPED_FILES[model]
+        return Path(__file__).resolve().parents[1] / "weights"
+
+
+def shipped_weights_path(model: str = "full") -> Path | None:
+    """The shipped weights file of `model`; None while that model is not trained."""
+    candidate = shipped_folder() / SHIPPED_FILES[model]
     return candidate if candidate.is_file() else None
 
 

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -188,3 +189,27 @@ def test_shipped_weights_are_found_in_an_uninstalled_checkout(monkeypatch):
     monkeypatch.setattr(realtime.weights.resources, "files", not_installed)
     path = realtime.weights.shipped_weights_path("light")
     assert path is not None and path.parent.name == "weights" and path.is_file()
+
+
+def test_a_shipped_file_loads_by_its_bare_name(tmp_path, monkeypatch):
+    shipped, elsewhere = tmp_path / "shipped", tmp_path / "elsewhere"
+    shipped.mkdir(), elsewhere.mkdir()
+    save_weights(make_weights(styles=3), shipped / "mine.safetensors")
+    monkeypatch.setattr(realtime.weights, "shipped_folder", lambda: shipped)
+    monkeypatch.chdir(elsewhere)
+    assert load_weights("mine").bank.names() == ["style0", "style1", "style2"]
+    assert Path(load_weights("mine.safetensors").source) == shipped / "mine.safetensors"
+    with pytest.raises(RealtimeError, match=r"weights file not found: theirs \(shipped weights, usable by name: mine\)"):
+        load_weights("theirs")
+    with pytest.raises(RealtimeError, match=r"weights file not found: sub/mine$"):
+        load_weights("sub/mine")
+
+
+def test_a_file_in_the_working_folder_wins_over_a_shipped_name(tmp_path, monkeypatch):
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    save_weights(make_weights(styles=3), shipped / "mine.safetensors")
+    save_weights(make_weights(styles=1), tmp_path / "mine.safetensors")
+    monkeypatch.setattr(realtime.weights, "shipped_folder", lambda: shipped)
+    monkeypatch.chdir(tmp_path)
+    assert load_weights("mine.safetensors").bank.names() == ["style0"]

@@ -74,7 +74,9 @@ timed_style = _parsed_by(TimedStyle.parse)
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--weights", help="weights file (default: the shipped weights of --model)")
+    parser.add_argument(
+        "--weights", help="weights file, or the name of a shipped one (msgnet21-wikiart); default: the shipped weights of --model"
+    )
     parser.add_argument(
         "--model",
         choices=MODEL_CHOICES,

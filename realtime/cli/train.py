@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from ..averaging import write_average
 from ..errors import RealtimeError
 from ..msgnet import MODELS
 from ..train import (
@@ -35,6 +36,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     train.add_argument("--out", metavar="PATH", help="weights file (.safetensors) written when training finishes")
     train.add_argument("--resume", metavar="CKPT", default=None, help="continue from this checkpoint")
     train.add_argument("--export", metavar="CKPT", default=None, help="write CKPT's generator to --out and stop")
+    train.add_argument(
+        "--average",
+        metavar="WEIGHTS[:FRACTION]",
+        action="append",
+        default=None,
+        help="give twice or more: write the weighted average of these weights files' generators to --out "
+        "(WiSE-FT: a fine-tune averaged with the weights it started from), the style bank from --styles, and stop",
+    )
     train.add_argument("--checkpoint", metavar="PATH", help="checkpoint file (default: --resume's, else OUT with .ckpt.pt)")
     train.add_argument("--log", metavar="PATH", help="JSON log of losses and validation (default: CHECKPOINT with .log.json)")
     train.add_argument("--steps", type=positive_int, metavar="N", help=f"total optimiser steps (default {defaults.steps})")
@@ -136,6 +145,8 @@ def _run_train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
+    if args.average is not None:
+        return _run_average(args.average, options)
     result = run_training(
         options, args.resume, args.device, args.compile, args.time_limit, args.chunk_steps, progress=not args.quiet
     )
@@ -166,3 +177,12 @@ def _run_train(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 130 if result.status == "interrupted" else 0
+
+
+def _run_average(parts: list[str], options: dict) -> int:
+    if "out" not in options or "styles" not in options:
+        raise RealtimeError("--average needs --out PATH and --styles DIR (the built-in styles' images)")
+    weights = write_average(parts, options["styles"], options["out"], options.get("style_size", TrainConfig().style_size))
+    shares = ", ".join(f"{part['file']} × {part['fraction']:.3g}" for part in weights.training["average_of"])
+    print(f"realtime: wrote {options['out']}: {shares}; {len(weights.bank)} built-in styles", file=sys.stderr)
+    return 0
