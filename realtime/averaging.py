@@ -16,7 +16,7 @@ import torch
 from .datasets import image_files
 from .errors import RealtimeError
 from .msgnet import MSGNet
-from .targets import StyleBank, StyleTargets
+from .targets import DEFAULT_STYLE_SIZE, StyleBank, StyleTargets
 from .weights import Weights, load_weights, save_weights
 
 
@@ -33,7 +33,7 @@ def parse_part(text: str) -> tuple[str, float]:
 
 
 @torch.no_grad()
-def average_weights(parts: Sequence[tuple[Weights, float]], styles: str | Path, style_size: int = 512) -> Weights:
+def average_weights(parts: Sequence[tuple[Weights, float]], styles: str | Path, style_size: int = DEFAULT_STYLE_SIZE) -> Weights:
     """The fraction-weighted average of same-shaped generators, with a style bank from `styles`' images.
 
     The VGG Grams Gatys uses for built-ins do not depend on the generator and are kept from the first
@@ -45,8 +45,10 @@ def average_weights(parts: Sequence[tuple[Weights, float]], styles: str | Path, 
     for weights, _ in parts[1:]:
         if weights.model.shape != first.model.shape:
             raise RealtimeError(f"{weights.source} is an MSG-Net of another shape than {first.source}: {weights.model.shape} vs {first.model.shape}")
-        if weights.bank.names() != first.bank.names() or weights.vgg_bank_info != first.vgg_bank_info:
+        if weights.bank.names() != first.bank.names():
             raise RealtimeError(f"{weights.source} has other built-in styles than {first.source}")
+        if weights.vgg_bank_info != first.vgg_bank_info:
+            raise RealtimeError(f"{weights.source} has its styles' VGG Grams from another VGG or size than {first.source}")
     total = sum(fraction for _, fraction in parts)
     states = [(weights.model.state_dict(), fraction / total) for weights, fraction in parts]
     averaged = {name: sum(state[name].float() * share for state, share in states) for name in states[0][0]}
@@ -70,7 +72,7 @@ def average_weights(parts: Sequence[tuple[Weights, float]], styles: str | Path, 
     return Weights(model, bank, training, "averaged", dict(first.vgg_bank), dict(first.vgg_bank_info))
 
 
-def write_average(parts: Sequence[str], styles: str | Path, out: str | Path, style_size: int = 512) -> Weights:
+def write_average(parts: Sequence[str], styles: str | Path, out: str | Path, style_size: int = DEFAULT_STYLE_SIZE) -> Weights:
     """Load `PATH[:FRACTION]` parts, average them and write the weights file atomically."""
     if not Path(out).resolve().parent.is_dir():
         raise RealtimeError(f"output folder does not exist: {Path(out).parent}")

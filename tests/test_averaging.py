@@ -70,6 +70,10 @@ def test_shapes_and_style_names_must_match(two_files, style_folder):
         average_weights([(base, 1.0), (make_weights(ngf=16), 1.0)], style_folder)
     with pytest.raises(RealtimeError, match="other built-in styles"):
         average_weights([(base, 1.0), (make_weights(styles=3), 1.0)], style_folder)
+    other_vgg = make_weights()
+    other_vgg.vgg_bank_info = {"network": "vgg19"}
+    with pytest.raises(RealtimeError, match="VGG Grams from another VGG"):
+        average_weights([(base, 1.0), (other_vgg, 1.0)], style_folder)
     with pytest.raises(RealtimeError, match="at least two"):
         average_weights([(base, 1.0)], style_folder)
 
