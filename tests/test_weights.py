@@ -193,7 +193,8 @@ def test_shipped_weights_are_found_in_an_uninstalled_checkout(monkeypatch):
 
 def test_a_shipped_file_loads_by_its_bare_name(tmp_path, monkeypatch):
     shipped, elsewhere = tmp_path / "shipped", tmp_path / "elsewhere"
-    shipped.mkdir(), elsewhere.mkdir()
+    shipped.mkdir()
+    elsewhere.mkdir()
     save_weights(make_weights(styles=3), shipped / "mine.safetensors")
     monkeypatch.setattr(realtime.weights, "shipped_folder", lambda: shipped)
     monkeypatch.chdir(elsewhere)

@@ -179,7 +179,7 @@ def _run_train(args: argparse.Namespace) -> int:
     return 130 if result.status == "interrupted" else 0
 
 
-def _run_average(parts: list[str], options: dict) -> int:
+def _run_average(parts: list[str], options: dict[str, object]) -> int:
     if "out" not in options or "styles" not in options:
         raise RealtimeError("--average needs --out PATH and --styles DIR (the built-in styles' images)")
     weights = write_average(parts, options["styles"], options["out"], options.get("style_size", TrainConfig().style_size))
