@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from ..averaging import write_average
 from ..errors import RealtimeError
@@ -179,7 +180,7 @@ def _run_train(args: argparse.Namespace) -> int:
     return 130 if result.status == "interrupted" else 0
 
 
-def _run_average(parts: list[str], options: dict[str, object]) -> int:
+def _run_average(parts: list[str], options: dict[str, Any]) -> int:
     if "out" not in options or "styles" not in options:
         raise RealtimeError("--average needs --out PATH and --styles DIR (the built-in styles' images)")
     weights = write_average(parts, options["styles"], options["out"], options.get("style_size", TrainConfig().style_size))
