@@ -1,4 +1,4 @@
-"""`realtime train`: training and checkpoint export; options not given stay unset, so --resume keeps the run's own."""
+"""`realtime train`: training, checkpoint export and weight averaging; options not given stay unset, so --resume keeps the run's own."""
 
 from __future__ import annotations
 
