@@ -18,9 +18,7 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     Any exception, Ctrl-C included, removes the temporary file and leaves `path` as it was.
     """
     target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise RealtimeError(f"output folder does not exist: {folder}")
+    folder = check_output_folder(target)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=folder)
     except OSError as exc:
@@ -34,6 +32,15 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def check_output_folder(path: str | Path) -> Path:
+    """The folder `path` would be written into; an error when it does not exist, so callers can fail
+    before minutes of work rather than at the final write."""
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise RealtimeError(f"output folder does not exist: {folder}")
+    return folder
 
 
 def _new_file_mode() -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from .atomic import check_output_folder
 from .datasets import image_files
 from .errors import RealtimeError
 from .msgnet import MSGNet
@@ -74,8 +75,7 @@ def average_weights(parts: Sequence[tuple[Weights, float]], styles: str | Path, 
 
 def write_average(parts: Sequence[str], styles: str | Path, out: str | Path, style_size: int = DEFAULT_STYLE_SIZE) -> Weights:
     """Load `PATH[:FRACTION]` parts, average them and write the weights file atomically."""
-    if not Path(out).resolve().parent.is_dir():
-        raise RealtimeError(f"output folder does not exist: {Path(out).parent}")
+    check_output_folder(out)
     loaded = [(load_weights(path), fraction) for path, fraction in map(parse_part, parts)]
     weights = average_weights(loaded, styles, style_size)
     weights.source = str(out)

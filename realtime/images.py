@@ -14,7 +14,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .atomic import atomic_output
+from .atomic import atomic_output, check_output_folder
 from .errors import RealtimeError
 
 STDIO = "-"
@@ -99,8 +99,7 @@ def check_output_path(path: str | Path) -> None:
             f"cannot tell the image format of {target} from its extension; use one of "
             + ", ".join(sorted(IMAGE_SUFFIXES))
         )
-    if not target.parent.is_dir() and str(target.parent):
-        raise RealtimeError(f"output folder does not exist: {target.parent}")
+    check_output_folder(target)
     if target.is_dir():
         raise RealtimeError(f"output is a folder, expected a file name: {target}")
 

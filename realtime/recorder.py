@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import check_output_folder
 from .errors import RealtimeError
 from .video_io import DEFAULT_CODEC, VideoWriter
 
@@ -29,8 +30,7 @@ def check_video_path(path: str | Path) -> Path:
         raise RealtimeError(f"--record needs a file name, got a folder: {target}")
     if target.suffix.lower() not in VIDEO_SUFFIXES:
         raise RealtimeError(f"cannot tell the video format of {target} from its extension; use .mp4, .mkv or .mov")
-    if str(target.parent) and not target.parent.is_dir():
-        raise RealtimeError(f"output folder does not exist: {target.parent}")
+    check_output_folder(target)
     return target
 
 

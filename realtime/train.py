@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from .atomic import atomic_output
+from .atomic import atomic_output, check_output_folder
 from .checkpoint import load_checkpoint, save_checkpoint
 from .datasets import ContentSet, StyleSet, center_crop, image_files, read_images
 from .device import resolve_device
@@ -166,8 +166,8 @@ class TrainConfig:
             raise RealtimeError(f"VGG weights not found: {self.vgg}")
         for name in ("out", "checkpoint", "log"):
             path = getattr(self, name)
-            if path and not Path(path).resolve().parent.is_dir():
-                raise RealtimeError(f"output folder does not exist: {Path(path).parent}")
+            if path:
+                check_output_folder(path)
             if path and Path(path).is_dir():
                 raise RealtimeError(f"--{name} is a folder, expected a file name: {path}")
 
@@ -836,8 +836,7 @@ def export_checkpoint(
         raise RealtimeError(f"style folder not found: {config.styles} (pass --styles DIR)")
     if config.vgg and not Path(config.vgg).is_file():
         raise RealtimeError(f"VGG weights not found: {config.vgg} (pass --vgg PATH)")
-    if not Path(out).resolve().parent.is_dir():
-        raise RealtimeError(f"output folder does not exist: {Path(out).parent}")
+    check_output_folder(out)
     torch_device = resolve_device(device)
     model = config.generator()
     try:

@@ -103,8 +103,9 @@ def find_weights(path: str | Path) -> Path:
         return path
     if path.parent == Path(".") and path.name:
         shipped = {p.stem: p for p in shipped_folder().glob("*.safetensors")}
-        if path.name.removesuffix(".safetensors") in shipped:
-            return shipped[path.name.removesuffix(".safetensors")]
+        name = path.name.removesuffix(".safetensors")
+        if name in shipped:
+            return shipped[name]
         names = ", ".join(sorted(shipped)) or "none"
         raise RealtimeError(f"weights file not found: {path} (shipped weights, usable by name: {names})")
     raise RealtimeError(f"weights file not found: {path}")
