@@ -69,7 +69,8 @@ VAL_UNSEEN_STYLES = 16
 # Options that define the generator's shape: a checkpoint cannot continue as another shape.
 SHAPE_OPTIONS = tuple(MODELS["full"])
 # Options that name files on the training machine: left out of the weights file's metadata.
-PATH_OPTIONS = ("content", "styles", "extra_styles", "vgg", "out", "checkpoint", "log", "init")
+PATH_OPTIONS = ("content", "styles", "extra_styles", "vgg", "out", "checkpoint", "log", "init", "teacher")
+LOSS_NAMES = ("content", "style", "tv", "teacher")
 
 
 @dataclass
@@ -86,6 +87,8 @@ class TrainConfig:
     extra_styles: str | None = None  # more paintings, trained on but not in the shipped style bank
     extra_fraction: float = 0.5  # chance that a sample's style comes from extra_styles
     holdout: int = 0  # extra styles kept out of training, to measure generalisation
+    teacher: str | None = None  # a generator whose built-in stylisations this one is held to (fine-tuning)
+    teacher_weight: float = 1.0
     steps: int = 20_000  # × batch 16 = 320k images, the paper's budget
     batch: int = 16
     styles_per_batch: int = 0  # distinct styles per batch, each shared by batch/N samples; 0 = one per sample
@@ -145,7 +148,10 @@ class TrainConfig:
             (self.width % 4 == 0, "--width must be a multiple of 4"),
             (self.out_kernel % 2 == 1, "--out-kernel must be odd"),
             (
-                all(math.isfinite(w) and w >= 0 for w in (self.content_weight, self.style_weight, self.tv_weight)),
+                all(
+                    math.isfinite(w) and w >= 0
+                    for w in (self.content_weight, self.style_weight, self.tv_weight, self.teacher_weight)
+                ),
                 "loss weights must be 0 or more",
             ),
             (0.0 <= self.extra_fraction <= 1.0, "--extra-fraction must be between 0 and 1"),
@@ -293,6 +299,7 @@ class Training:
         compile: bool = False,
         state: dict[str, Any] | None = None,
         init: Weights | None = None,
+        teacher: MSGNet | None = None,
     ) -> None:
         self.config = config
         self.data = data
@@ -315,7 +322,12 @@ class Training:
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, fused=True if cuda else None)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype is torch.float16)
         self.rng = torch.Generator().manual_seed(config.seed)
-        self.loss_weights = torch.tensor([config.content_weight, config.style_weight, config.tv_weight], device=self.device)
+        self.loss_weights = torch.tensor(
+            [config.content_weight, config.style_weight, config.tv_weight, config.teacher_weight if teacher is not None else 0.0],
+            device=self.device,
+        )
+        self.teacher = teacher.to(self.device, memory_format=self.memory_format).eval() if teacher is not None else None
+        self.loss_names = LOSS_NAMES if teacher is not None else LOSS_NAMES[:3]  # what the bar and the log show
         self.step = 0
         self.images_seen = 0
         self.train_seconds = 0.0
@@ -341,16 +353,34 @@ class Training:
         with self._autocast():
             return self.model.encode_style(styles)
 
-    def _render_losses(self, content: Tensor, target: Tensor, grams: dict[str, Tensor]) -> Tensor:
-        """(content, style, total variation) losses; VGG runs under autocast, Gram matrices in float32."""
+    def _render_losses(
+        self, content: Tensor, target: Tensor, grams: dict[str, Tensor], taught: Tensor, teacher_output: Tensor | None
+    ) -> Tensor:
+        """(content, style, total variation, teacher) losses; VGG runs under autocast, Gram matrices in float32.
+
+        The teacher loss is the pixel MSE to the teacher's output over the samples `taught` marks (1.0/0.0).
+        """
         with self._autocast():
             output = self.model(content, target)
             with torch.no_grad():
                 reference = self.vgg(content, (CONTENT_LAYER,))[CONTENT_LAYER]
             features = self.vgg(output, STYLE_LAYERS)
+        if teacher_output is None:
+            teacher = torch.zeros((), device=output.device)
+        else:
+            per_sample = (output.float() - teacher_output.float()).square().mean(dim=(1, 2, 3))
+            teacher = (per_sample * taught).sum() / taught.sum().clamp_min(1.0)
         return torch.stack(
-            [content_loss(features[CONTENT_LAYER], reference), style_loss(features, grams), total_variation(output.float())]
+            [content_loss(features[CONTENT_LAYER], reference), style_loss(features, grams), total_variation(output.float()), teacher]
         )
+
+    @torch.no_grad()
+    def _teach(self, content: Tensor, styles: Tensor, group: int) -> Tensor | None:
+        """The teacher's stylisation of the batch with its own targets; None without a teacher."""
+        if self.teacher is None:
+            return None
+        with self._autocast():
+            return self.teacher(content, self.teacher.encode_style(styles).repeat_interleave(group, dim=0))
 
     def sample_batch(self) -> tuple[Tensor, Tensor, int]:
         """Random content crops, a style per sample and this step's style size, all from the run's own RNG."""
@@ -367,7 +397,7 @@ class Training:
         return crops, styles.repeat_interleave(batch // count).to(self.device), size
 
     def train_step(self, content: Tensor, style_index: Tensor, size: int) -> Tensor:
-        """One optimiser step on uint8 content crops, style `style_index[i]` for sample i; returns the (3,) losses.
+        """One optimiser step on uint8 content crops, style `style_index[i]` for sample i; returns the LOSS_NAMES losses.
 
         With --styles-per-batch N, `style_index` comes in runs of batch/N equal entries (as `sample_batch` makes
         them) and each style image goes through the encoder once per run.
@@ -375,11 +405,14 @@ class Training:
         group = self.config.batch // (self.config.styles_per_batch or self.config.batch)
         styles = self._input(self.data.styles.images[size][style_index[::group]])
         target = self._encode(styles)
+        content = self._input(content)
+        teacher_output = self._teach(content, styles, group)
         if group > 1:
             target = target.repeat_interleave(group, dim=0)
         grams = {layer: bank[style_index] for layer, bank in self.grams[size].items()}
+        taught = (style_index < self.data.main_styles).float()  # the teacher knows the built-in styles only
         self.optimizer.zero_grad(set_to_none=True)
-        losses = self._losses(self._input(content), target, grams)
+        losses = self._losses(content, target, grams, taught, teacher_output)
         self.scaler.scale((losses * self.loss_weights).sum()).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
@@ -533,8 +566,8 @@ class Training:
         deadline = started + time_limit * 60 if time_limit else math.inf
         stop_at = config.steps if chunk_steps is None else min(config.steps, self.step + chunk_steps)
         say: Callable[[str], None] = (lambda text: tqdm.write(text, file=sys.stderr)) if progress else (lambda text: None)
-        window, window_steps = torch.zeros(3, device=self.device), 0
-        record, record_steps = torch.zeros(3, device=self.device), 0
+        window, window_steps = torch.zeros(len(LOSS_NAMES), device=self.device), 0
+        record, record_steps = torch.zeros(len(LOSS_NAMES), device=self.device), 0
         rate: float | None = None
         step_seconds, save_seconds, val_seconds = 0.0, 5.0, 0.0
         self._clock = window_start = record_start = time.monotonic()
@@ -567,7 +600,7 @@ class Training:
                         step_seconds = (now - window_start) / window_steps
                         rate = window_steps * config.batch / (now - window_start)
                         self._check_finite(means)
-                        bar.set_postfix(content=f"{means[0]:.4g}", style=f"{means[1]:.4g}", tv=f"{means[2]:.3g}", img_s=f"{rate:.0f}")
+                        bar.set_postfix(**{name: f"{m:.4g}" for name, m in zip(self.loss_names, means)}, img_s=f"{rate:.0f}")
                         window.zero_()
                         window_steps, window_start = 0, now
                     if (config.val_every and self.step % config.val_every == 0) or self.step == config.steps:
@@ -638,7 +671,7 @@ class Training:
             "images_seen": self.images_seen,
             "seconds": round(self.train_seconds, 1),
             "lr": self.learning_rate(max(0, self.step - 1)),
-            "train": {"content": means[0], "style": means[1], "tv": means[2]},
+            "train": dict(zip(self.loss_names, means)),
             "img_per_s": round(steps * self.config.batch / max(seconds, 1e-9), 1),
         }
         if validate and self._val:
@@ -696,6 +729,7 @@ def training_summary(state: dict[str, Any]) -> dict[str, Any]:
         "recipe": {k: v for k, v in config.items() if k not in PATH_OPTIONS},
         "vgg": Path(config["vgg"]).name if config.get("vgg") else "torchvision VGG16 IMAGENET1K_V1",
         "init": Path(config["init"]).name if config.get("init") else None,
+        "teacher": Path(config["teacher"]).name if config.get("teacher") else None,
         "content_photos": data.get("content_photos"),
         "extra_styles": data.get("extra_styles", 0),
         "holdout_styles": data.get("holdout_styles", []),
@@ -762,10 +796,11 @@ def run_training(
     config = resolve_config(options, resume, state)
     torch_device = resolve_device(device)
     init = load_init(config) if config.init and state is None else None
+    teacher = load_weights(config.teacher).model if config.teacher else None
     vgg = load_vgg(config.vgg)
     data = load_data(config, torch_device)
     use_compile = torch_device.type == "cuda" if compile is None else compile
-    training = Training(config, data, vgg, torch_device, use_compile, state, init)
+    training = Training(config, data, vgg, torch_device, use_compile, state, init, teacher)
     if progress:
         extras = len(data.styles) - data.main_styles
         tqdm.write(

@@ -76,7 +76,9 @@ def make_training(folders: dict[str, Path], state: dict | None = None, **options
     values.setdefault("checkpoint", str(folders["root"] / "run.pt"))
     config = resolve_config(values, state=state)
     init = load_init(config) if config.init and state is None else None  # as run_training does
-    return Training(config, load_data(config, torch.device("cpu")), tiny_vgg(), "cpu", state=state, init=init)
+    teacher = load_weights(config.teacher).model if config.teacher else None
+    data = load_data(config, torch.device("cpu"))
+    return Training(config, data, tiny_vgg(), "cpu", state=state, init=init, teacher=teacher)
 
 
 def test_loss_decreases_on_a_fixed_batch(folders):
@@ -172,7 +174,7 @@ def test_interrupt_finishes_the_step_then_checkpoints(folders):
 
 def test_diverging_loss_is_one_line_error(folders):
     training = make_training(folders, steps=5)
-    training.train_step = lambda *args: torch.tensor([float("nan"), 1.0, 1.0])
+    training.train_step = lambda *args: torch.tensor([float("nan"), 1.0, 1.0, 0.0])
     with pytest.raises(RealtimeError, match="diverged"):
         training.run(progress=False)
 
@@ -289,6 +291,8 @@ def test_cli_model_preset_trains_the_light_shape_with_overrides(folders, vgg16_f
         ({"--width": "18"}, "--width must be a multiple of 4"),
         ({"--out-kernel": "4"}, "--out-kernel must be odd"),
         ({"--export": "{root}/garbage.pt"}, "not a readable checkpoint"),
+        ({"--teacher": "{root}/garbage.pt"}, "not a readable weights file"),
+        ({"--teacher-weight": "-1"}, "loss weights must be 0 or more"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(folders, vgg16_file, capsys, change, message):
@@ -349,3 +353,29 @@ def test_init_starts_from_a_weights_files_generator_and_checks_its_shape(folders
         make_training(folders, init=str(tmp_path / "wide.safetensors"))
     with pytest.raises(RealtimeError, match="not found"):
         make_training(folders, init=str(tmp_path / "missing.safetensors"))
+
+
+def test_teacher_loss_counts_built_in_styles_only_and_pulls_the_student_to_the_teacher(folders, tmp_path):
+    save_weights(make_weights(ngf=TINY["ngf"], n_blocks=TINY["n_blocks"], seed=7), tmp_path / "teacher.safetensors")
+    teacher = str(tmp_path / "teacher.safetensors")
+    extras = str(folders["extras"])
+    itself = make_training(folders, init=teacher, teacher=teacher, extra_styles=extras)
+    content, styles, size = itself.sample_batch()
+    assert float(itself.train_step(content, torch.zeros_like(styles), size)[3]) == pytest.approx(0.0, abs=1e-6)
+
+    student = make_training(folders, teacher=teacher, extra_styles=extras, lr=3e-3, content_weight=0, style_weight=0)
+    assert student.loss_names == ("content", "style", "tv", "teacher")
+    only_extras = torch.full_like(styles, student.data.main_styles)
+    assert float(student.train_step(content, only_extras, size)[3]) == 0.0  # nothing to compare with
+    built_in = torch.arange(len(styles)) % student.data.main_styles
+    losses = [float(student.train_step(content, built_in, size)[3]) for _ in range(30)]
+    assert losses[0] > 0 and losses[-1] < 0.5 * losses[0]
+
+
+def test_a_teacher_of_another_shape_distils_into_a_smaller_student(folders, tmp_path):
+    save_weights(make_weights(ngf=16, n_blocks=2, seed=3), tmp_path / "big.safetensors")
+    training = make_training(folders, teacher=str(tmp_path / "big.safetensors"), steps=2, val_every=0)
+    result = training.run(progress=False)
+    assert result.status == "finished"
+    assert set(training.history[-1]["train"]) == {"content", "style", "tv", "teacher"}
+    assert training_summary(training.state_dict())["teacher"] == "big.safetensors"

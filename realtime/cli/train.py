@@ -94,6 +94,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     train.add_argument(
         "--init", metavar="WEIGHTS", help="start from this weights file's generator (fine-tuning; same shape; ignored by --resume)"
     )
+    train.add_argument(
+        "--teacher",
+        metavar="WEIGHTS",
+        help="hold the built-in styles (--styles) to this generator's output (a pixel loss), e.g. the weights a "
+        "fine-tune starts from, so learning --extra-styles does not cost the built-ins",
+    )
+    train.add_argument(
+        "--teacher-weight", type=float, metavar="W", help=f"weight of the teacher loss (default {defaults.teacher_weight:g})"
+    )
     train.add_argument("--extra-styles", metavar="DIR", help="more paintings to train on (not in the style bank)")
     train.add_argument(
         "--extra-fraction", type=float, metavar="P", help=f"chance a sample's style is an extra one (default {defaults.extra_fraction:g})"
