@@ -779,6 +779,11 @@ def load_init(config: TrainConfig) -> Weights:
     return weights
 
 
+def load_teacher(config: TrainConfig) -> MSGNet | None:
+    """The `--teacher` generator (any shape), read before the data so a bad file fails in seconds."""
+    return load_weights(config.teacher).model if config.teacher else None
+
+
 def run_training(
     options: dict[str, Any],
     resume: str | Path | None = None,
@@ -796,7 +801,7 @@ def run_training(
     config = resolve_config(options, resume, state)
     torch_device = resolve_device(device)
     init = load_init(config) if config.init and state is None else None
-    teacher = load_weights(config.teacher).model if config.teacher else None
+    teacher = load_teacher(config)
     vgg = load_vgg(config.vgg)
     data = load_data(config, torch_device)
     use_compile = torch_device.type == "cuda" if compile is None else compile

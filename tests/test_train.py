@@ -26,6 +26,7 @@ from realtime.train import (
     evenly_spaced,
     load_data,
     load_init,
+    load_teacher,
     resolve_config,
     training_summary,
 )
@@ -76,9 +77,8 @@ def make_training(folders: dict[str, Path], state: dict | None = None, **options
     values.setdefault("checkpoint", str(folders["root"] / "run.pt"))
     config = resolve_config(values, state=state)
     init = load_init(config) if config.init and state is None else None  # as run_training does
-    teacher = load_weights(config.teacher).model if config.teacher else None
     data = load_data(config, torch.device("cpu"))
-    return Training(config, data, tiny_vgg(), "cpu", state=state, init=init, teacher=teacher)
+    return Training(config, data, tiny_vgg(), "cpu", state=state, init=init, teacher=load_teacher(config))
 
 
 def test_loss_decreases_on_a_fixed_batch(folders):
