@@ -172,9 +172,10 @@ class TrainConfig:
             raise RealtimeError(f"VGG weights not found: {self.vgg}")
         for name in ("out", "checkpoint", "log"):
             path = getattr(self, name)
-            if path:
-                check_output_folder(path)
-            if path and Path(path).is_dir():
+            if not path:
+                continue
+            check_output_folder(path)
+            if Path(path).is_dir():
                 raise RealtimeError(f"--{name} is a folder, expected a file name: {path}")
 
 
@@ -322,9 +323,9 @@ class Training:
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, fused=True if cuda else None)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype is torch.float16)
         self.rng = torch.Generator().manual_seed(config.seed)
+        # Without a teacher its loss is a constant 0, so its weight needs no special case.
         self.loss_weights = torch.tensor(
-            [config.content_weight, config.style_weight, config.tv_weight, config.teacher_weight if teacher is not None else 0.0],
-            device=self.device,
+            [config.content_weight, config.style_weight, config.tv_weight, config.teacher_weight], device=self.device
         )
         self.teacher = teacher.to(self.device, memory_format=self.memory_format).eval() if teacher is not None else None
         self.loss_names = LOSS_NAMES if teacher is not None else LOSS_NAMES[:3]  # what the bar and the log show
