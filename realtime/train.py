@@ -109,6 +109,7 @@ class TrainConfig:
     val_count: int = 8  # content photos held out for the validation loss
     val_every: int = 1000
     checkpoint_every: int = 1000
+    export_every: int = 0  # also write OUT.stepN weights every N steps, to average the last few (0 = never)
     part_mb: float = 15.0  # split checkpoints into files of at most this size (0 = never)
     compact_checkpoint: bool = False  # Adam moments stored as bf16: ~1/3 smaller, resumes not bit-exact
 
@@ -158,7 +159,8 @@ class TrainConfig:
             (0.0 < self.lr_decay_from <= 1.0, "--lr-decay-from must be in (0, 1]"),
             (self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}"),
             (self.holdout == 0 or self.extra_styles, "--holdout keeps --extra-styles out of training; give --extra-styles"),
-            (min(self.val_count, self.holdout, self.val_every, self.checkpoint_every) >= 0, "counts must be 0 or more"),
+            (min(self.val_count, self.holdout, self.val_every, self.checkpoint_every, self.export_every) >= 0, "counts must be 0 or more"),
+            (not self.export_every or self.out, "--export-every needs --out PATH"),
             (self.part_mb >= 0, "--part-mb must be 0 or more"),
         ]
         for ok, message in checks:
@@ -611,10 +613,15 @@ class Training:
                         record_steps, record_start = 0, time.monotonic()
                         val_seconds = record_start - t0
                         window_start += val_seconds  # the progress bar's img/s counts training steps only
-                    if config.checkpoint_every and self.step % config.checkpoint_every == 0 and self.step < stop_at:
+                    saving = config.checkpoint_every and self.step % config.checkpoint_every == 0 and self.step < stop_at
+                    exporting = config.export_every and self.step % config.export_every == 0 and self.step < config.steps
+                    if saving or exporting:
                         t0 = time.monotonic()
-                        self.save()
-                        self.write_log("running")
+                        if saving:
+                            self.save()
+                            self.write_log("running")
+                        if exporting:
+                            self.export(snapshot_path(config.out, self.step))
                         save_seconds = max(save_seconds, time.monotonic() - t0)
                         window_start += time.monotonic() - t0
                 if status == "finished" and self.step < config.steps:
@@ -712,6 +719,12 @@ class _StopRequests(AbstractContextManager):
     def __exit__(self, *exc: object) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+
+
+def snapshot_path(out: str | Path, step: int) -> Path:
+    """Where --export-every writes the weights of `step`: beside OUT, so `--average` can take the last few."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.step{step}{out.suffix}")
 
 
 def last_validation(history: list[dict[str, Any]]) -> dict[str, dict[str, float]] | None:

@@ -133,6 +133,22 @@ def test_resumed_run_equals_an_uninterrupted_run(folders):
     assert whole_val == resumed_val and len(whole_val) == 3
 
 
+def test_export_every_writes_loadable_snapshots_beside_out(folders):
+    out = folders["root"] / "m.safetensors"
+    result = make_training(folders, steps=4, export_every=2, out=str(out)).run(progress=False)
+    assert result.out == out
+    assert sorted(p.name for p in folders["root"].glob("m.*safetensors")) == ["m.safetensors", "m.step2.safetensors"]
+    early, final = load_weights(folders["root"] / "m.step2.safetensors"), load_weights(out)
+    assert early.training["steps"] == 2 and final.training["steps"] == 4
+    assert early.bank.names() == final.bank.names() == ["blotches", "noise", "stripes"]
+    assert any(not torch.equal(v, final.model.state_dict()[k]) for k, v in early.model.state_dict().items())
+
+
+def test_export_every_needs_out(folders):
+    with pytest.raises(RealtimeError, match="--export-every needs --out"):
+        make_training(folders, export_every=2)
+
+
 def test_compact_checkpoint_is_smaller_and_resumes(folders):
     full = make_training(folders, steps=2, checkpoint=str(folders["root"] / "full.pt"))
     full.run(progress=False)

@@ -114,6 +114,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--checkpoint-every", type=non_negative_int, metavar="N", help=f"steps between checkpoints (default {defaults.checkpoint_every})"
     )
     train.add_argument(
+        "--export-every",
+        type=non_negative_int,
+        metavar="N",
+        help="also write the weights every N steps, as OUT with .stepN before the suffix: averaging the last few "
+        "with --average smooths a run's end (default 0 = only at the end)",
+    )
+    train.add_argument(
         "--part-mb", type=float, metavar="MIB", help=f"split checkpoints into files of at most this many MiB (default {defaults.part_mb:g}; 0 = never)"
     )
     train.add_argument(
