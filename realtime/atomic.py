@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,12 +35,28 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
 
 
 def check_output_folder(path: str | Path) -> Path:
-    """The folder `path` would be written into; an error when it does not exist, so callers can fail
-    before minutes of work rather than at the final write."""
+    """The folder `path` would be written into; an error when it does not exist or cannot take a new
+    file (read-only, full, no permission), so callers fail before minutes of work, not at the final write."""
     folder = Path(path).parent
     if not folder.is_dir():
         raise RealtimeError(f"output folder does not exist: {folder}")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise RealtimeError(f"cannot write to {folder}: {exc.strerror}") from None
     return folder
+
+
+def refuse_overwrite(output: str | Path, sources: Iterable[str | Path], role: str = "the input") -> None:
+    """Refuse, before any work, an output that would replace one of `sources` (the same path, or a link
+    to the same file): the atomic rename would otherwise destroy an input without a word."""
+    out = Path(output)
+    if not out.exists():
+        return
+    for source in sources:
+        if Path(source).is_file() and out.samefile(source):
+            raise RealtimeError(f"output {output} would replace {role} {source}; choose another output path")
 
 
 def _new_file_mode() -> int:

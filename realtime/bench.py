@@ -49,6 +49,7 @@ CPU_SIZES = ((320, 240), (640, 480))
 RUNTIMES = ("auto", "onnx", "torch")
 PHOTO = "astronaut"
 FALLBACK_STYLE = "sample:chelsea"
+MAX_SIDE = 7680  # 8K: larger frames only exhaust memory, on any device this runs on
 
 
 @dataclass
@@ -273,6 +274,8 @@ def _sizes(text: str) -> tuple[tuple[int, int], ...]:
         raise argparse.ArgumentTypeError(f"expected sizes like 480,720,1080 (16:9 heights) or 320x240,640x480, got '{text}'")
     if min(min(size) for size in sizes) < 16:
         raise argparse.ArgumentTypeError(f"sides must be 16 or more, got '{text}'")
+    if max(max(size) for size in sizes) > MAX_SIDE:
+        raise argparse.ArgumentTypeError(f"sides must be {MAX_SIDE} or less (8K), got '{text}'")
     return sizes
 
 

@@ -104,9 +104,13 @@ class FrameSource(AbstractContextManager):
 
     `paced` sources (files, the sample) are released at `fps` on the wall clock; live ones (cameras,
     streams) arrive at their own rate. `drop=False` makes the source lossless and consumer-paced.
+    Subclasses set `width` and `height` before the first read, so the generator can be warmed up
+    for that size before playback starts.
     """
 
     kind = "source"
+    width: int
+    height: int
 
     def __init__(self, name: str, fps: float, *, paced: bool, drop: bool = True, reconnect_s: float = 0.0) -> None:
         self.name = name
@@ -274,6 +278,8 @@ class VideoCaptureSource(FrameSource):
                     cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
             else:
                 cap = self._open_capture(self.source, cv2.CAP_FFMPEG)
+        except cv2.error:  # e.g. a camera index too large for a C int
+            raise RealtimeError(self._open_failed_message()) from None
         finally:
             cv2.utils.logging.setLogLevel(previous)
         if not cap.isOpened():
@@ -300,10 +306,17 @@ class VideoCaptureSource(FrameSource):
         return _to_rgb(bgr) if ok and bgr is not None else None
 
     def _rewind(self) -> bool:
+        """Seek back to the first frame; when that yields nothing, reopen the file.
+
+        Some files (MPEG-TS, some MKVs, 1-frame clips, still images) accept the seek and then deliver
+        no frame; only a file that gives none even when reopened ends the loop.
+        """
         if self.kind != "file" or not self.loop:
             return False
-        ok, bgr = (self._cap.read() if self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0) else (False, None))
-        if not ok:
+        ok, bgr = self._cap.read() if self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0) else (False, None)
+        if not ok and self._reopen():
+            ok, bgr = self._cap.read()
+        if not ok or bgr is None:
             return False
         self._first = _to_rgb(bgr)
         return True

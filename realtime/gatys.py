@@ -28,13 +28,12 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from .atomic import refuse_overwrite
 from .color import keep_colors
 from .errors import RealtimeError
 from .frames import fit_long_side, frame_to_tensor, resize, tensor_to_frame
 from .images import (
     SAMPLE_PREFIX,
-    SAMPLES,
-    STDIO,
     check_output_path,
     read_image,
     write_image,
@@ -42,8 +41,8 @@ from .images import (
 from .losses import STYLE_LAYERS, content_loss, style_grams, style_loss, total_variation
 from .msgnet import MODELS
 from .stylizer import Stylizer
-from .targets import StyleSpec
-from .vgg import ARCHITECTURES, VGGFeatures
+from .targets import StyleSpec, unknown_style_message
+from .vgg import ARCHITECTURES, VGGFeatures, read_state_dict
 from .weights import Weights, load_weights, shipped_weights
 
 DEFAULT_SIZE = 512
@@ -98,15 +97,15 @@ class LossNetwork:
     def _load_file(cls, path: Path, arch: str | None, pool: str) -> LossNetwork:
         if not path.is_file():
             raise RealtimeError(f"VGG weights not found: {path} (--vgg takes a vgg16/vgg19 features state dict)")
+        state = read_state_dict(path)  # an unreadable file says so here, before the layouts are tried
         if arch is not None:
-            return cls(VGGFeatures.load(path, arch, pool), arch, pool, str(path))
-        try:
-            return cls(VGGFeatures.load(path, "vgg16", pool), "vgg16", pool, str(path))
-        except RealtimeError:
+            return cls(VGGFeatures.from_state_dict(state, arch, pool, str(path)), arch, pool, str(path))
+        for candidate in ARCHITECTURES:
             try:
-                return cls(VGGFeatures.load(path, "vgg19", pool), "vgg19", pool, str(path))
+                return cls(VGGFeatures.from_state_dict(state, candidate, pool, str(path)), candidate, pool, str(path))
             except RealtimeError:
-                raise RealtimeError(f"{path} is neither a vgg16 nor a vgg19 features state dict") from None
+                continue
+        raise RealtimeError(f"{path} is neither a vgg16 nor a vgg19 features state dict")
 
     def info(self) -> dict[str, str]:
         """What a weights file's `vgg_bank_info` must say for its Gram targets to fit this network."""
@@ -159,11 +158,20 @@ class GatysSettings:
         """Fail before any work on settings this network cannot honour."""
         if self.optimizer not in OPTIMIZERS:
             raise RealtimeError(f"unknown optimizer '{self.optimizer}'; use one of {', '.join(OPTIMIZERS)}")
-        if self.size < MIN_LEVEL_SIDE or self.steps < 1 or self.levels < 0 or self.style_size < 0:
-            raise RealtimeError(f"size must be at least {MIN_LEVEL_SIDE}, steps at least 1, levels and style size 0 or more")
-        numbers = (self.content_weight, self.style_weight, self.tv_weight, self.adam_lr)
-        if not all(math.isfinite(v) for v in numbers) or min(numbers[:3]) < 0 or self.adam_lr <= 0:
-            raise RealtimeError("loss weights must be 0 or more and the Adam learning rate above 0")
+        checks = [
+            (self.size >= MIN_LEVEL_SIDE, f"size must be at least {MIN_LEVEL_SIDE}, got {self.size}"),
+            (self.steps >= 1, f"steps must be 1 or more, got {self.steps}"),
+            (min(self.levels, self.style_size) >= 0, "levels and style size must be 0 or more"),
+            (
+                all(math.isfinite(w) and w >= 0 for w in (self.content_weight, self.style_weight, self.tv_weight)),
+                "loss weights (content, style, total variation) must be 0 or more",
+            ),
+            (self.style_weight > 0 or self.content_weight > 0, "style and content weights are both 0: nothing to optimise"),
+            (math.isfinite(self.adam_lr) and self.adam_lr > 0, f"the Adam learning rate must be above 0, got {self.adam_lr}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise RealtimeError(message)
         available = network.vgg.layers
         missing = [name for name in (*self.style_layers, self.content_layer) if name not in available]
         if missing:
@@ -258,7 +266,7 @@ def builtin_grams(name: str, weights: Weights | None, network: LossNetwork, laye
     bank_names = weights.bank.names() if weights is not None else []
     by_lower = {n.lower(): n for n in bank_names}
     if weights is None or name.lower() not in by_lower:
-        raise RealtimeError(_unknown_style_message(name, bank_names))
+        raise RealtimeError(unknown_style_message(name, bank_names))
     builtin = by_lower[name.lower()]
     info = weights.vgg_bank_info
     if not weights.vgg_bank:
@@ -283,13 +291,6 @@ def builtin_grams(name: str, weights: Weights | None, network: LossNetwork, laye
     return {layer: weights.vgg_bank[layer][row] for layer in layers}
 
 
-def _unknown_style_message(name: str, bank_names: Sequence[str]) -> str:
-    if "/" in name or "\\" in name or Path(name).suffix:
-        return f"style image not found: {name}"
-    alternatives = f"a style image file or sample:NAME ({', '.join(SAMPLES)})"
-    if not bank_names:
-        return f"unknown style '{name}': no trained weights with built-in styles are installed yet; pass {alternatives}"
-    return f"unknown style '{name}'; built-in styles: {', '.join(bank_names)}; or pass {alternatives}"
 
 
 @dataclass(frozen=True)
@@ -554,9 +555,9 @@ def render_still(
     if init not in INITS:
         raise RealtimeError(f"unknown init '{init}'; use one of {', '.join(INITS)}")
     check_output_path(output)
-    if str(output) != STDIO and Path(str(content)).is_file() and Path(output).exists() and Path(content).samefile(output):
-        raise RealtimeError(f"output {output} is the input itself; choose another output path")
     parsed = [s if isinstance(s, StyleSpec) else StyleSpec.parse(s) for s in specs]
+    refuse_overwrite(output, [content])
+    refuse_overwrite(output, [spec.source for spec in parsed], "the style image")
     photo = fit_long_side(read_image(content, gatys.settings.size), gatys.settings.size)
     stylizer = Stylizer.load(weights_path, str(gatys.device), model=model) if init == "msgnet" else None
     weights = stylizer.weights if stylizer is not None else None

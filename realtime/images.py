@@ -75,11 +75,18 @@ def _decode(stream: BinaryIO, name: str, max_side: int) -> np.ndarray:
 
 
 def _to_rgb8(img: Image.Image) -> np.ndarray:
-    """Any Pillow mode → RGB uint8: 16-bit scaled (not clipped), transparency composited on white."""
+    """Any Pillow mode → RGB uint8: 16-bit scaled (not clipped), float 0–1 scaled, transparency composited on white.
+
+    "I;16*" is 16-bit by definition, so a dark 16-bit picture stays dark. "I" (32-bit) says nothing about
+    the range: values above 255 are taken as 16-bit. Float pictures in 0–1 (the common convention for
+    float TIFFs) are scaled; others are taken as 0–255.
+    """
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         values = np.asarray(img, dtype=np.float64)
-        if img.mode != "F" and values.max(initial=0) > 255:
+        if img.mode.startswith("I;16") or (img.mode == "I" and values.max(initial=0) > 255):
             values = values / 257.0
+        elif img.mode == "F" and values.max(initial=0) <= 1.0:
+            values = values * 255.0
         gray = np.clip(values, 0, 255).round().astype(np.uint8)
         return np.repeat(gray[:, :, None], 3, axis=2)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
@@ -108,6 +115,8 @@ def write_image(frame: np.ndarray, path: str | Path) -> None:
     """Save an RGB frame; `-` writes PNG bytes to stdout. The file appears only once complete."""
     img = Image.fromarray(frame)
     if str(path) == STDIO:
+        if sys.stdout is None:
+            raise RealtimeError("standard output is closed; give -o a file name")
         buffer = io.BytesIO()
         img.save(buffer, format="PNG")
         sys.stdout.buffer.write(buffer.getvalue())

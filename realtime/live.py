@@ -36,6 +36,7 @@ from .snapshot import (
     unique_path,
 )
 from .stylizer import Stylizer
+from .targets import StyleSpec
 from .window import Window
 
 # Working sizes (long side) `[` and `]` step through; the display size is always the last step.
@@ -214,6 +215,20 @@ class LiveSummary:
     problems: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A selected style waiting for its target.
+
+    `step` is +1 or -1 for next/previous, which move on past styles that fail, 0 for a pick, which stays
+    put; `tried` counts the styles tried on the way, so a list where every style fails ends the search.
+    """
+
+    entry: StyleEntry
+    morph: bool
+    step: int = 0
+    tried: int = 1
+
+
 @dataclass
 class _Morph:
     start: Tensor
@@ -264,7 +279,8 @@ class LiveSession:
         self.problems: list[str] = []
         self.stop_reason = ""
         self._frame: Frame | None = None
-        self._pending: tuple[StyleEntry, bool] | None = None
+        self._pending: _Pending | None = None
+        self._failures: dict[tuple[StyleSpec, ...], str] = {}  # styles that failed, and why: reported once
         self._morph: _Morph | None = None
         self._messages: deque[tuple[str, float]] = deque(maxlen=4)
         self._dirty = True
@@ -296,6 +312,7 @@ class LiveSession:
         try:
             if self.options.record is not None:
                 self._start_recording(self.options.record)
+            self._warm_up()
             while self.step():
                 pass
         except KeyboardInterrupt:
@@ -359,7 +376,8 @@ class LiveSession:
                 self.message(f"no style {action.index + 1}: the list has {len(self.catalog)}")
         elif action in (Action.NEXT, Action.PREVIOUS, Action.MORPH):
             self._rescan()
-            self._select(state.style_index + (-1 if action is Action.PREVIOUS else 1), morph=action is Action.MORPH)
+            step = -1 if action is Action.PREVIOUS else 1
+            self._select(state.style_index + step, morph=action is Action.MORPH, step=step)
         elif action in (Action.STRENGTH_UP, Action.STRENGTH_DOWN):
             step = STRENGTH_STEP if action is Action.STRENGTH_UP else -STRENGTH_STEP
             state.strength = round(min(1.0, max(0.0, state.strength + step)), 2)
@@ -406,43 +424,61 @@ class LiveSession:
         if self.catalog.folder is None:
             return
         selected = self.catalog[min(self.state.style_index, len(self.catalog) - 1)]
-        new = self.catalog.scan()
+        try:
+            new = self.catalog.scan()
+        except RealtimeError as exc:  # the folder was removed or renamed: keep switching between the styles known
+            self.message(str(exc))
+            return
         if new:
             self.message(f"{new} new style{'s' if new > 1 else ''} in {self.catalog.folder}")
         entries = self.catalog.entries
         self.state.style_index = entries.index(selected) if selected in entries else min(self.state.style_index, len(entries) - 1)
         self.loader.prefetch(entries)
 
-    def _select(self, index: int, morph: bool = False) -> None:
+    def _select(self, index: int, morph: bool = False, step: int = 0) -> None:
         index %= len(self.catalog)
         self.state.style_index = index
-        self._pending = (self.catalog[index], morph)
+        self._pending = _Pending(self.catalog[index], morph, step)
         if not morph:
             self._morph = None
         self._resolve_pending()
 
     def _resolve_pending(self) -> None:
         """Apply the selected style once its target exists (at once offline; when ready live)."""
-        if self._pending is None:
-            return
-        entry, morph = self._pending
-        loaded = self.loader.get(entry, wait=not self.options.realtime)
-        if loaded is None:
-            return
-        self._pending = None
-        if loaded.error or loaded.target is None:
-            self.message(loaded.error or f"cannot use style {entry.name}")
-            entries = self.catalog.entries
-            self.state.style_index = entries.index(self._applied) if self._applied in entries else 0
-            return
-        self._preview = loaded.preview
-        if morph:
-            start = self.stylizer.target.clone()
-            self._morph = _Morph(start, loaded.target, entry, torch.empty_like(start))
-        else:
-            self.stylizer.target = loaded.target
-            self._applied = entry
-        self._dirty = True
+        while self._pending is not None:
+            pending = self._pending
+            loaded = self.loader.get(pending.entry, wait=not self.options.realtime)
+            if loaded is None:
+                return
+            self._pending = None
+            if loaded.error or loaded.target is None:
+                self._style_failed(pending, loaded.error or f"cannot use style {pending.entry.name}")
+                continue
+            self._failures.pop(pending.entry.specs, None)  # fixed since: a new failure is news again
+            self._preview = loaded.preview
+            if pending.morph:
+                start = self.stylizer.target.clone()
+                self._morph = _Morph(start, loaded.target, pending.entry, torch.empty_like(start))
+            else:
+                self.stylizer.target = loaded.target
+                self._applied = pending.entry
+            self._dirty = True
+
+    def _style_failed(self, pending: _Pending, error: str) -> None:
+        """Report a style that cannot be used and move on past it in the direction of travel, so one bad
+        image does not wall off the styles after it; a pick (or a list where nothing else works) returns
+        to the style in use. Next/previous skip a style that failed before without repeating its message."""
+        if not pending.step or self._failures.get(pending.entry.specs) != error:
+            self.message(error)
+        self._failures[pending.entry.specs] = error
+        entries = self.catalog.entries
+        if pending.step and pending.entry in entries and pending.tried < len(entries):
+            index = (entries.index(pending.entry) + pending.step) % len(entries)
+            if entries[index] != self._applied:
+                self.state.style_index = index
+                self._pending = _Pending(entries[index], pending.morph, pending.step, pending.tried + 1)
+                return
+        self.state.style_index = entries.index(self._applied) if self._applied in entries else 0
 
     def _advance_morph(self, now: float) -> None:
         morph = self._morph
@@ -488,16 +524,25 @@ class LiveSession:
     def _now(self, frame: Frame) -> float:
         return time.perf_counter() if self.options.realtime else frame.time_s
 
-    def _render(self, frame: Frame, record: bool) -> None:
-        self._advance_morph(self._now(frame))
+    def _warm_up(self) -> None:
+        """Stylise a blank frame of the source's size before the source starts playing.
+
+        The generator's first call (ONNX export, CUDA compile and kernel search) can take seconds: paid
+        during playback it would drop the start of a file and skew the generator's mean time.
+        """
+        self._stylize(np.zeros((self.source.height, self.source.width, 3), np.uint8))
+
+    def _stylize(self, image: np.ndarray) -> np.ndarray:
+        """The display frame for `image`; out of GPU memory, retried at smaller working sizes."""
         while True:
             try:
-                self.output = self.renderer.render(
-                    frame.image, self.work_side, mirror=self.state.mirror, compare=self.state.compare
-                )
-                break
+                return self.renderer.render(image, self.work_side, mirror=self.state.mirror, compare=self.state.compare)
             except torch.OutOfMemoryError:
                 self._shrink_after_oom()
+
+    def _render(self, frame: Frame, record: bool) -> None:
+        self._advance_morph(self._now(frame))
+        self.output = self._stylize(frame.image)
         self._dirty = False
         if record and self.recorder is not None:
             self.recorder.write(self.output, self._record_time(frame))

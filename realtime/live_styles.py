@@ -7,6 +7,7 @@ worker thread, so switching to a new painting never freezes the picture; built-i
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -89,14 +90,20 @@ class StyleCatalog:
         return self.entries.index(entry)
 
     def scan(self) -> int:
-        """Re-read the styles folder; returns how many images are new since the last scan."""
+        """Re-read the styles folder; returns how many images are new since the last scan.
+
+        A folder that cannot be read (removed, renamed) raises `RealtimeError` and keeps the styles known so far.
+        """
         before = {e.specs for e in self._images}
         images: list[StyleEntry] = []
         if self.folder is not None:
-            paths = sorted(
-                (p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")),
-                key=lambda p: p.name.lower(),
-            )
+            try:
+                paths = sorted(
+                    (p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")),
+                    key=lambda p: p.name.lower(),
+                )
+            except OSError as exc:
+                raise RealtimeError(f"cannot read styles folder {self.folder}: {exc.strerror}") from None
             images = [StyleEntry(p.stem, (StyleSpec(str(p)),)) for p in paths if p.is_file()]
         self.uses_samples = not images and not self._builtins
         if self.uses_samples:
@@ -148,6 +155,7 @@ class TargetLoader:
         self._cond = threading.Condition()
         self._queue: deque[StyleEntry] = deque()
         self._done: dict[tuple[StyleSpec, ...], LoadedStyle] = {}
+        self._failed_files: dict[tuple[StyleSpec, ...], tuple[tuple[int, int] | None, ...]] = {}
         self._closed = False
         self._thread = threading.Thread(target=self._work, name="style targets", daemon=True)
         self._thread.start()
@@ -156,7 +164,7 @@ class TargetLoader:
         if entry.builtin:
             return  # a bank lookup: nothing to compute ahead
         with self._cond:
-            if entry.specs in self._done or self._closed:
+            if self._known(entry) or self._closed:
                 return
             if entry in self._queue:
                 if not urgent:
@@ -176,7 +184,7 @@ class TargetLoader:
         if entry.builtin:
             return self._builtin(entry)
         with self._cond:
-            if entry.specs not in self._done:
+            if not self._known(entry):
                 self.request(entry, urgent=True)
                 if not wait:
                     return None
@@ -189,6 +197,14 @@ class TargetLoader:
             self._queue.clear()
             self._cond.notify_all()
         self._thread.join(timeout=10.0)
+
+    def _known(self, entry: StyleEntry) -> bool:
+        """Whether `entry` has a result; a failure is forgotten once its files change (a painting caught
+        half-copied by a rescan loads once the copy completes). Call with the lock held."""
+        failed = self._failed_files.get(entry.specs)
+        if failed is not None and failed != _file_stamps(entry):
+            del self._failed_files[entry.specs], self._done[entry.specs]
+        return entry.specs in self._done
 
     def _builtin(self, entry: StyleEntry) -> LoadedStyle:
         try:
@@ -203,9 +219,12 @@ class TargetLoader:
                 if self._closed:
                     return
                 entry = self._queue.popleft()
+            stamps = _file_stamps(entry)  # taken first: a file changed while loading is tried again
             loaded = self._load(entry)
             with self._cond:
                 self._done[entry.specs] = loaded
+                if loaded.error:
+                    self._failed_files[entry.specs] = stamps
                 self._cond.notify_all()
 
     def _load(self, entry: StyleEntry) -> LoadedStyle:
@@ -217,6 +236,19 @@ class TargetLoader:
         except Exception as exc:  # noqa: BLE001 - e.g. out of memory on a huge style image: report it, keep the loop alive
             return LoadedStyle(None, None, f"cannot use style {entry.name}: {exc}")
         return LoadedStyle(target, _preview(entry.preview_source))
+
+
+def _file_stamps(entry: StyleEntry) -> tuple[tuple[int, int] | None, ...]:
+    """Modification time and size of each style file in `entry` (None for built-ins, samples, missing files)."""
+    stamps: list[tuple[int, int] | None] = []
+    for spec in entry.specs:
+        try:
+            stat = os.stat(spec.source)
+        except OSError:
+            stamps.append(None)
+        else:
+            stamps.append((stat.st_mtime_ns, stat.st_size))
+    return tuple(stamps)
 
 
 def _preview(source: str | None) -> np.ndarray | None:

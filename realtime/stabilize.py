@@ -18,6 +18,9 @@ FLOW_SIDE = 640
 # Forward–backward consistency |f + b|² ≤ α(|f|² + |b|²) + β (in flow pixels), from Sundaram et al. 2010.
 _CONSISTENCY_ALPHA = 0.01
 _CONSISTENCY_BETA = 0.5
+# DIS refuses smaller frames: each side must hold a patch (8 pixels in the fast preset) and the long
+# side a coarsest pyramid level (12 pixels).
+_FLOW_MIN_SHORT_SIDE, _FLOW_MIN_LONG_SIDE = 8, 12
 # Grey-level difference between an input frame and its warped predecessor above which the warp is not trusted.
 _PHOTOMETRIC_LIMIT = 24.0
 
@@ -26,6 +29,8 @@ class TemporalStabilizer:
     """Feed it (input frame, stylised frame) pairs in order; it returns the stabilised output frame.
 
     `strength` is the weight of the warped previous output where the flow is reliable (0 = off).
+    Frames too small for the optical flow (a side under 8 pixels, or both under 12) pass through
+    unblended, as DIS cannot run on them.
     """
 
     def __init__(self, strength: float, flow_side: int = FLOW_SIDE) -> None:
@@ -44,7 +49,9 @@ class TemporalStabilizer:
             raise ValueError(f"input {content.shape} and stylised {stylized.shape} frames differ in size")
         gray = self._flow_gray(content)
         prev_gray, prev_out = self._prev_gray, self._prev_out
-        if self.strength == 0.0 or prev_gray is None or prev_gray.shape != gray.shape or prev_out.shape != stylized.shape:
+        too_small = min(gray.shape) < _FLOW_MIN_SHORT_SIDE or max(gray.shape) < _FLOW_MIN_LONG_SIDE
+        no_previous = prev_gray is None or prev_gray.shape != gray.shape or prev_out.shape != stylized.shape
+        if self.strength == 0.0 or too_small or no_previous:
             out = stylized
         else:
             warped, trust = self.warp_previous(gray, prev_gray, prev_out)

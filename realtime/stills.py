@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .atomic import refuse_overwrite
 from .errors import RealtimeError
 from .frames import fit_long_side
 from .images import (
@@ -66,16 +67,20 @@ def plan_jobs(inputs: list[str], output: str) -> list[Job]:
         folder = Path(output)
         if folder.exists() and not folder.is_dir():
             raise RealtimeError(f"several inputs need a folder for -o, but {folder} is a file")
-        folder.mkdir(parents=True, exist_ok=True)
         jobs = [Job(src, str(folder / _output_name(src))) for src in sources]
 
     outputs = [job.output for job in jobs if job.output != STDIO]
     if len(set(outputs)) != len(outputs):
         raise RealtimeError("two inputs have the same file name and would overwrite each other's output")
+    if not single_file:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RealtimeError(f"cannot create the output folder {folder}: {exc.strerror}") from None
     for job in jobs:
         check_output_path(job.output)
-        if STDIO not in (job.source, job.output) and _same_file(job.source, job.output):
-            raise RealtimeError(f"output {job.output} is the input itself; choose another output path")
+        if job.source != STDIO:
+            refuse_overwrite(job.output, [job.source])
     return jobs
 
 
@@ -85,11 +90,6 @@ def _output_name(source: str) -> str:
     if source.startswith(SAMPLE_PREFIX):
         return source[len(SAMPLE_PREFIX):] + ".png"
     return Path(source).name
-
-
-def _same_file(a: str, b: str) -> bool:
-    pa, pb = Path(a), Path(b)
-    return pa.exists() and pb.exists() and pa.samefile(pb)
 
 
 def stylize_file(stylizer: Stylizer, job: Job, max_side: int = DEFAULT_IMAGE_SIZE) -> Result:

@@ -17,11 +17,24 @@ from torch import Tensor
 
 from .errors import RealtimeError
 from .frames import fit_long_side, frame_to_tensor, pad_for_generator
-from .images import SAMPLE_PREFIX, read_image
+from .images import SAMPLE_PREFIX, SAMPLES, read_image
 from .msgnet import MSGNet
 from .refine import TargetRefiner
 
 DEFAULT_STYLE_SIZE = 512
+
+
+def unknown_style_message(source: str, bank_names: Sequence[str]) -> str:
+    """The one line for a style that is neither a built-in name nor a picture we can find."""
+    path = Path(source)
+    if path.is_dir():
+        return f"a style is one picture, and {source} is a folder; pass an image in it"
+    if "/" in source or "\\" in source or path.suffix:
+        return f"style image not found: {source}"
+    alternatives = f"a style image file or sample:NAME ({', '.join(SAMPLES)})"
+    if not bank_names:
+        return f"unknown style '{source}': no trained weights with built-in styles are in use; pass {alternatives}"
+    return f"unknown style '{source}'; built-in styles: {', '.join(bank_names)}; or pass {alternatives}"
 
 
 class StyleBank:
@@ -134,17 +147,10 @@ class StyleTargets:
             return (source, *recipe)
         path = Path(source)
         if not path.is_file():
-            raise RealtimeError(self._unknown_style_message(source))
+            raise RealtimeError(unknown_style_message(source, self.bank.names()))
         stat = path.stat()
         return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, *recipe)
 
-    def _unknown_style_message(self, source: str) -> str:
-        looks_like_path = "/" in source or "\\" in source or Path(source).suffix != ""
-        if looks_like_path:
-            return f"style image not found: {source}"
-        if len(self.bank) == 0:
-            return f"unknown style '{source}': these weights have no built-in styles; pass a style image path"
-        return f"unknown style '{source}'; built-in styles: {', '.join(self.bank.names())} (or pass an image path)"
 
     def _encode(self, source: str) -> Tensor:
         frame = fit_long_side(read_image(source, self.style_size), self.style_size)

@@ -179,6 +179,9 @@ class TrainConfig:
             check_output_folder(path)
             if Path(path).is_dir():
                 raise RealtimeError(f"--{name} is a folder, expected a file name: {path}")
+        outputs = [Path(p).resolve() for p in (self.out, self.checkpoint, self.log) if p]
+        if len(set(outputs)) != len(outputs):
+            raise RealtimeError("--out, --checkpoint and the training log must be different files")
 
 
 TRAIN_OPTIONS = frozenset(f.name for f in fields(TrainConfig))

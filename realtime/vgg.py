@@ -61,16 +61,21 @@ class VGGFeatures(nn.Module):
         """A local state dict when `path` is given, else torchvision's ImageNet weights (needs a download once)."""
         if arch not in ARCHITECTURES:
             raise RealtimeError(f"unknown VGG '{arch}'; use one of {', '.join(ARCHITECTURES)}")
-        full = getattr(torchvision.models, arch)().features
         if path is None:
             return cls(_download(arch), pool)
-        state = _load_state_dict(Path(path))
+        return cls.from_state_dict(read_state_dict(Path(path)), arch, pool, str(path))
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Tensor], arch: str, pool: str = "max", name: str = "the state dict") -> VGGFeatures:
+        """The first layers of torchvision's `arch` features, as many as `state` holds (read_state_dict's output)."""
         depth = max(int(key.split(".")[0]) for key in state) + 2  # keep the ReLU after the last conv
-        trunk = full[:depth]
+        trunk = getattr(torchvision.models, arch)().features[:depth]
         try:
             trunk.load_state_dict({k: v.float() for k, v in state.items()})
         except RuntimeError as exc:
-            raise RealtimeError(f"{path} is not a {arch} features state dict: {str(exc).splitlines()[0]}") from None
+            # The first line only says "Error(s) in loading state_dict"; the next one says which tensor.
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            raise RealtimeError(f"{name} is not a {arch} features state dict ({lines[min(1, len(lines) - 1)]})") from None
         return cls(trunk, pool)
 
     @property
@@ -102,7 +107,8 @@ def _download(arch: str) -> nn.Sequential:
         ) from None
 
 
-def _load_state_dict(path: Path) -> dict[str, Tensor]:
+def read_state_dict(path: Path) -> dict[str, Tensor]:
+    """A VGG features state dict from disk, safely (`weights_only`); one clear line for any file that is not one."""
     if not path.is_file():
         raise RealtimeError(f"VGG weights not found: {path}")
     try:

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import av
@@ -24,12 +24,13 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from .atomic import refuse_overwrite
 from .errors import RealtimeError
 from .frames import fit_long_side, frames_to_tensor, tensor_to_frames
 from .stabilize import TemporalStabilizer
 from .stylizer import Stylizer
 from .targets import StyleSpec, split_number_suffix
-from .video_io import VideoReader, VideoWriter
+from .video_io import VideoReader, VideoWriter, ffmpeg_path
 
 DEFAULT_FADE = 0.5  # seconds a scheduled style change takes to blend in
 DEFAULT_STABILIZE = 0.6  # `--stabilize` with no value: most flicker gone, motion still crisp
@@ -92,11 +93,15 @@ class StyleSchedule:
 
 @dataclass
 class VideoResult:
-    """What a run produced and where its time went (stage seconds are busy time, stages overlap)."""
+    """What a run produced and where its time went (stage seconds are busy time, stages overlap).
+
+    `expected_frames` is what the input's header promised (or an estimate from its duration).
+    """
 
     source: str
     output: str
     frames: int
+    expected_frames: int
     width: int
     height: int
     video_seconds: float
@@ -109,6 +114,12 @@ class VideoResult:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
     @property
+    def incomplete(self) -> bool:
+        """Clearly fewer frames decoded than promised: the input is truncated or damaged. The slack
+        absorbs frame counts estimated from duration × rate."""
+        return self.frames < 0.95 * self.expected_frames - 1
+
+    @property
     def realtime_factor(self) -> float:
         """Seconds of video per second of processing (above 1 is faster than real time)."""
         return self.video_seconds / self.seconds if self.seconds > 0 else 0.0
@@ -118,6 +129,7 @@ class VideoResult:
 class _Item:
     content: np.ndarray  # H×W×3 uint8 RGB input frame, at the output size
     time: float
+    duration: float | None  # seconds on screen; the last frame's sets where the video ends
     styled: np.ndarray | None = None
 
 
@@ -179,14 +191,12 @@ def _batches(q: queue.Queue, size: int, stop: threading.Event) -> Iterator[list[
 
 
 def check_paths(source: str | Path, output: str | Path) -> None:
-    """Refuse before any work when the output would replace the input."""
+    """Refuse before any work an output that is not a file name or would replace the input."""
     if str(output) == "-":
         raise RealtimeError("video output must be a file name, not - (the container is finalised by seeking back)")
-    src, out = Path(source), Path(output)
-    if out.is_dir():
-        raise RealtimeError(f"output is a folder, expected a file name: {out}")
-    if src.exists() and (src.resolve() == out.resolve() or (out.exists() and out.samefile(src))):
-        raise RealtimeError(f"output {out} is the input file; choose another name (the input is untouched)")
+    if Path(output).is_dir():
+        raise RealtimeError(f"output is a folder, expected a file name: {output}")
+    refuse_overwrite(output, [source])
 
 
 def stylize_video(
@@ -212,7 +222,7 @@ def stylize_video(
         raise RealtimeError(f"--stabilize must be at least 0 and below 1, got {stabilize}")
     check_paths(source, output)
     with VideoReader(source) as reader:
-        audio = av.open(str(source)) if reader.audio_codec else None
+        audio = av.open(ffmpeg_path(source)) if reader.audio_codec else None
         try:
             with VideoWriter(output, reader.fps, codec, audio_from=audio) as writer:
                 return _run(reader, writer, stylizer, schedule, size, batch, TemporalStabilizer(stabilize), progress)
@@ -258,7 +268,7 @@ def _run(
             elif image.shape[:2] != shape[0]:  # a mid-stream resolution change: keep the output size
                 image = cv2.resize(image, (shape[0][1], shape[0][0]), interpolation=cv2.INTER_AREA)
             busy["decode"] += time.perf_counter() - began
-            _put(decoded, _Item(image, frame.time), stop)
+            _put(decoded, _Item(image, frame.time, frame.duration), stop)
         _put(decoded, _END, stop)
 
     def encode() -> None:
@@ -266,7 +276,7 @@ def _run(
             began = time.perf_counter()
             frame = stabilizer(item.content, item.styled) if stabilizer.strength else item.styled
             middle = time.perf_counter()
-            writer.write(frame, item.time)
+            writer.write(frame, item.time, item.duration)
             busy["stabilize"] += middle - began
             busy["encode"] += time.perf_counter() - middle
             bar.update(1)
@@ -286,7 +296,7 @@ def _run(
             outputs = tensor_to_frames(stylizer.stylize_tensor(content, targets))
             busy["generator"] += time.perf_counter() - started
             for it, out in zip(items, outputs):
-                _put(styled, _Item(it.content, it.time, out), stop)
+                _put(styled, replace(it, styled=out), stop)
         _put(styled, _END, stop)
         stages[1].join()
     except _Stopped:
@@ -307,6 +317,7 @@ def _run(
         source=str(reader.path),
         output=str(writer.path),
         frames=writer.frames_written,
+        expected_frames=reader.frame_count,
         width=width,
         height=height,
         video_seconds=reader.duration or writer.frames_written / reader.fps,

@@ -1,15 +1,17 @@
 """Video files in and out through PyAV (FFmpeg): upright RGB frames with their timestamps, and back.
 
 Reading applies the display-matrix rotation phones write, so every frame the app sees is upright.
-Writing keeps each frame's own timestamp (variable frame rates survive), pads odd sizes to the even
-sizes 4:2:0 needs without resampling, tags BT.709 so players show the colours we computed, copies an
-input's audio packets untouched, and publishes the file atomically (see `atomic.py`).
+Writing keeps each frame's own timestamp and duration where the format and encoder can (variable frame
+rates survive; otherwise one tick a frame), pads odd sizes to the even sizes 4:2:0 needs without
+resampling, tags BT.709 so players show the colours we computed, copies an input's audio packets
+untouched, and publishes the file atomically (see `atomic.py`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -23,11 +25,14 @@ from .atomic import atomic_output
 from .errors import RealtimeError
 
 DEFAULT_CODEC = "libx264"
-# Fine enough for any real frame rate (30000/1001 lands on whole ticks) and for wall-clock recording times.
+# Fine enough for any real frame rate (30000/1001 lands on whole ticks) and for wall-clock recording times;
+# used where the format stores each frame's time and the encoder accepts it, else one tick per frame.
 _TIME_BASE = Fraction(1, 90000)
 # Quality-first defaults for the x26x encoders: visually lossless and fast enough to keep up with a GPU.
 _X26X_OPTIONS = {"crf": "18", "preset": "veryfast"}
 _FALLBACK_FPS = Fraction(25)
+# FFmpeg's log level is process-wide: one thread at a time turns it on (see `_ffmpeg_reasons`).
+_LOG_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,8 @@ class VideoReader(AbstractContextManager):
         if self.path.is_dir():
             raise RealtimeError(f"expected a video file, got a folder: {self.path}")
         try:
-            self._container = av.open(str(self.path))
+            with _ffmpeg_reasons():
+                self._container = av.open(ffmpeg_path(self.path))
         except PermissionError:
             raise RealtimeError(f"cannot read {self.path}: permission denied") from None
         except (av.FFmpegError, OSError, ValueError) as exc:
@@ -90,7 +96,7 @@ class VideoReader(AbstractContextManager):
 
     @property
     def frame_count(self) -> int:
-        """Frames the header promises, or an estimate from duration × rate (for progress, not for logic)."""
+        """Frames the header promises, or an estimate from duration × rate (which can be a few frames off)."""
         return self._stream.frames or round(self.duration * self.fps)
 
     def __iter__(self) -> Iterator[VideoFrame]:
@@ -162,7 +168,8 @@ class VideoWriter(AbstractContextManager):
     Frame size comes from the first frame; odd sizes are padded by one edge-repeated row or column
     (4:2:0 needs even sizes), never scaled. `codec=None` picks H.264, or the format's own codec
     where it cannot hold H.264 (VP9 for .webm). `time_s` of None places frames at index / fps; explicit
-    times (seconds, increasing) keep real capture times or an input's variable frame rate.
+    times (seconds, increasing) keep real capture times or an input's variable frame rate, where the
+    format and encoder can store them (otherwise they are rounded to whole frames at `fps`).
     """
 
     def __init__(
@@ -178,8 +185,8 @@ class VideoWriter(AbstractContextManager):
         self.fps = float(fps)
         self.frames_written = 0
         self._rate = Fraction(fps).limit_denominator(1001)
-        self._frame_ticks = max(1, round(1 / (self.fps * _TIME_BASE)))
         self._last_pts: int | None = None
+        self._durations: dict[int, int] = {}  # ticks each frame is shown, by pts, until the encoder returns it
         self._size: tuple[int, int] | None = None
         self._atomic = atomic_output(self.path)
         tmp = self._atomic.__enter__()
@@ -194,8 +201,9 @@ class VideoWriter(AbstractContextManager):
         self._pending_audio: av.Packet | None = None
         self._closed = False
 
-    def write(self, frame_rgb: np.ndarray, time_s: float | None = None) -> None:
-        """Encode one H×W×3 uint8 RGB frame shown from `time_s` (seconds)."""
+    def write(self, frame_rgb: np.ndarray, time_s: float | None = None, duration_s: float | None = None) -> None:
+        """Encode one H×W×3 uint8 RGB frame shown from `time_s` for `duration_s` seconds (default one frame
+        at `fps`); the last frame's duration is where the video ends."""
         if frame_rgb.dtype != np.uint8 or frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3:
             raise ValueError(f"expected an H×W×3 uint8 RGB frame, got {frame_rgb.dtype} {frame_rgb.shape}")
         if self._size is None:
@@ -205,22 +213,23 @@ class VideoWriter(AbstractContextManager):
                 f"frame size changed from {self._size[1]}×{self._size[0]} to {frame_rgb.shape[1]}×{frame_rgb.shape[0]}"
                 " mid-video"
             )
-        pts = round(time_s / _TIME_BASE) if time_s is not None else self.frames_written * self._frame_ticks
+        pts = round(time_s / self._time_base) if time_s is not None else self.frames_written * self._frame_ticks
         if self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1  # equal or backwards stamps would stop the muxer
         frame = av.VideoFrame.from_ndarray(_pad_even(frame_rgb), format="rgb24")
         frame = frame.reformat(
             format=self._video.codec_context.pix_fmt,
             dst_colorspace=Colorspace.ITU709,
-            dst_color_range=ColorRange.MPEG,
+            dst_color_range=self._color_range,
             dst_color_trc=ColorTrc.BT709,
             dst_color_primaries=ColorPrimaries.BT709,
         )
         frame.pts = pts
-        frame.time_base = _TIME_BASE
-        frame.duration = self._frame_ticks
-        self._mux_audio_until(pts * _TIME_BASE)
-        self._mux(self._video.encode(frame))
+        frame.time_base = self._time_base
+        self._durations[pts] = max(1, round(duration_s / self._time_base)) if duration_s else self._frame_ticks
+        with self._writing():
+            self._mux_audio_until(pts * self._time_base)
+            self._mux_video(frame)
         self._last_pts = pts
         self.frames_written += 1
 
@@ -232,9 +241,10 @@ class VideoWriter(AbstractContextManager):
         try:
             if self.frames_written == 0:
                 raise RealtimeError(f"no frames were written, so {self.path} was not created")
-            self._mux(self._video.encode(None))
-            self._mux_audio_until(None)
-            self._container.close()
+            with self._writing(reasons=True):
+                self._mux_video(None)
+                self._mux_audio_until(None)
+                self._container.close()  # writes the trailer, where some formats refuse a stream
         except BaseException as exc:
             self._abort(exc)
             raise
@@ -260,7 +270,7 @@ class VideoWriter(AbstractContextManager):
     def _open(self, tmp: Path) -> av.container.OutputContainer:
         # The temporary name keeps the target's extension, so FFmpeg picks the same muxer from it.
         try:
-            return av.open(str(tmp), "w")
+            return av.open(ffmpeg_path(tmp), "w")
         except ValueError:
             raise RealtimeError(
                 f"cannot tell the video format of {self.path} from its extension; use .mp4, .mkv or .mov"
@@ -270,6 +280,8 @@ class VideoWriter(AbstractContextManager):
 
     def _add_video_stream(self, codec: str | None) -> av.video.stream.VideoStream:
         if codec is None:
+            if self._container.default_video_codec == "none":
+                raise RealtimeError(f"a {self.path.suffix} file cannot hold video; use an .mp4 or .mkv output")
             holds_h264 = DEFAULT_CODEC in self._container.supported_codecs
             codec = DEFAULT_CODEC if holds_h264 else self._container.default_video_codec
         try:
@@ -286,12 +298,12 @@ class VideoWriter(AbstractContextManager):
             raise RealtimeError(
                 f"a {self.path.suffix} file cannot hold {codec} video; choose another --codec or an .mp4 or .mkv output"
             ) from None
-        stream.time_base = _TIME_BASE
-        stream.codec_context.time_base = _TIME_BASE
         if encoder.name in ("libx264", "libx265"):
             stream.options = dict(_X26X_OPTIONS)
-        stream.codec_context.pix_fmt = "yuv420p"
-        stream.codec_context.color_range = ColorRange.MPEG
+        stream.codec_context.pix_fmt = _pixel_format(encoder)
+        # yuvj* formats are full range by definition; the frames are converted to match.
+        self._color_range = ColorRange.JPEG if stream.codec_context.pix_fmt.startswith("yuvj") else ColorRange.MPEG
+        stream.codec_context.color_range = self._color_range
         stream.codec_context.colorspace = 1  # AVCOL_SPC_BT709
         stream.codec_context.color_primaries = ColorPrimaries.BT709
         stream.codec_context.color_trc = ColorTrc.BT709
@@ -306,7 +318,9 @@ class VideoWriter(AbstractContextManager):
         if stream is None:
             return None, None
         name = stream.codec_context.name
-        if name not in self._container.supported_codecs:
+        # MP4 lists PCM, but FFmpeg writes only mono PCM there and fails on the rest at the very end.
+        pcm_in_mp4 = name.startswith("pcm_") and self._container.format.name == "mp4"
+        if pcm_in_mp4 or name not in self._container.supported_codecs:
             raise RealtimeError(
                 f"the input's {name} audio cannot be copied into a {self.path.suffix or 'this'} file; "
                 "choose an .mkv or .mov output"
@@ -314,18 +328,39 @@ class VideoWriter(AbstractContextManager):
         return stream, self._container.add_stream_from_template(stream)
 
     def _start(self, height: int, width: int) -> None:
+        """Open the encoder at the frame size and write the header. Frames keep their own times where the
+        format stores them and the encoder takes the fine time base; elsewhere they get one tick each."""
         self._size = (height, width)
         self._video.width, self._video.height = width + width % 2, height + height % 2
-        try:
+        context = self._video.codec_context
+        keeps_times = self._container.format.flags & av.format.Flags.variable_fps.value
+        if not keeps_times:
+            context.max_b_frames = 0  # AVI stores decode order only: reordered frames would read back shuffled
+        with self._writing(reasons=True):
+            if not (keeps_times and _opens_with(context, _TIME_BASE)):
+                context.time_base = 1 / self._rate
+                context.open()
+            self._time_base = self._video.time_base = context.time_base
             self._container.start_encoding()
+        self._frame_ticks = max(1, round(1 / (self.fps * self._time_base)))
+
+    @contextmanager
+    def _writing(self, reasons: bool = False) -> Iterator[None]:
+        """FFmpeg failing to encode or mux, as one line naming the file and FFmpeg's reason. `reasons`
+        asks FFmpeg for its own words: only around one-off calls (opening, finishing), never per frame,
+        since a decoder thread beside us could log meanwhile (see `_ffmpeg_reasons`)."""
+        try:
+            with _ffmpeg_reasons() if reasons else nullcontext():
+                yield
         except (av.FFmpegError, ValueError) as exc:
             raise RealtimeError(f"cannot write {self.path}: {_reason(exc)}") from None
 
-    def _mux(self, packets: list[av.Packet]) -> None:
-        try:
-            self._container.mux(packets)
-        except av.FFmpegError as exc:
-            raise RealtimeError(f"cannot write {self.path}: {_reason(exc)}") from None
+    def _mux_video(self, frame: av.VideoFrame | None) -> None:
+        """Encode `frame` (None flushes) and mux what comes out. Encoders drop frame durations, so each
+        packet gets its frame's back: the last one's decides where the video ends."""
+        for packet in self._video.encode(frame):
+            packet.duration = self._durations.pop(packet.pts, packet.duration)
+            self._container.mux(packet)
 
     def _mux_audio_until(self, limit: Fraction | None) -> None:
         """Copy audio packets that start before `limit` seconds (all of them for None)."""
@@ -342,7 +377,7 @@ class VideoWriter(AbstractContextManager):
                 self._pending_audio = packet
                 return
             packet.stream = self._audio_out
-            self._mux([packet])
+            self._container.mux(packet)
 
 
 def _pad_even(frame: np.ndarray) -> np.ndarray:
@@ -352,7 +387,54 @@ def _pad_even(frame: np.ndarray) -> np.ndarray:
     return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
 
 
+def ffmpeg_path(path: str | Path) -> str:
+    """The name to give FFmpeg for a local file: it reads a leading `word:` as a protocol (a file named
+    `2024-05-01T10:30:00.mp4` is "Protocol not found"), and an absolute path never starts with one."""
+    return str(Path(path).absolute())
+
+
+def _pixel_format(encoder: av.Codec) -> str:
+    """yuv420p, what players expect, where the encoder takes it; otherwise, or where the encoder prefers a
+    full-range yuvj* format (MJPEG lists yuv420p but refuses its limited range), the encoder's first choice."""
+    formats = [f.name for f in encoder.video_formats or ()]
+    if formats and (formats[0].startswith("yuvj") or "yuv420p" not in formats):
+        return formats[0]
+    return "yuv420p"
+
+
+def _opens_with(context: av.video.codeccontext.VideoCodecContext, time_base: Fraction) -> bool:
+    """Open the encoder with `time_base`; False where it refuses (MPEG-1/2 take only their standard frame
+    rates, MPEG-4 part 2 only 16-bit denominators), and FFmpeg leaves the context closed for another try."""
+    context.time_base = time_base
+    try:
+        context.open()
+    except av.FFmpegError:
+        return False
+    return True
+
+
+@contextmanager
+def _ffmpeg_reasons() -> Iterator[None]:
+    """Let FFmpeg errors raised inside carry FFmpeg's reason (`exc.log`, which `_reason` prefers).
+
+    FFmpeg states the reason only in its log, which PyAV keeps off. It is on here just for the call,
+    captured from every thread so no line reaches stderr, and off again after: PyAV's log hook takes
+    the GIL inside FFmpeg's own threads, which can deadlock them.
+    """
+    with _LOG_LOCK, av.logging.Capture(local=False):
+        previous = av.logging.get_level()
+        av.logging.set_level(av.logging.ERROR)
+        try:
+            yield
+        finally:
+            av.logging.set_level(previous)
+
+
 def _reason(exc: BaseException) -> str:
-    """FFmpeg's own words, without the file name and errno PyAV adds around them."""
+    """FFmpeg's own words, on one line: its logged error when there is one, else the exception's message
+    without the file name and errno PyAV adds around it."""
+    log = getattr(exc, "log", None)
+    if log and log[2].strip():
+        return " ".join(log[2].split())
     strerror = getattr(exc, "strerror", None)
     return strerror or str(exc).splitlines()[0]

@@ -101,6 +101,8 @@ def find_weights(path: str | Path) -> Path:
     path = Path(path)
     if path.is_file():
         return path
+    if path.is_dir():
+        raise RealtimeError(f"expected a weights file, got a folder: {path}")
     if path.parent == Path(".") and path.name:
         shipped = {p.stem: p for p in shipped_folder().glob("*.safetensors")}
         name = path.name.removesuffix(".safetensors")

@@ -1,4 +1,6 @@
 import json
+import os
+import signal
 import subprocess
 import sys
 
@@ -13,6 +15,7 @@ import realtime.weights
 from realtime.cli import main
 from realtime.images import read_image
 from realtime.onnx_generator import OnnxGenerator
+from realtime.video_io import VideoWriter
 from realtime.weights import UntrainedWeightsWarning, save_weights
 
 
@@ -167,8 +170,31 @@ def test_unknown_style_lists_the_builtins(capsys, tmp_path, weights_file, photo_
 def test_output_equal_to_input_is_refused(capsys, weights_file, photo_file):
     before = photo_file.read_bytes()
     code, _, err = run(capsys, "image", photo_file, "-o", photo_file, "--style", "style0", "--weights", weights_file)
-    assert code == 2 and "is the input itself" in one_error_line(err)
+    assert code == 2 and "would replace the input" in one_error_line(err)
     assert photo_file.read_bytes() == before
+
+
+def test_output_equal_to_the_style_image_is_refused(capsys, tmp_path, weights_file, photo_file, style_images):
+    painting = style_images[0]
+    before = painting.read_bytes()
+    code, _, err = run(capsys, "image", photo_file, "-o", painting, "--style", painting, "--weights", weights_file)
+    assert code == 2 and "would replace the style image" in one_error_line(err)
+    assert painting.read_bytes() == before
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line(capsys, tmp_path, weights_file, photo_file):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code, _, err = run(capsys, "image", photo_file, "sample:coffee", "-o", blocker / "out", "--style", "style0",
+                       "--weights", weights_file)
+    assert code == 2 and "cannot create the output folder" in one_error_line(err)
+
+
+def test_duplicate_names_leave_no_output_folder_behind(capsys, tmp_path, weights_file, photo_file):
+    out = tmp_path / "outs"
+    code, _, err = run(capsys, "image", photo_file, photo_file, "-o", out, "--style", "style0", "--weights", weights_file)
+    assert code == 2 and "same file name" in one_error_line(err)
+    assert not out.exists()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown without CUDA")
@@ -231,3 +257,35 @@ def test_console_script_exit_code_and_single_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == f"realtime: error: no such file: {tmp_path / 'nope.jpg'}"
     assert "Traceback" not in proc.stderr
+
+
+def test_sigterm_cleans_up_like_ctrl_c_and_exits_143(capsys, tmp_path, weights_file, monkeypatch):
+    clip = tmp_path / "clip.mp4"
+    with VideoWriter(clip, 10) as writer:
+        for seed in range(6):
+            writer.write(photo(48, 64, seed=seed))
+    original = VideoWriter.write
+
+    def terminate_at_the_third_frame(self, *args, **kwargs):
+        if self.frames_written == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(VideoWriter, "write", terminate_at_the_third_frame)
+    before = signal.getsignal(signal.SIGTERM)
+    out = tmp_path / "out.mp4"
+    code, _, err = run(capsys, "video", clip, "-o", out, "--style", "style0", "--weights", weights_file)
+    assert code == 143 and "stopped by SIGTERM" in err and "Traceback" not in err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if ".part" in p.name]
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_reader_that_goes_away_is_not_a_traceback(tmp_path, weights_file):
+    proc = subprocess.run(
+        # `true` exits without reading, long before the ~500 kB PNG is written: the write fails with EPIPE
+        f"{sys.executable} -m realtime image sample:coffee -o - --size 0 --style style0 --weights {weights_file} | true",
+        shell=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert b"Traceback" not in proc.stderr and b"Error" not in proc.stderr, proc.stderr

@@ -192,11 +192,12 @@ def test_module_entry_point_runs_without_pyav(weights_file):
 
 
 def test_bench_rejects_bad_sizes(capsys):
-    for sizes in ("720,abc", "640x", "8x8"):
+    for sizes in ("720,abc", "640x", "8x8", "99999"):
         with pytest.raises(SystemExit) as exit_info:
             main(["bench", "--sizes", sizes])
         assert exit_info.value.code == 2
-    assert "480,720,1080" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "480,720,1080" in err and "7680 or less" in err
 
 
 @needs_cuda

@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torchvision
 from conftest import make_weights, photo, save_png, tiny_vgg
 
+import realtime.atomic
 import realtime.gatys_snapshots
 from realtime import cli
 from realtime.color import rgb_to_ycbcr
@@ -186,7 +188,10 @@ def test_preserve_color_keeps_the_photo_chroma(network, style_images):
         ({"style_layer_weights": (0.05, 0.05, 0.2, 0.3, 0.4)}, "5 style layer weights for 4 style layers"),
         ({"optimizer": "sgd"}, "unknown optimizer"),
         ({"style_weight": -1.0}, "loss weights"),
-        ({"size": 8}, "size must be at least"),
+        ({"size": 8}, "size must be at least 32, got 8"),
+        ({"steps": 0}, "steps must be 1 or more"),
+        ({"style_weight": 0.0, "content_weight": 0.0}, "nothing to optimise"),
+        ({"adam_lr": 0.0}, "Adam learning rate must be above 0"),
     ],
 )
 def test_bad_settings_are_one_line_errors(network, changes, message):
@@ -208,8 +213,16 @@ def test_missing_or_foreign_vgg_files_are_clear_errors(tmp_path):
         LossNetwork.load(tmp_path / "nope.pth")
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a torch file")
-    with pytest.raises(RealtimeError, match="junk.pth"):
+    with pytest.raises(RealtimeError, match="junk.pth is not a readable VGG state dict"):
         LossNetwork.load(junk)
+    vgg16 = tmp_path / "vgg16.pth"
+    torch.save(torchvision.models.vgg16().features[:18].state_dict(), vgg16)  # up to conv4_1, where VGG19 differs
+    with pytest.raises(RealtimeError, match=r"not a vgg19 features state dict \((Missing|Unexpected) key"):
+        LossNetwork.load(vgg16, "vgg19")
+    truncated = tmp_path / "truncated.pth"
+    truncated.write_bytes(vgg16.read_bytes()[: vgg16.stat().st_size // 2])
+    with pytest.raises(RealtimeError, match="truncated.pth is not a readable VGG state dict"):
+        LossNetwork.load(truncated)
 
 
 def _weights_with_vgg_bank(network: LossNetwork, info: dict):
@@ -313,6 +326,25 @@ def test_cli_bad_inputs_exit_2_with_one_line(tiny_loss_network, photo_file, styl
     assert code == 2
     assert message in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_cli_refuses_to_overwrite_the_style_image(tiny_loss_network, photo_file, style_images, capsys):
+    painting = style_images[0]
+    before = painting.read_bytes()
+    code, _, err = _cli([photo_file, "-o", painting, "--style", painting, "--steps", 1], capsys)
+    assert code == 2 and "would replace the style image" in err and err.count("\n") == 1
+    assert painting.read_bytes() == before
+
+
+def test_cli_an_unwritable_output_folder_fails_before_rendering(tiny_loss_network, photo_file, style_images, tmp_path,
+                                                                capsys, monkeypatch):
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(realtime.atomic.tempfile, "TemporaryFile", read_only)
+    monkeypatch.setattr(Gatys, "render", lambda *a, **k: pytest.fail("rendered before checking the output folder"))
+    code, _, err = _cli([photo_file, "-o", tmp_path / "o.png", "--style", style_images[0], "--steps", 1], capsys)
+    assert code == 2 and "Read-only file system" in err and err.count("\n") == 1
 
 
 def test_cli_missing_vgg_file_exits_2(photo_file, style_images, tmp_path, capsys):

@@ -35,6 +35,19 @@ def test_16_bit_png_is_scaled_not_clipped(tmp_path):
     assert read_image(path)[0, :, 0].tolist() == [0, 128, 255]
 
 
+def test_dark_16_bit_png_stays_dark(tmp_path):
+    values = np.array([[0, 128, 255]], np.uint16)  # 16-bit values, all at most 255: near black, not mid-grey
+    path = tmp_path / "dark.png"
+    Image.fromarray(values).save(path)
+    assert read_image(path)[0, :, 0].tolist() == [0, 0, 1]
+
+
+def test_float_tiff_in_0_to_1_is_scaled(tmp_path):
+    path = tmp_path / "f.tif"
+    Image.fromarray(np.array([[0.0, 0.5, 1.0]], np.float32)).save(path)
+    assert read_image(path)[0, :, 0].tolist() == [0, 128, 255]
+
+
 def test_palette_image(tmp_path):
     path = tmp_path / "p.png"
     Image.fromarray(photo(8, 8)).convert("P").save(path)

@@ -6,6 +6,8 @@ timeline, so every assertion is deterministic; the real-time path is covered thr
 
 from __future__ import annotations
 
+import time
+
 import cv2
 import numpy as np
 import pytest
@@ -28,7 +30,7 @@ from realtime.live import (
 from realtime.live_styles import StyleCatalog
 from realtime.sample_source import SampleSource
 from realtime.stylizer import Stylizer
-from realtime.video_io import VideoReader
+from realtime.video_io import VideoReader, VideoWriter
 from realtime.window import check_display, display_problem
 
 CLIP_FPS = 10
@@ -168,6 +170,57 @@ def test_a_broken_style_image_is_reported_and_the_style_kept(clip, tmp_path, sty
         s.close()
 
 
+def test_next_and_previous_skip_styles_that_fail(clip, tmp_path, style_images):
+    folder = tmp_path / "paintings"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(style_images[0].read_bytes())
+    (folder / "b.png").write_bytes(b"not a png")
+    (folder / "c.png").write_bytes(style_images[1].read_bytes())
+    s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, folder=folder)
+    try:
+        s.handle(Pick(2))
+        indices = []
+        for action in (Action.NEXT, Action.NEXT, Action.PREVIOUS, Action.PREVIOUS):
+            s.handle(action)
+            indices.append(s.state.style_index)
+        assert indices == [4, 0, 4, 2] and s._applied.name == "a"
+        assert sum("b.png" in text for text, _ in s._messages) == 1
+    finally:
+        s.close()
+
+
+def test_a_style_that_failed_is_retried_once_its_file_changes(clip, tmp_path, style_images):
+    folder = tmp_path / "paintings"
+    folder.mkdir()
+    (folder / "b.png").write_bytes(b"half-cop")
+    s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, folder=folder)
+    try:
+        s.handle(Pick(2))
+        assert s.state.style_index == 0
+        (folder / "b.png").write_bytes(style_images[1].read_bytes())  # the copy completes
+        s.handle(Pick(2))
+        assert s.state.style_index == 2
+        assert torch.equal(s.stylizer.target, s.stylizer.styles.target(str(folder / "b.png")))
+    finally:
+        s.close()
+
+
+def test_a_removed_styles_folder_keeps_the_known_styles(clip, tmp_path, style_images):
+    folder = tmp_path / "paintings"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(style_images[0].read_bytes())
+    s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, folder=folder)
+    try:
+        s.step()
+        folder.rename(tmp_path / "moved")
+        s.handle(Action.NEXT)
+        assert s.state.style_index == 1 and [e.name for e in s.catalog.entries] == ["style0", "style1", "a"]
+        assert any("cannot read styles folder" in text for text, _ in s._messages)
+        assert s.step()
+    finally:
+        s.close()
+
+
 def test_start_style_can_be_a_blend_outside_the_list(clip, tmp_path, style_images):
     from realtime.targets import StyleSpec
 
@@ -293,6 +346,34 @@ def test_video_file_loops_and_stops_at_its_end_with_once(clip, tmp_path):
     once = _session(VideoCaptureSource(str(clip), drop=False, loop=False), tmp_path)
     summary = once.run()
     assert summary.frames == CLIP_FRAMES and summary.stop_reason.startswith("end of")
+
+
+@pytest.mark.parametrize("name", ["one-frame.mp4", "still.png"])
+def test_files_that_do_not_seek_back_still_loop(name, tmp_path):
+    path = tmp_path / name
+    if name.endswith(".png"):
+        cv2.imwrite(str(path), _clip_frame(0))
+    else:
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), CLIP_FPS, CLIP_SIZE)
+        writer.write(_clip_frame(0))
+        writer.release()
+    summary = _session(VideoCaptureSource(str(path), drop=False), tmp_path, max_frames=3).run()
+    assert summary.frames == 3 and "max-frames" in summary.stop_reason
+
+
+def test_the_generator_warms_up_before_the_source_plays(clip, tmp_path):
+    s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, max_frames=3)
+    real, started = s.stylizer.stylize_tensor, []
+
+    def slow_first_call(content, target=None):
+        if not started:
+            started.append(s.source._started)
+            time.sleep(0.5)  # an ONNX export or CUDA compile
+        return real(content, target)
+
+    s.stylizer.stylize_tensor = slow_first_call
+    summary = s.run()
+    assert started == [False] and summary.frames == 3 and summary.generator_ms < 100
 
 
 def test_quit_key_ends_the_run(clip, tmp_path):
@@ -531,10 +612,30 @@ def test_cli_live_headless_records_n_frames(clip, tmp_path, weights_file, capsys
     assert "5 frames" in err and f"saved recording {out}" in err
 
 
+def test_cli_live_refuses_to_record_over_its_source(clip, weights_file, capsys):
+    before = clip.read_bytes()
+    code = main(["live", "--source", str(clip), "--no-window", "--max-frames", "5", "--size", "64",
+                 "--record", str(clip), "--weights", str(weights_file)])
+    err = capsys.readouterr().err
+    assert code == 2 and "would replace the --source file" in err and len(err.strip().splitlines()) == 1
+    assert clip.read_bytes() == before
+
+
+def test_cli_live_exits_2_when_the_recording_fails(clip, tmp_path, weights_file, capsys, monkeypatch):
+    def disk_full(self, frame, time_s=None):
+        raise RealtimeError(f"cannot write {self.path}: No space left on device")
+
+    monkeypatch.setattr(VideoWriter, "write", disk_full)
+    code = main(["live", "--source", str(clip), "--no-window", "--max-frames", "3", "--size", "64",
+                 "--record", str(tmp_path / "full.mp4"), "--weights", str(weights_file)])
+    assert code == 2 and "error: cannot write" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "source, expected",
     [
         ("7", "no camera at index 7 (tried"),
+        ("99999999999999999999", "no camera at index 99999999999999999999"),
         ("missing.mp4", "no such video file: missing.mp4"),
         ("{notvideo}", "as a video"),
     ],

@@ -77,3 +77,8 @@ def test_unknown_style_name_lists_the_builtins(targets):
 def test_missing_style_image_is_named(targets):
     with pytest.raises(RealtimeError, match="style image not found: nowhere/x.jpg"):
         targets.target("nowhere/x.jpg")
+
+
+def test_a_folder_as_a_style_says_it_is_a_folder(targets, tmp_path):
+    with pytest.raises(RealtimeError, match="is a folder; pass an image in it"):
+        targets.target(str(tmp_path))

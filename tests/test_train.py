@@ -309,6 +309,7 @@ def test_cli_model_preset_trains_the_light_shape_with_overrides(folders, vgg16_f
         ({"--export": "{root}/garbage.pt"}, "not a readable checkpoint"),
         ({"--teacher": "{root}/garbage.pt"}, "not a readable weights file"),
         ({"--teacher-weight": "-1"}, "loss weights must be 0 or more"),
+        ({"--checkpoint": "{root}/w.safetensors"}, "must be different files"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(folders, vgg16_file, capsys, change, message):

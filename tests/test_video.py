@@ -39,11 +39,23 @@ def make_clip(
     audio: bool = True,
     rotation: int = 0,
     times: list[float] | None = None,
+    hold: float = 0.0,
+    audio_codec: str = "aac",
+    layout: str = "mono",
 ):
-    """Encode `frames` (default: a 12-frame pan) with libx264, optionally with a sine AAC track."""
+    """Encode `frames` (default: a 12-frame pan) with libx264, optionally with a sine track (mono AAC
+    unless told otherwise); `hold` seconds keeps the last frame on screen that long."""
     frames = frames if frames is not None else panned_frames(12)
     h, w = frames[0].shape[:2]
+    stamps = [round((times[i] if times else i / fps) * 1000) for i in range(len(frames))]
     with av.open(str(path), "w") as out:
+
+        def mux(packets: list[av.Packet]) -> None:
+            for packet in packets:
+                if hold and packet.pts == stamps[-1]:
+                    packet.duration = round(hold * 1000)  # encoders leave packet durations to the muxer
+            out.mux(packets)
+
         video = out.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = w, h, "yuv420p"
         video.time_base = Fraction(1, 1000)
@@ -52,14 +64,14 @@ def make_clip(
             video.set_display_rotation(rotation)
         sound = None
         if audio:
-            sound = out.add_stream("aac", rate=AUDIO_RATE)
-            sound.layout = "mono"
-        for i, image in enumerate(frames):
+            sound = out.add_stream(audio_codec, rate=AUDIO_RATE)
+            sound.layout = layout
+        for image, stamp in zip(frames, stamps):
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts = round((times[i] if times else i / fps) * 1000)
+            frame.pts = stamp
             frame.time_base = Fraction(1, 1000)
-            out.mux(video.encode(frame))
-        out.mux(video.encode(None))
+            mux(video.encode(frame))
+        mux(video.encode(None))
         if sound is not None:
             seconds = len(frames) / fps
             t = np.arange(int(AUDIO_RATE * seconds)) / AUDIO_RATE
@@ -174,6 +186,58 @@ def test_writer_refuses_an_empty_video_and_bad_settings(tmp_path):
     assert no_leftovers(tmp_path) and not list(tmp_path.glob("*.mp4"))
 
 
+@pytest.mark.parametrize(
+    ("name", "codec"),
+    [
+        ("m.mp4", "mpeg4"),
+        ("t.ts", None),
+        ("p.mpg", None),
+        ("j.mkv", "mjpeg"),
+        ("r.mov", "prores_ks"),
+        ("a.avi", None),
+        ("y.y4m", None),
+    ],
+)
+def test_writer_suits_time_base_and_pixel_format_to_the_encoder_and_format(tmp_path, name, codec):
+    """MPEG-4 part 2 and MPEG-1/2 refuse a 1/90000 time base, AVI and Y4M store one rate for all frames,
+    MJPEG wants full-range YUV and ProRes 10-bit 4:2:2: each gets a clip at the right rate, in order."""
+    frames = panned_frames(6)
+    with VideoWriter(tmp_path / name, 25, codec) as writer:
+        for frame in frames:
+            writer.write(frame)
+    info = probe(tmp_path / name)
+    assert info["frames"] == 6 and info["fps"] == 25
+    assert np.diff(info["times"]) == pytest.approx([0.04] * 5, abs=1e-3)
+    decoded = [f.image.astype(float) for f in VideoReader(tmp_path / name)]
+    assert decoded[3].mean() == pytest.approx(frames[3].mean(), abs=3)  # levels kept: the range matches
+    assert decoded[3].std() == pytest.approx(frames[3].std(), rel=0.05)
+
+
+def test_an_encoder_refusal_says_why_in_one_line_and_prints_nothing(tmp_path, capfd):
+    refusal = r"picture size of 64x48 is not valid .* Valid sizes"
+    with pytest.raises(RealtimeError, match=refusal) as info, VideoWriter(tmp_path / "h.mov", 10, codec="h263") as writer:
+        writer.write(photo())
+    assert "\n" not in str(info.value) and str(tmp_path / "h.mov") in str(info.value)
+    assert capfd.readouterr().err == "" and no_leftovers(tmp_path)
+
+
+def test_audio_the_format_refuses_at_the_end_gives_one_line_and_no_file(tmp_path):
+    source = make_clip(tmp_path / "pcm.mkv", panned_frames(3), audio_codec="pcm_s16le", layout="stereo")
+    with (
+        av.open(str(source)) as audio,
+        pytest.raises(RealtimeError, match="unsupported channel layout"),
+        VideoWriter(tmp_path / "s.ismv", 10, audio_from=audio) as writer,
+    ):
+        writer.write(photo())
+    assert not (tmp_path / "s.ismv").exists() and no_leftovers(tmp_path)
+
+
+def test_writer_refuses_a_format_without_video(tmp_path):
+    with pytest.raises(RealtimeError, match=r"a \.wav file cannot hold video; use an \.mp4 or \.mkv"):
+        VideoWriter(tmp_path / "o.wav", 10, codec=None)
+    assert no_leftovers(tmp_path)
+
+
 def test_writer_copies_audio_packets_untouched(tmp_path, clip):
     with av.open(str(clip)) as audio, VideoWriter(tmp_path / "a.mkv", 10, audio_from=audio) as writer:
         for frame in VideoReader(clip):
@@ -228,11 +292,44 @@ def test_video_command_keeps_frames_duration_rate_and_audio(capsys, tmp_path, cl
     assert [d for _, d in result["audio_packets"]] == [d for _, d in source["audio_packets"]]
     summary = __import__("json").loads(stdout)
     assert summary["frames"] == 12 and summary["audio"] == "aac" and summary["fps"] > 0
-    assert summary["stabilize"] == 0.6
+    assert summary["stabilize"] == 0.6 and "warning" not in err
     assert set(summary["stage_seconds"]) == {"decode", "generator", "stabilize", "encode"}
     first = next(iter(VideoReader(out))).image.astype(float)
     assert np.abs(first - panned_frames(1)[0]).mean() > 5  # it was stylised, not copied
     assert no_leftovers(tmp_path)
+
+
+def test_names_that_look_like_urls_are_local_files(capsys, tmp_path, clip, weights_file, monkeypatch):
+    """FFmpeg reads `2024-05-01T10:` as a protocol; input, audio copy and temporary output are opened as files."""
+    monkeypatch.chdir(tmp_path)
+    clip.rename("2024-05-01T10:30:00.mp4")
+    (tmp_path / "take:2").mkdir()
+    code, _, err = run(
+        capsys, "video", "2024-05-01T10:30:00.mp4", "-o", "take:2/out.mp4", "--style", "style0", "--weights", weights_file
+    )
+    assert code == 0, err
+    assert probe(tmp_path / "take:2" / "out.mp4")["frames"] == 12
+
+
+def test_pcm_audio_is_refused_for_mp4_before_any_work(capsys, tmp_path, weights_file):
+    source = make_clip(tmp_path / "pcm.mkv", panned_frames(3), audio_codec="pcm_s16le", layout="stereo")
+    code, _, err = run(capsys, "video", source, "-o", tmp_path / "a.mp4", "--style", "style0", "--weights", weights_file)
+    assert code == 2 and "pcm_s16le audio cannot be copied into a .mp4 file" in one_error_line(err)
+    assert not (tmp_path / "a.mp4").exists() and no_leftovers(tmp_path)
+
+
+def test_a_truncated_input_gives_its_frames_and_a_warning(capsys, tmp_path, weights_file):
+    whole = make_clip(tmp_path / "whole.mkv", panned_frames(30), audio=False)
+    with av.open(str(whole)) as container:
+        middle = [packet.pos for packet in container.demux(video=0) if packet.dts is not None][15]
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[:middle])  # cut where frame 15 starts; the header still says 3 s
+    code, _, err = run(capsys, "video", cut, "-o", tmp_path / "out.mkv", "--style", "style0", "--weights", weights_file)
+    assert code == 0, err
+    frames = probe(tmp_path / "out.mkv")["frames"]
+    assert 0 < frames < 25
+    warnings = [line for line in err.splitlines() if line.startswith("realtime: warning:")]
+    assert len(warnings) == 1 and f"only {frames} of the 30 frames" in warnings[0]
 
 
 def test_compile_option_builds_the_fast_generator_once_and_keeps_the_pictures(capsys, tmp_path, clip, weights_file):
@@ -258,6 +355,14 @@ def test_variable_frame_rate_timestamps_survive(tmp_path, stylizer):
     assert probe(tmp_path / "out.mkv")["times"] == pytest.approx(times, abs=2e-3)
 
 
+def test_a_held_last_frame_keeps_its_duration(tmp_path, stylizer):
+    clip = make_clip(tmp_path / "held.mp4", panned_frames(4), hold=2.0, audio=False)
+    assert probe(clip)["duration"] == pytest.approx(2.3, abs=1e-3)
+    schedule = StyleSchedule([TimedStyle(StyleSpec("style0"))], stylizer.styles.blend)
+    stylize_video(clip, tmp_path / "out.mp4", stylizer, schedule, progress=False)
+    assert probe(tmp_path / "out.mp4")["duration"] == pytest.approx(2.3, abs=1e-3)
+
+
 def test_rotated_input_gives_an_upright_output(tmp_path, stylizer):
     clip = make_clip(tmp_path / "phone.mp4", panned_frames(3), rotation=-90, audio=False)
     schedule = StyleSchedule([TimedStyle(StyleSpec("style0"))], stylizer.styles.blend)
@@ -274,7 +379,7 @@ def test_video_bad_inputs_exit_2_with_one_line_and_no_output(capsys, tmp_path, c
     cases = [
         (tmp_path / "missing.mp4", tmp_path / "o1.mp4", "no such file"),
         (tmp_path / "junk.mp4", tmp_path / "o2.mp4", "not a video file"),
-        (clip, clip, "is the input"),
+        (clip, clip, "would replace the input"),
         (clip, tmp_path / "nowhere" / "o3.mp4", "does not exist"),
         (clip, tmp_path / "o4.xyz", "video format"),
         (clip, tmp_path, "folder"),
@@ -305,7 +410,7 @@ def test_interruption_leaves_no_output_and_says_so(capsys, tmp_path, clip, weigh
 
 
 def test_a_failing_encoder_stops_the_run_and_removes_the_file(tmp_path, clip, stylizer, monkeypatch):
-    def fail(self, frame, time_s=None):
+    def fail(self, frame, time_s=None, duration_s=None):
         raise RealtimeError("disk full")
 
     monkeypatch.setattr(VideoWriter, "write", fail)
@@ -319,9 +424,9 @@ def test_batches_match_single_frames(tmp_path, clip, stylizer, monkeypatch):
     written: list[list[np.ndarray]] = []  # one list per run, in run order
     original = VideoWriter.write
 
-    def record(self, frame, time_s=None):
+    def record(self, frame, time_s=None, duration_s=None):
         written[-1].append(frame.copy())
-        original(self, frame, time_s)
+        original(self, frame, time_s, duration_s)
 
     monkeypatch.setattr(VideoWriter, "write", record)
     schedule = StyleSchedule([TimedStyle(StyleSpec("style0"))], stylizer.styles.blend)
@@ -411,6 +516,13 @@ def test_stabilisation_lowers_warping_error_on_a_pan():
     steady = [stabilizer(f, s) for f, s in zip(noisy, plain)]
     assert warping_error(steady, 2) < 0.75 * warping_error(plain, 2)
     assert np.array_equal(steady[0], plain[0])
+
+
+def test_stabilisation_passes_frames_too_small_for_the_flow_through():
+    frames = panned_frames(3, h=7, w=12)  # what --size 12 makes of a 16:9 clip
+    stabilizer = TemporalStabilizer(0.6)
+    outputs = [stabilizer(f, 255 - f) for f in frames]
+    assert all(np.array_equal(out, 255 - f) for out, f in zip(outputs, frames))
 
 
 def test_stabilisation_does_not_ghost_across_a_cut():

@@ -180,6 +180,8 @@ def test_newer_format_version_is_rejected(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(RealtimeError, match="weights file not found"):
         load_weights(tmp_path / "nope.safetensors")
+    with pytest.raises(RealtimeError, match="expected a weights file, got a folder"):
+        load_weights(tmp_path)
 
 
 def test_shipped_weights_are_found_in_an_uninstalled_checkout(monkeypatch):

@@ -1,14 +1,19 @@
 """The `realtime` command: argument parsing and messages over the Python API, nothing more.
 
-Exit codes: 0 success, 2 bad usage or bad input (one line on stderr), 130 interrupted.
+Exit codes: 0 success, 2 bad usage or bad input (one line on stderr), 130 interrupted (Ctrl-C),
+143 / 129 stopped by SIGTERM / SIGHUP (`kill`, `docker stop`, a closed terminal).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
+from types import FrameType
 
 import torch
 
@@ -32,17 +37,51 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:  #
     return f"realtime: warning: {message}\n"
 
 
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Ctrl-C would be, so every command cleans up (temporary files
+    removed, recordings finalised, Gatys keeps its best image) the way it does for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     warnings.formatwarning = _one_line_warning
     args = build_parser().parse_args(argv)
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in STOP_SIGNALS:
+            previous[signum] = signal.signal(signum, _terminate)
     try:
-        return args.run(args)
+        code = args.run(args)
+        if sys.stdout is not None:
+            sys.stdout.flush()
+        return code
     except RealtimeError as exc:
         print(f"realtime: error: {exc}", file=sys.stderr)
         return 2
     except torch.OutOfMemoryError:
         print("realtime: error: out of memory at this size; try a smaller --size", file=sys.stderr)
         return 2
+    except Terminated as stop:
+        print(f"realtime: stopped by {stop}; no partial output was left behind", file=sys.stderr)
+        return 128 + stop.signum
     except KeyboardInterrupt:
         print("realtime: interrupted; no partial output was left behind", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our standard output went away (`realtime image … -o - | head -c 10`): not an error of
+        # ours, and Python would otherwise complain again while flushing stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

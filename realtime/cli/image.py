@@ -8,6 +8,7 @@ import sys
 
 from tqdm import tqdm
 
+from ..atomic import refuse_overwrite
 from ..device import resolve_device
 from ..errors import RealtimeError
 from ..stills import DEFAULT_IMAGE_SIZE, plan_jobs, stylize_file
@@ -51,6 +52,8 @@ def _run_image(args: argparse.Namespace) -> int:
     if args.json and args.output == "-":
         raise RealtimeError("--json and -o - both want standard output; choose one")
     jobs = plan_jobs(args.inputs, args.output)
+    for job in jobs:
+        refuse_overwrite(job.output, [spec.source for spec in args.style], "the style image")
     device = resolve_device(args.device)
     # Eager on CUDA: compiling the fast path for a still's size (10–17 s on an H100) costs more than
     # hundreds of eager renders (25–56 ms each at 720p–1080p). A CPU keeps its default, onnxruntime.

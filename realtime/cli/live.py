@@ -7,6 +7,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
+from ..atomic import refuse_overwrite
 from ..demo import DEMO_SECONDS, demo_source, render_demo
 from ..errors import RealtimeError
 from ..gatys import DEFAULT_SIZE as GATYS_SIZE
@@ -119,6 +120,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def _run_live(args: argparse.Namespace) -> int:
     record = check_video_path(args.record) if args.record else None
+    if record is not None:
+        refuse_overwrite(record, [args.source], role="the --source file")
     output_dir = Path(args.output_dir)
     if not output_dir.is_dir():
         raise RealtimeError(f"--output-dir: no such folder: {output_dir}")
@@ -148,7 +151,7 @@ def _run_live(args: argparse.Namespace) -> int:
                 snapshot = stack.enter_context(GatysSnapshotRenderer(gatys, stylizer.weights)).hook
             summary = LiveSession(stylizer, source, catalog, options, window=window, snapshot=snapshot).run()
     _print_live_summary(summary)
-    return 130 if summary.stop_reason == "interrupted" else 0
+    return _exit_code(summary)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -169,15 +172,24 @@ def _run_demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         print(recording.path)
-        return 130 if summary.stop_reason == "interrupted" else 0
+        return _exit_code(summary)
     source, why_not_camera = demo_source()
     if why_not_camera:
         print(f"realtime: {why_not_camera}: showing built-in footage instead", file=sys.stderr)
     catalog = StyleCatalog(stylizer.weights.bank.names())
     _live_notes(stylizer, catalog, args.size)
     session = LiveSession(stylizer, source, catalog, LiveOptions(work_side=work_side), window=Window())
-    _print_live_summary(session.run())
-    return 0
+    summary = session.run()
+    _print_live_summary(summary)
+    return _exit_code(summary)
+
+
+def _exit_code(summary: LiveSummary) -> int:
+    """2 when the run reported errors (a recording that could not be written), as a failed command
+    must; else 130 after Ctrl-C, 0 otherwise."""
+    if summary.problems:
+        return 2
+    return 130 if summary.stop_reason == "interrupted" else 0
 
 
 def _live_notes(stylizer: Stylizer, catalog: StyleCatalog, size: int | None) -> None:

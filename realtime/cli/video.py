@@ -138,4 +138,10 @@ def _run_video(args: argparse.Namespace) -> int:
             f"in {result.seconds:.1f} s ({result.fps:.1f} fps, {result.realtime_factor:.2f}× real time){audio}",
             file=sys.stderr,
         )
+    if result.incomplete:
+        print(
+            f"realtime: warning: only {result.frames} of the {result.expected_frames} frames {result.source} announces "
+            f"could be decoded (is it truncated or damaged?); {result.output} holds those",
+            file=sys.stderr,
+        )
     return 0
