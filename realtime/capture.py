@@ -10,6 +10,7 @@ so OpenCV's BGR becomes RGB here.
 from __future__ import annotations
 
 import glob
+import os
 import sys
 import threading
 import time
@@ -23,6 +24,10 @@ import cv2
 import numpy as np
 
 from .errors import RealtimeError
+
+# OpenCV's FFmpeg prints its own lines ("moov atom not found", "Connection refused") before our one-line
+# error says the same; it reads this when it first opens a capture. A user's own setting wins.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 DEFAULT_RECONNECT_S = 3.0
 # What a camera is asked for; it picks its nearest mode. 720p is what the live loop is sized for.
@@ -214,6 +219,8 @@ class FrameSource(AbstractContextManager):
 
 def parse_source(text: str) -> int | str:
     """`--source` text → a camera index (digits) or a path/URL."""
+    if not text.strip():
+        raise RealtimeError("--source is empty; give a camera index, a video file, a stream URL or 'sample'")
     return int(text) if text.strip().isdigit() else text
 
 

@@ -6,6 +6,8 @@ timeline, so every assertion is deterministic; the real-time path is covered thr
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import cv2
@@ -631,6 +633,24 @@ def test_cli_live_exits_2_when_the_recording_fails(clip, tmp_path, weights_file,
     assert code == 2 and "error: cannot write" in capsys.readouterr().err
 
 
+def test_cli_live_sigterm_finalises_the_recording_and_exits_143(clip, tmp_path, weights_file, capsys, monkeypatch):
+    original = LiveSession.step
+    steps = []
+
+    def terminated_at_the_third_step(self):
+        steps.append(1)
+        if len(steps) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return original(self)
+
+    monkeypatch.setattr(LiveSession, "step", terminated_at_the_third_step)
+    record = tmp_path / "rec.mp4"
+    code = main(["live", "--source", str(clip), "--no-window", "--max-frames", "50", "--size", "64",
+                 "--record", str(record), "--weights", str(weights_file)])
+    assert code == 143 and "saved recording" in capsys.readouterr().err
+    assert 1 <= sum(1 for _ in VideoReader(record)) < 50
+
+
 @pytest.mark.parametrize(
     "source, expected",
     [
@@ -638,14 +658,16 @@ def test_cli_live_exits_2_when_the_recording_fails(clip, tmp_path, weights_file,
         ("99999999999999999999", "no camera at index 99999999999999999999"),
         ("missing.mp4", "no such video file: missing.mp4"),
         ("{notvideo}", "as a video"),
+        ("", "--source is empty"),
     ],
 )
-def test_cli_bad_source_is_one_line_and_exit_2(source, expected, tmp_path, weights_file, capsys):
+def test_cli_bad_source_is_one_line_and_exit_2(source, expected, tmp_path, weights_file, capfd):
+    """capfd: FFmpeg's and OpenCV's own lines (written to fd 2 by C code) must not come before ours."""
     not_video = tmp_path / "notes.mp4"
     not_video.write_text("hello")
     source = source.format(notvideo=not_video)
     code = main(["live", "--source", source, "--no-window", "--weights", str(weights_file)])
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert code == 2 and expected in err and len(err.strip().splitlines()) == 1
     if source == "7":
         assert "--source PATH" in err

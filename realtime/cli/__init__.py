@@ -49,22 +49,26 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise Terminated(signum)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     warnings.formatwarning = _one_line_warning
     args = build_parser().parse_args(argv)
+    received: list[int] = []
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        raise Terminated(signum)
+
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for signum in STOP_SIGNALS:
-            previous[signum] = signal.signal(signum, _terminate)
+            previous[signum] = signal.signal(signum, terminate)
     try:
         code = args.run(args)
         if sys.stdout is not None:
             sys.stdout.flush()
-        return code
+        # A command that handles the interruption itself (live finalises its recording, Gatys saves its
+        # best image) returns normally; the exit code still says which signal stopped it.
+        return 128 + received[-1] if received else code
     except RealtimeError as exc:
         print(f"realtime: error: {exc}", file=sys.stderr)
         return 2

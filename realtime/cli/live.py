@@ -124,7 +124,7 @@ def _run_live(args: argparse.Namespace) -> int:
         refuse_overwrite(record, [args.source], role="the --source file")
     output_dir = Path(args.output_dir)
     if not output_dir.is_dir():
-        raise RealtimeError(f"--output-dir: no such folder: {output_dir}")
+        raise RealtimeError(f"--output-dir: {'not a folder' if output_dir.exists() else 'no such folder'}: {output_dir}")
     if not args.no_window:
         check_display()
     with open_source(args.source, loop=not args.once) as source:  # a bad source fails before the model loads
