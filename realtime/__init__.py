@@ -8,26 +8,46 @@ The Python API the `realtime` command is built on::
     write_image(stylizer(read_image("photo.jpg")), "out.png")
 """
 
-from .errors import RealtimeError
-from .images import read_image, write_image
-from .msgnet import MODELS, MSGNet
-from .stylizer import Stylizer
-from .targets import StyleBank, StyleSpec, StyleTargets
-from .weights import Weights, load_weights, resolve_weights, save_weights
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "MODELS",
-    "MSGNet",
-    "RealtimeError",
-    "StyleBank",
-    "StyleSpec",
-    "StyleTargets",
-    "Stylizer",
-    "Weights",
-    "load_weights",
-    "read_image",
-    "resolve_weights",
-    "save_weights",
-    "write_image",
-]
+# Imported on first use (PEP 562): `import realtime.cli` stays light, so the command can catch a Ctrl-C
+# that arrives while PyTorch loads.
+_EXPORTS = {
+    "MODELS": "msgnet",
+    "MSGNet": "msgnet",
+    "RealtimeError": "errors",
+    "StyleBank": "targets",
+    "StyleSpec": "targets",
+    "StyleTargets": "targets",
+    "Stylizer": "stylizer",
+    "Weights": "weights",
+    "load_weights": "weights",
+    "read_image": "images",
+    "resolve_weights": "weights",
+    "save_weights": "weights",
+    "write_image": "images",
+}
+__all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # what type checkers and editors see; `as` marks each name as re-exported
+    from .errors import RealtimeError as RealtimeError
+    from .images import read_image as read_image
+    from .images import write_image as write_image
+    from .msgnet import MODELS as MODELS
+    from .msgnet import MSGNet as MSGNet
+    from .stylizer import Stylizer as Stylizer
+    from .targets import StyleBank as StyleBank
+    from .targets import StyleSpec as StyleSpec
+    from .targets import StyleTargets as StyleTargets
+    from .weights import Weights as Weights
+    from .weights import load_weights as load_weights
+    from .weights import resolve_weights as resolve_weights
+    from .weights import save_weights as save_weights
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'realtime' has no attribute '{name}'")
+    return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)

@@ -289,3 +289,27 @@ def test_a_reader_that_goes_away_is_not_a_traceback(tmp_path, weights_file):
         timeout=120,
     )
     assert b"Traceback" not in proc.stderr and b"Error" not in proc.stderr, proc.stderr
+
+
+def test_the_command_imports_pytorch_only_inside_main():
+    """So a Ctrl-C while PyTorch loads lands in main's handler (one line), not in an import (a traceback)."""
+    code = "import sys, realtime.cli; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout.strip() == "False"
+
+
+def test_ctrl_c_while_starting_is_one_line(capsys, monkeypatch):
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(realtime.cli, "build_parser", interrupted)
+    assert main(["styles"]) == 130
+    assert capsys.readouterr().err == "realtime: interrupted while starting\n"
+
+
+def test_the_api_names_load_on_first_use():
+    import realtime
+
+    assert all(getattr(realtime, name) is not None for name in realtime.__all__)
+    assert realtime.Stylizer.__module__ == "realtime.stylizer"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        realtime.nope  # noqa: B018

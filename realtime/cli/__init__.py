@@ -2,6 +2,9 @@
 
 Exit codes: 0 success, 2 bad usage or bad input (one line on stderr), 130 interrupted (Ctrl-C),
 143 / 129 stopped by SIGTERM / SIGHUP (`kill`, `docker stop`, a closed terminal).
+
+The commands, and PyTorch with them, are imported inside `main`, so a Ctrl-C during those seconds of
+importing is one line too, not a traceback.
 """
 
 from __future__ import annotations
@@ -15,16 +18,15 @@ import warnings
 from collections.abc import Sequence
 from types import FrameType
 
-import torch
-
 from ..errors import RealtimeError
-from . import bench, gatys, image, live, train, video
-from .options import Parser
 
 __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import bench, gatys, image, live, train, video
+    from .options import Parser
+
     parser = Parser(prog="realtime", description="Real-time style transfer with MSG-Net.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in (image, video, gatys, train, live):  # the order --help lists them in
@@ -51,7 +53,14 @@ class Terminated(KeyboardInterrupt):
 
 def main(argv: Sequence[str] | None = None) -> int:
     warnings.formatwarning = _one_line_warning
-    args = build_parser().parse_args(argv)
+    try:
+        parser = build_parser()
+    except KeyboardInterrupt:
+        print("realtime: interrupted while starting", file=sys.stderr)
+        return 130
+    import torch
+
+    args = parser.parse_args(argv)
     received: list[int] = []
 
     def terminate(signum: int, frame: FrameType | None) -> None:
