@@ -61,17 +61,28 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str, interva
 
 
 class Display:
-    """An Xvfb server on a free display number, for the length of a `with` block."""
+    """An Xvfb server on a free display number, for the length of a `with` block.
+
+    Xvfb picks the number itself and reports it once it serves (`-displayfd`): choosing one here by
+    looking for a free socket races with any other Xvfb starting at the same moment (xvfb-run, a
+    parallel test), and the loser would then drive the winner's screen.
+    """
 
     def __enter__(self) -> Display:  # noqa: PYI034 - a script for Python 3.10+, without typing.Self
-        number = next(n for n in range(99, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
-        self.name = f":{number}"
+        read_end, write_end = os.pipe()
         self.proc = subprocess.Popen(
-            ["Xvfb", self.name, "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+            ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            pass_fds=(write_end,),
         )
-        wait_for(lambda: Path(f"/tmp/.X11-unix/X{number}").exists(), 20, "Xvfb to start")
+        os.close(write_end)
+        with os.fdopen(read_end) as reported:
+            number = reported.readline().strip()  # blocks until Xvfb serves; empty if it died
+        if not number:
+            self.proc.wait(timeout=10)
+            raise AssertionError(f"Xvfb did not start (exit code {self.proc.returncode})")
+        self.name = f":{number}"
         self.env = {**os.environ, "DISPLAY": self.name}
         self.env.pop("QT_QPA_PLATFORM", None)
         return self
