@@ -95,16 +95,18 @@ class StyleSchedule:
 class VideoResult:
     """What a run produced and where its time went (stage seconds are busy time, stages overlap).
 
-    `expected_frames` is what the input's header promised (or an estimate from its duration).
+    `video_seconds` and `announced_frames` are what the input's header says (0 frames: it does not say);
+    `decoded_seconds` is how far decoding got, from the first frame's start to the last one's end.
     """
 
     source: str
     output: str
     frames: int
-    expected_frames: int
+    announced_frames: int
     width: int
     height: int
     video_seconds: float
+    decoded_seconds: float
     seconds: float
     audio: str | None
     stages: dict[str, float] = field(default_factory=dict)
@@ -115,9 +117,11 @@ class VideoResult:
 
     @property
     def incomplete(self) -> bool:
-        """Clearly fewer frames decoded than promised: the input is truncated or damaged. The slack
-        absorbs frame counts estimated from duration × rate."""
-        return self.frames < 0.95 * self.expected_frames - 1
+        """Clearly less decoded than the header promised, in frames or in time: the input is truncated or
+        damaged. The slack absorbs headers that round, and a last frame of unknown length."""
+        fewer_frames = self.frames < 0.95 * self.announced_frames - 1
+        shorter = self.decoded_seconds < 0.95 * self.video_seconds - 0.1
+        return fewer_frames or shorter
 
     @property
     def realtime_factor(self) -> float:
@@ -246,6 +250,7 @@ def _run(
     styled: queue.Queue = queue.Queue(maxsize=_QUEUE_BATCHES * batch)
     busy = {"decode": 0.0, "generator": 0.0, "stabilize": 0.0, "encode": 0.0}
     shape: list[tuple[int, int]] = []
+    extent: dict[str, float] = {}  # where decoding started and how far it got, in seconds
     bar = tqdm(
         total=reader.frame_count or None,
         unit="frame",
@@ -268,6 +273,8 @@ def _run(
             elif image.shape[:2] != shape[0]:  # a mid-stream resolution change: keep the output size
                 image = cv2.resize(image, (shape[0][1], shape[0][0]), interpolation=cv2.INTER_AREA)
             busy["decode"] += time.perf_counter() - began
+            extent.setdefault("start", frame.time)
+            extent["end"] = frame.time + (frame.duration or 1 / reader.fps)
             _put(decoded, _Item(image, frame.time, frame.duration), stop)
         _put(decoded, _END, stop)
 
@@ -317,10 +324,11 @@ def _run(
         source=str(reader.path),
         output=str(writer.path),
         frames=writer.frames_written,
-        expected_frames=reader.frame_count,
+        announced_frames=reader.announced_frames,
         width=width,
         height=height,
         video_seconds=reader.duration or writer.frames_written / reader.fps,
+        decoded_seconds=extent["end"] - extent["start"],
         seconds=seconds,
         audio=reader.audio_codec,
         stages=busy,

@@ -96,8 +96,14 @@ class VideoReader(AbstractContextManager):
 
     @property
     def frame_count(self) -> int:
-        """Frames the header promises, or an estimate from duration × rate (which can be a few frames off)."""
-        return self._stream.frames or round(self.duration * self.fps)
+        """Frames the header promises, or an estimate from duration × rate (for progress: far off for a
+        variable frame rate, where the rate a file declares is not its average)."""
+        return self.announced_frames or round(self.duration * self.fps)
+
+    @property
+    def announced_frames(self) -> int:
+        """Frames the header states (MP4, MOV), 0 where it does not say (Matroska, MPEG-TS)."""
+        return self._stream.frames
 
     def __iter__(self) -> Iterator[VideoFrame]:
         """Each frame once, in presentation order; a reader is a one-pass stream."""
@@ -318,14 +324,17 @@ class VideoWriter(AbstractContextManager):
         if stream is None:
             return None, None
         name = stream.codec_context.name
-        # MP4 lists PCM, but FFmpeg writes only mono PCM there and fails on the rest at the very end.
-        pcm_in_mp4 = name.startswith("pcm_") and self._container.format.name == "mp4"
-        if pcm_in_mp4 or name not in self._container.supported_codecs:
-            raise RealtimeError(
-                f"the input's {name} audio cannot be copied into a {self.path.suffix or 'this'} file; "
-                "choose an .mkv or .mov output"
-            )
-        return stream, self._container.add_stream_from_template(stream)
+        # FFmpeg's header check refuses the pairs a format cannot hold, with its reason (see `_start`); PyAV's
+        # list of a format's codecs is no guide, as it leaves out what .ts takes (AAC, MP3, H.264). PCM is the
+        # exception: .ts drops it without a word, and .mp4 takes mono PCM only, failing on the rest at the end.
+        listed = name in self._container.supported_codecs
+        refusal = f"the input's {name} audio cannot be copied into a {self.path.suffix or 'this'} file"
+        if name.startswith("pcm_") and (not listed or self._container.format.name == "mp4"):
+            raise RealtimeError(f"{refusal}; choose an .mkv or .mov output")
+        try:
+            return stream, self._container.add_stream_from_template(stream)
+        except ValueError as exc:
+            raise RealtimeError(f"{refusal} ({exc}); choose an .mkv or .mov output") from None
 
     def _start(self, height: int, width: int) -> None:
         """Open the encoder at the frame size and write the header. Frames keep their own times where the

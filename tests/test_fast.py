@@ -144,6 +144,8 @@ def test_bench_table_on_cpu(weights_file, capsys):
     out = capsys.readouterr().out
     assert "fast path: onnxruntime fp32" in out and "model: " in out and "ngf=8" in out
     assert "profile of the eager fp32 path" in out and "profile of the fast (onnxruntime fp32)" in out
+    assert "aten::" in out.split("profile of the fast")[0]  # the eager path's operators
+    assert "torch.profiler cannot see it" in out.split("profile of the fast")[1]  # not torch's few glue ops
     assert "eager fp32 ms" in out and "speedup" in out and "mean|diff|" in out
     assert f"{width_for(32)}×32" in out and "40×48" in out
     assert "note: CPU" in out

@@ -329,7 +329,16 @@ def test_a_truncated_input_gives_its_frames_and_a_warning(capsys, tmp_path, weig
     frames = probe(tmp_path / "out.mkv")["frames"]
     assert 0 < frames < 25
     warnings = [line for line in err.splitlines() if line.startswith("realtime: warning:")]
-    assert len(warnings) == 1 and f"only {frames} of the 30 frames" in warnings[0]
+    assert len(warnings) == 1 and f"decoded to {frames} frames" in warnings[0] and "of the 3.00 s" in warnings[0]
+
+
+def test_a_whole_variable_frame_rate_input_gets_no_warning(capsys, tmp_path, weights_file):
+    """Its declared rate (30) times its duration is far more frames than it holds; nothing is missing."""
+    times = [0.0, 0.033, 0.067, 0.15, 0.3, 0.4, 0.5, 0.6, 0.7, 0.733]
+    source = make_clip(tmp_path / "vfr.mkv", panned_frames(len(times)), fps=30, audio=False, times=times)
+    code, _, err = run(capsys, "video", source, "-o", tmp_path / "out.mkv", "--style", "style0", "--weights", weights_file)
+    assert code == 0 and "warning" not in err, err
+    assert probe(tmp_path / "out.mkv")["times"] == pytest.approx(times, abs=2e-3)
 
 
 def test_compile_option_builds_the_fast_generator_once_and_keeps_the_pictures(capsys, tmp_path, clip, weights_file):
@@ -531,3 +540,24 @@ def test_stabilisation_does_not_ghost_across_a_cut():
     stabilizer(before, before)
     out = stabilizer(after, after)
     assert np.abs(out.astype(float) - after).mean() < 3  # the old picture does not bleed in
+
+
+@pytest.mark.parametrize(("name", "copied"), [("t.ts", True), ("w.webm", False), ("y.y4m", False)])
+def test_audio_goes_where_ffmpeg_takes_it_and_is_refused_with_its_reason_elsewhere(tmp_path, clip, name, copied):
+    """PyAV's codec list for .ts leaves out AAC, which FFmpeg muxes fine; WebM and Y4M refuse it in the header."""
+    with av.open(str(clip)) as audio:
+        if copied:
+            with VideoWriter(tmp_path / name, 10, codec=None, audio_from=audio) as writer:
+                for frame in panned_frames(3):
+                    writer.write(frame)
+            with av.open(str(tmp_path / name)) as out:
+                assert [s.codec_context.name for s in out.streams.audio] == ["aac"]
+                assert any(p.dts is not None for p in out.demux(out.streams.audio[0]))
+        else:
+            with (
+                pytest.raises(RealtimeError, match="does not support 'aac'"),
+                VideoWriter(tmp_path / name, 10, codec=None, audio_from=audio) as writer,
+            ):
+                writer.write(panned_frames(1)[0])
+            assert not (tmp_path / name).exists()
+    assert no_leftovers(tmp_path)

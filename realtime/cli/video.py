@@ -139,9 +139,10 @@ def _run_video(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if result.incomplete:
+        announced = f"{result.announced_frames} frames, " if result.announced_frames else ""
         print(
-            f"realtime: warning: only {result.frames} of the {result.expected_frames} frames {result.source} announces "
-            f"could be decoded (is it truncated or damaged?); {result.output} holds those",
+            f"realtime: warning: {result.source} decoded to {result.frames} frames, {result.decoded_seconds:.2f} s, of the "
+            f"{announced}{result.video_seconds:.2f} s its header announces (truncated or damaged?); {result.output} holds those",
             file=sys.stderr,
         )
     return 0
