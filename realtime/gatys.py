@@ -291,8 +291,6 @@ def builtin_grams(name: str, weights: Weights | None, network: LossNetwork, laye
     return {layer: weights.vgg_bank[layer][row] for layer in layers}
 
 
-
-
 @dataclass(frozen=True)
 class GatysProgress:
     """Reported after every optimiser iteration: `done` of `total` iterations over all levels."""

@@ -89,7 +89,9 @@ preflight() {
         [ -e "$path" ] || { echo "missing $path: run 'scripts/gpu_check.sh prepare' here and carry $GPU"; exit 2; }
     done
     "$PYTHON" - <<'EOF' || exit 2
-import os, platform, av, torch, realtime.cli  # fails here, in seconds, rather than inside a check
+import os, platform, av, torch
+from realtime.cli import build_parser
+build_parser()  # imports every command: a missing package fails here, in seconds, not inside a check
 print(f"python {platform.python_version()}, torch {torch.__version__}, PyAV {av.__version__}", end="")
 if os.environ.get("DEVICE", "cuda") != "cpu":
     assert torch.cuda.is_available(), "no CUDA device"
