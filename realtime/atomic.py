@@ -18,11 +18,11 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     Any exception, Ctrl-C included, removes the temporary file and leaves `path` as it was.
     """
     target = Path(path)
-    folder = check_output_folder(target)
+    folder = _existing_folder(target)  # creating the temporary file is the writability check here
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=folder)
     except OSError as exc:
-        raise RealtimeError(f"cannot write to {folder}: {exc.strerror}") from None
+        raise _unwritable(folder, exc) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -37,15 +37,24 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
 def check_output_folder(path: str | Path) -> Path:
     """The folder `path` would be written into; an error when it does not exist or cannot take a new
     file (read-only, full, no permission), so callers fail before minutes of work, not at the final write."""
-    folder = Path(path).parent
-    if not folder.is_dir():
-        raise RealtimeError(f"output folder does not exist: {folder}")
+    folder = _existing_folder(path)
     try:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise RealtimeError(f"cannot write to {folder}: {exc.strerror}") from None
+        raise _unwritable(folder, exc) from None
     return folder
+
+
+def _existing_folder(path: str | Path) -> Path:
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise RealtimeError(f"output folder does not exist: {folder}")
+    return folder
+
+
+def _unwritable(folder: Path, exc: OSError) -> RealtimeError:
+    return RealtimeError(f"cannot write to {folder}: {exc.strerror}")
 
 
 def refuse_overwrite(output: str | Path, sources: Iterable[str | Path], role: str = "the input") -> None:
