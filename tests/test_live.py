@@ -57,6 +57,15 @@ def clip(tmp_path):
     return path
 
 
+def _paintings(tmp_path, files: dict[str, bytes]):
+    """A --styles folder holding `files` (name → bytes; broken ones too)."""
+    folder = tmp_path / "paintings"
+    folder.mkdir()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
 def _session(source, tmp_path, *, folder=None, start=(), inputs=(), snapshot=None, **options):
     stylizer = Stylizer(make_weights(), "cpu", style_size=64)
     catalog = StyleCatalog(stylizer.weights.bank.names(), folder, start)
@@ -136,9 +145,7 @@ def test_morph_interpolates_to_the_next_target_over_its_duration(clip, tmp_path)
 
 
 def test_the_styles_folder_is_rescanned_when_switching(clip, tmp_path, style_images):
-    folder = tmp_path / "paintings"
-    folder.mkdir()
-    (folder / "a.png").write_bytes(style_images[0].read_bytes())
+    folder = _paintings(tmp_path, {"a.png": style_images[0].read_bytes()})
     s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, folder=folder, start=[])
     try:
         assert [e.name for e in s.catalog.entries] == ["style0", "style1", "a"]
@@ -157,9 +164,7 @@ def test_the_styles_folder_is_rescanned_when_switching(clip, tmp_path, style_ima
 
 
 def test_a_broken_style_image_is_reported_and_the_style_kept(clip, tmp_path, style_images):
-    folder = tmp_path / "paintings"
-    folder.mkdir()
-    (folder / "broken.png").write_bytes(b"not a png")
+    folder = _paintings(tmp_path, {"broken.png": b"not a png"})
     s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, folder=folder)
     try:
         s.step()
@@ -172,11 +177,9 @@ def test_a_broken_style_image_is_reported_and_the_style_kept(clip, tmp_path, sty
 
 
 def test_next_and_previous_skip_styles_that_fail(clip, tmp_path, style_images):
-    folder = tmp_path / "paintings"
-    folder.mkdir()
-    (folder / "a.png").write_bytes(style_images[0].read_bytes())
-    (folder / "b.png").write_bytes(b"not a png")
-    (folder / "c.png").write_bytes(style_images[1].read_bytes())
+    folder = _paintings(
+        tmp_path, {"a.png": style_images[0].read_bytes(), "b.png": b"not a png", "c.png": style_images[1].read_bytes()}
+    )
     s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, folder=folder)
     try:
         s.handle(Pick(2))
@@ -191,9 +194,7 @@ def test_next_and_previous_skip_styles_that_fail(clip, tmp_path, style_images):
 
 
 def test_a_style_that_failed_is_retried_once_its_file_changes(clip, tmp_path, style_images):
-    folder = tmp_path / "paintings"
-    folder.mkdir()
-    (folder / "b.png").write_bytes(b"half-cop")
+    folder = _paintings(tmp_path, {"b.png": b"half-cop"})
     s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, folder=folder)
     try:
         s.handle(Pick(2))
@@ -207,9 +208,7 @@ def test_a_style_that_failed_is_retried_once_its_file_changes(clip, tmp_path, st
 
 
 def test_a_removed_styles_folder_keeps_the_known_styles(clip, tmp_path, style_images):
-    folder = tmp_path / "paintings"
-    folder.mkdir()
-    (folder / "a.png").write_bytes(style_images[0].read_bytes())
+    folder = _paintings(tmp_path, {"a.png": style_images[0].read_bytes()})
     s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, folder=folder)
     try:
         s.step()
