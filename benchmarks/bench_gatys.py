@@ -26,11 +26,11 @@ import numpy as np
 import torch
 
 from realtime.device import resolve_device
-from realtime.frames import fit_long_side
-from realtime.gatys import Gatys, GatysSettings, LossNetwork, LossTerms
-from realtime.gatys_snapshots import GatysSnapshotRenderer
-from realtime.images import read_image
-from realtime.stylizer import Stylizer
+from realtime.imaging.frames import fit_long_side
+from realtime.gatys.optimize import Gatys, GatysSettings, LossNetwork, LossTerms
+from realtime.live.gatys_worker import GatysSnapshotRenderer
+from realtime.imaging.images import read_image
+from realtime.runtimes.stylizer import Stylizer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULT_VGG = SHARED / "vgg" / "vgg16_hed_relu4_3.pth"

@@ -1,6 +1,6 @@
 """Which fast-path settings reach the targets: `realtime bench` over several settings in one run.
 
-Each variant is a full `realtime.bench.run_bench` (eager fp32 reference and the variant, timed in the
+Each variant is a full `realtime.runtimes.bench.run_bench` (eager fp32 reference and the variant, timed in the
 same run, with their pixel difference), so every row carries its own reference. Variants are tried in
 order until the time budget is spent (compiles take minutes on first use); JSON goes to --out after
 each variant, so a run stopped at its limit keeps what it measured. Needs no PyAV.
@@ -20,8 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from realtime.bench import format_table, run_bench
-from realtime.fast import FastSettings
+from realtime.runtimes.bench import format_table, run_bench
+from realtime.runtimes.cuda import FastSettings
 
 # Each size compiled for itself (dynamic=False), as the app does for its first working size.
 VARIANTS = {

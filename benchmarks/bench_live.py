@@ -6,7 +6,7 @@ at its own frame rate, like a camera), measured in the same run after a warm-up:
   4 buffers (OpenCV's V4L2 default; newer frames are dropped while they are full) and are read
   oldest first; each is stylised with `Stylizer.__call__` (host resize, pageable copies) and
   upscaled back to the display size on the host;
-- live: `realtime.live.LiveSession` headless (newest frame only; on CUDA resize and compose on the
+- live: `realtime.live.session.LiveSession` headless (newest frame only; on CUDA resize and compose on the
   GPU with pinned buffers and non-blocking copies, on a CPU resize as bytes with OpenCV).
 Latency is from the moment the source delivered a frame to the moment its stylised frame is ready
 to show. A loop that cannot keep up shows it here: with driver buffers the picture is several
@@ -32,17 +32,17 @@ import cv2
 import numpy as np
 import torch
 
-from realtime.capture import VideoCaptureSource
+from realtime.sources.capture import VideoCaptureSource
 from realtime.device import resolve_device
-from realtime.frames import fit_long_side, fit_size
-from realtime.live import LiveOptions, LiveSession, LoopStats, default_work_side
-from realtime.live_styles import StyleCatalog
-from realtime.msgnet import MSGNet
-from realtime.sample_source import SampleSource
-from realtime.stylizer import Stylizer
-from realtime.targets import StyleSpec
-from realtime.video_io import VideoWriter
-from realtime.weights import Weights, load_weights
+from realtime.imaging.frames import fit_long_side, fit_size
+from realtime.live.session import LiveOptions, LiveSession, LoopStats, default_work_side
+from realtime.live.styles import StyleCatalog
+from realtime.model.msgnet import MSGNet
+from realtime.sources.sample import SampleSource
+from realtime.runtimes.stylizer import Stylizer
+from realtime.model.targets import StyleSpec
+from realtime.video.io import VideoWriter
+from realtime.model.weights import Weights, load_weights
 
 FPS = 30.0
 DRIVER_BUFFERS = 4

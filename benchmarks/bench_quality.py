@@ -11,8 +11,8 @@ training). Each image (the photo itself, MSG-Net's output, Gatys' render) gets:
 
 Styles come in groups: "trained" (the weights' built-in styles, or --styles DIR) and "unseen" (--unseen DIR:
 paintings the generator never trained on). Photos default to scikit-image's bundled samples, which no
-training set here contains. Gatys renders use `realtime.gatys` (--gatys-steps 0 leaves that column pending).
---refine-steps N adds MSG-Net with style images' targets fitted by `realtime.refine` (`--refine`), in the
+training set here contains. Gatys renders use `realtime.gatys.optimize` (--gatys-steps 0 leaves that column pending).
+--refine-steps N adds MSG-Net with style images' targets fitted by `realtime.perceptual.refine` (`--refine`), in the
 same run; the photos it fits on must not be among the photos scored.
 
     python benchmarks/bench_quality.py --weights weights/msgnet21.safetensors --unseen my_paintings/ --json q.json
@@ -33,21 +33,21 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from realtime.datasets import image_files
+from realtime.training.datasets import image_files
 from realtime.device import resolve_device
 from realtime.errors import RealtimeError
-from realtime.frames import fit_long_side, frame_to_tensor
-from realtime.gatys import DEFAULT_CONTENT_LAYER as GATYS_CONTENT_LAYER
-from realtime.gatys import DEFAULT_TV_WEIGHT as GATYS_TV_WEIGHT
-from realtime.gatys import Gatys, GatysSettings, LossNetwork
-from realtime.images import read_image
-from realtime.losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_grams
-from realtime.quality import content_change, style_distance
-from realtime.refine import DEFAULT_PHOTOS as REFINE_PHOTOS
-from realtime.refine import RefineSettings, TargetRefiner
-from realtime.stylizer import Stylizer
-from realtime.vgg import VGGFeatures
-from realtime.weights import (
+from realtime.imaging.frames import fit_long_side, frame_to_tensor
+from realtime.gatys.optimize import DEFAULT_CONTENT_LAYER as GATYS_CONTENT_LAYER
+from realtime.gatys.optimize import DEFAULT_TV_WEIGHT as GATYS_TV_WEIGHT
+from realtime.gatys.optimize import Gatys, GatysSettings, LossNetwork
+from realtime.imaging.images import read_image
+from realtime.perceptual.losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_grams
+from realtime.perceptual.quality import content_change, style_distance
+from realtime.perceptual.refine import DEFAULT_PHOTOS as REFINE_PHOTOS
+from realtime.perceptual.refine import RefineSettings, TargetRefiner
+from realtime.runtimes.stylizer import Stylizer
+from realtime.perceptual.vgg import VGGFeatures
+from realtime.model.weights import (
     MODEL_CHOICES,
     Weights,
     load_weights,

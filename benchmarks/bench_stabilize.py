@@ -23,10 +23,10 @@ import cv2
 import numpy as np
 
 from realtime.device import resolve_device
-from realtime.images import read_image
-from realtime.stabilize import TemporalStabilizer
-from realtime.stylizer import Stylizer
-from realtime.weights import load_weights, untrained_weights
+from realtime.imaging.images import read_image
+from realtime.video.stabilize import TemporalStabilizer
+from realtime.runtimes.stylizer import Stylizer
+from realtime.model.weights import load_weights, untrained_weights
 
 
 def panned_clip(source: str, width: int, frames: int, step: float, noise: float, seed: int = 0) -> list[np.ndarray]:

@@ -2,7 +2,7 @@
 
 reference  eager, NCHW, the style images' VGG Grams recomputed every step, plain Adam: a straightforward
            implementation like the one measured at 189 img/s (bf16, batch 16, 256 px) on the H100.
-realtime   `realtime.train.Training.train_step`: channels_last (CUDA), VGG style Grams precomputed once per
+realtime   `realtime.training.train.Training.train_step`: channels_last (CUDA), VGG style Grams precomputed once per
            style and size, fused Adam (CUDA), TF32 Gram matrices, uint8 data resident on the device.
 +compile   the same with torch.compile (CUDA default; minutes to compile on a CPU, so opt-in there).
 
@@ -27,18 +27,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from realtime.datasets import ContentSet, StyleSet
+from realtime.training.datasets import ContentSet, StyleSet
 from realtime.device import resolve_device
-from realtime.losses import (
+from realtime.perceptual.losses import (
     CONTENT_LAYER,
     STYLE_LAYERS,
     content_loss,
     style_grams,
     style_loss,
 )
-from realtime.msgnet import MSGNet
-from realtime.train import TrainConfig, Training, TrainingData, autocast_dtype
-from realtime.vgg import VGGFeatures
+from realtime.model.msgnet import MSGNet
+from realtime.training.train import TrainConfig, Training, TrainingData, autocast_dtype
+from realtime.perceptual.vgg import VGGFeatures
 
 SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
 VGG16_LAYOUT = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]

@@ -2,7 +2,7 @@
 
 Each clip (a panned photo at 30 fps with an AAC track) is stylised twice in the same run:
 - reference: one thread, decode → generator → encode one frame after another;
-- pipelined: `realtime.video.stylize_video` (decode thread, batched generator, encode thread).
+- pipelined: `realtime.video.stylize.stylize_video` (decode thread, batched generator, encode thread).
 Stage columns are busy time as a share of wall time; in the pipelined run stages overlap, so they can
 add up to more than 100 % and the busiest stage is the bottleneck.
 
@@ -28,13 +28,13 @@ import numpy as np
 import torch
 
 from realtime.device import resolve_device
-from realtime.fast import FastSettings
-from realtime.images import read_image
-from realtime.stylizer import Stylizer
-from realtime.targets import StyleSpec
-from realtime.video import StyleSchedule, TimedStyle, stylize_video
-from realtime.video_io import VideoReader, VideoWriter
-from realtime.weights import load_weights, untrained_weights
+from realtime.runtimes.cuda import FastSettings
+from realtime.imaging.images import read_image
+from realtime.runtimes.stylizer import Stylizer
+from realtime.model.targets import StyleSpec
+from realtime.video.stylize import StyleSchedule, TimedStyle, stylize_video
+from realtime.video.io import VideoReader, VideoWriter
+from realtime.model.weights import load_weights, untrained_weights
 
 FPS = 30
 AUDIO_RATE = 48000

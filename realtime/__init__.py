@@ -14,37 +14,37 @@ from typing import TYPE_CHECKING, Any
 # Imported on first use (PEP 562): `import realtime.cli` stays light, so the command can catch a Ctrl-C
 # that arrives while PyTorch loads.
 _EXPORTS = {
-    "MODELS": "msgnet",
-    "MSGNet": "msgnet",
+    "MODELS": "model.msgnet",
+    "MSGNet": "model.msgnet",
     "RealtimeError": "errors",
-    "StyleBank": "targets",
-    "StyleSpec": "targets",
-    "StyleTargets": "targets",
-    "Stylizer": "stylizer",
-    "Weights": "weights",
-    "load_weights": "weights",
-    "read_image": "images",
-    "resolve_weights": "weights",
-    "save_weights": "weights",
-    "write_image": "images",
+    "StyleBank": "model.targets",
+    "StyleSpec": "model.targets",
+    "StyleTargets": "model.targets",
+    "Stylizer": "runtimes.stylizer",
+    "Weights": "model.weights",
+    "load_weights": "model.weights",
+    "read_image": "imaging.images",
+    "resolve_weights": "model.weights",
+    "save_weights": "model.weights",
+    "write_image": "imaging.images",
 }
 __all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # what type checkers and editors see; `as` marks each name as re-exported
-    from .errors import RealtimeError as RealtimeError
-    from .images import read_image as read_image
-    from .images import write_image as write_image
-    from .msgnet import MODELS as MODELS
-    from .msgnet import MSGNet as MSGNet
-    from .stylizer import Stylizer as Stylizer
-    from .targets import StyleBank as StyleBank
-    from .targets import StyleSpec as StyleSpec
-    from .targets import StyleTargets as StyleTargets
-    from .weights import Weights as Weights
-    from .weights import load_weights as load_weights
-    from .weights import resolve_weights as resolve_weights
-    from .weights import save_weights as save_weights
+    from realtime.errors import RealtimeError as RealtimeError
+    from realtime.imaging.images import read_image as read_image
+    from realtime.imaging.images import write_image as write_image
+    from realtime.model.msgnet import MODELS as MODELS
+    from realtime.model.msgnet import MSGNet as MSGNet
+    from realtime.runtimes.stylizer import Stylizer as Stylizer
+    from realtime.model.targets import StyleBank as StyleBank
+    from realtime.model.targets import StyleSpec as StyleSpec
+    from realtime.model.targets import StyleTargets as StyleTargets
+    from realtime.model.weights import Weights as Weights
+    from realtime.model.weights import load_weights as load_weights
+    from realtime.model.weights import resolve_weights as resolve_weights
+    from realtime.model.weights import save_weights as save_weights
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import RealtimeError
+from realtime.errors import RealtimeError
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import RealtimeError
+from realtime.errors import RealtimeError
 
 
 def resolve_device(name: str = "auto") -> torch.device:

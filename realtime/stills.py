@@ -6,10 +6,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import refuse_overwrite
-from .errors import RealtimeError
-from .frames import fit_long_side
-from .images import (
+from realtime.atomic import refuse_overwrite
+from realtime.errors import RealtimeError
+from realtime.imaging.frames import fit_long_side
+from realtime.imaging.images import (
     IMAGE_SUFFIXES,
     SAMPLE_PREFIX,
     STDIO,
@@ -17,7 +17,7 @@ from .images import (
     read_image,
     write_image,
 )
-from .stylizer import Stylizer
+from realtime.runtimes.stylizer import Stylizer
 
 DEFAULT_IMAGE_SIZE = 1024
 

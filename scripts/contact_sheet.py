@@ -4,7 +4,7 @@ The top row shows each style (its image from --styles DIR, else its name); each 
 the photo itself, then its stylisations. Photos are centre-cropped squares stylised at --size, then shrunk
 to --tile. Default photos are scikit-image's bundled samples (never in any training set here).
 --style-images DIR (or a comma list of images) uses those images as the styles instead; --refine N then
-adds, next to each, the same style with its target refined (`realtime.refine`), to see what it does, and
+adds, next to each, the same style with its target refined (`realtime.perceptual.refine`), to see what it does, and
 --versus WEIGHTS adds it rendered by another weights file (e.g. the WikiArt fine-tune next to the 21-style model).
 
     python scripts/contact_sheet.py --weights weights/msgnet21.safetensors --styles ../shared/data/styles21 -o sheet.jpg
@@ -23,12 +23,12 @@ import numpy as np
 from torch import Tensor
 from tqdm import tqdm
 
-from realtime.datasets import center_crop, image_files
+from realtime.training.datasets import center_crop, image_files
 from realtime.errors import RealtimeError
-from realtime.images import read_image, write_image
-from realtime.refine import RefineSettings, TargetRefiner
-from realtime.stylizer import Stylizer
-from realtime.weights import MODEL_CHOICES
+from realtime.imaging.images import read_image, write_image
+from realtime.perceptual.refine import RefineSettings, TargetRefiner
+from realtime.runtimes.stylizer import Stylizer
+from realtime.model.weights import MODEL_CHOICES
 
 DEFAULT_PHOTOS = "sample:astronaut,sample:coffee,sample:chelsea,sample:rocket"
 SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"

@@ -124,7 +124,7 @@ run_check() {
     [ -n "$s" ] && full=
     case $1 in
     bench)
-        check bench 120 "$PYTHON" -m realtime.bench --device "$DEVICE" --weights "$WEIGHTS" \
+        check bench 120 "$PYTHON" -m realtime.runtimes.bench --device "$DEVICE" --weights "$WEIGHTS" \
             ${s:+--sizes 64x48 --frames 2 --warmup 0} ${full:+--sizes 480,720,1080 --frames 30} ;;
     live)
         check live 100 "$PYTHON" benchmarks/bench_live.py --device "$DEVICE" --weights "$WEIGHTS" \
@@ -142,7 +142,7 @@ run_check() {
         check train 150 "$PYTHON" benchmarks/bench_train.py --device "$DEVICE" --vgg "$VGG" --json "$OUT/train.json" \
             ${s:+--batch 2 --size 64 --ngf 32 --style-sizes 64,96 --steps 2 --repeats 1 --paths reference,realtime} ;;
     profile)
-        check profile 60 "$PYTHON" -m realtime.bench --device "$DEVICE" --weights "$WEIGHTS" --no-cuda-graph --profile \
+        check profile 60 "$PYTHON" -m realtime.runtimes.bench --device "$DEVICE" --weights "$WEIGHTS" --no-cuda-graph --profile \
             ${s:+--sizes 64x48 --frames 2 --warmup 0} ${full:+--sizes 1080 --frames 20} ;;
     app)
         local clip=${TMPDIR:-/tmp}/gpu-check-demo.mp4  # an input, not a result: kept out of $OUT

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from realtime.errors import RealtimeError
-from realtime.images import check_output_path, write_image
+from realtime.imaging.images import check_output_path, write_image
 
 # RGB palettes. night (the README's example): deep blues, ochre and cadmium yellows, a touch of
 # vermilion and white. fauve: unmixed reds, greens, violets and oranges. ink: blacks and greys on paper

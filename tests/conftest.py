@@ -10,10 +10,10 @@ import torch
 import torchvision
 from PIL import Image
 
-from realtime.msgnet import MSGNet
-from realtime.targets import StyleBank
-from realtime.vgg import VGGFeatures
-from realtime.weights import Weights, save_weights
+from realtime.model.msgnet import MSGNet
+from realtime.model.targets import StyleBank
+from realtime.perceptual.vgg import VGGFeatures
+from realtime.model.weights import Weights, save_weights
 
 
 def make_weights(ngf: int = 8, n_blocks: int = 1, styles: int = 2, seed: int = 0) -> Weights:

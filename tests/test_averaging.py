@@ -2,11 +2,11 @@ import pytest
 import torch
 from conftest import make_weights, photo, save_png
 
-from realtime.averaging import average_weights, parse_part, write_average
+from realtime.model.averaging import average_weights, parse_part, write_average
 from realtime.cli import main
 from realtime.errors import RealtimeError
-from realtime.targets import StyleBank, StyleTargets
-from realtime.weights import load_weights, save_weights
+from realtime.model.targets import StyleBank, StyleTargets
+from realtime.model.weights import load_weights, save_weights
 
 
 @pytest.fixture

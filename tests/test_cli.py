@@ -11,12 +11,12 @@ from conftest import make_weights, photo, save_png
 from PIL import Image
 
 import realtime.cli.image
-import realtime.weights
+import realtime.model.weights
 from realtime.cli import main
-from realtime.images import read_image
-from realtime.onnx_generator import OnnxGenerator
-from realtime.video_io import VideoWriter
-from realtime.weights import UntrainedWeightsWarning, save_weights
+from realtime.imaging.images import read_image
+from realtime.runtimes.onnx import OnnxGenerator
+from realtime.video.io import VideoWriter
+from realtime.model.weights import UntrainedWeightsWarning, save_weights
 
 
 def run(capsys, *argv):
@@ -58,7 +58,7 @@ def test_image_on_a_cpu_runs_the_onnxruntime_generator(capsys, tmp_path, weights
 
 
 def test_without_shipped_weights_a_placeholder_runs_on_a_style_image(capsys, tmp_path, style_images, monkeypatch):
-    monkeypatch.setattr(realtime.weights, "shipped_weights_path", lambda model: None)
+    monkeypatch.setattr(realtime.model.weights, "shipped_weights_path", lambda model: None)
     src = save_png(tmp_path / "small.png", photo(20, 28))
     with pytest.warns(UntrainedWeightsWarning):
         code, _, err = run(capsys, "image", src, "-o", tmp_path / "o.jpg", "--style", style_images[0], "--device", "cpu")
@@ -234,7 +234,7 @@ def test_model_flag_picks_the_shipped_file(capsys, tmp_path, monkeypatch, argv, 
     for name, ngf in (("full", 8), ("light", 4)):
         files[name] = tmp_path / f"{name}.safetensors"
         save_weights(make_weights(ngf=ngf), files[name])
-    monkeypatch.setattr(realtime.weights, "shipped_weights_path", files.get)
+    monkeypatch.setattr(realtime.model.weights, "shipped_weights_path", files.get)
     code, out, err = run(capsys, "styles", "--device", "cpu", "--json", *argv)
     assert code == 0, err
     assert json.loads(out)["weights"] == str(files[chosen])
@@ -310,6 +310,6 @@ def test_the_api_names_load_on_first_use():
     import realtime
 
     assert all(getattr(realtime, name) is not None for name in realtime.__all__)
-    assert realtime.Stylizer.__module__ == "realtime.stylizer"
+    assert realtime.Stylizer.__module__ == "realtime.runtimes.stylizer"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         realtime.nope  # noqa: B018

@@ -1,4 +1,4 @@
-"""The fast generator path (realtime.fast) and `realtime bench`, exercised on CPU.
+"""The fast generator path (realtime.runtimes.cuda) and `realtime bench`, exercised on CPU.
 
 torch.compile and CUDA graphs need CUDA (compiling on this CPU takes ~25 s per size), so these tests
 force the fast path's eager form: fp16 + channels_last + the fp32 style transform and static buffers.
@@ -15,12 +15,12 @@ import pytest
 import torch
 from conftest import make_weights, photo
 
-from realtime.bench import width_for
+from realtime.runtimes.bench import width_for
 from realtime.errors import RealtimeError
-from realtime.fast import FastSettings, resolve_settings
-from realtime.frames import frame_to_tensor
-from realtime.onnx_generator import OnnxGenerator
-from realtime.stylizer import Stylizer
+from realtime.runtimes.cuda import FastSettings, resolve_settings
+from realtime.imaging.frames import frame_to_tensor
+from realtime.runtimes.onnx import OnnxGenerator
+from realtime.runtimes.stylizer import Stylizer
 
 EAGER_FAST = FastSettings(dtype="fp16", channels_last=True, compile="none", cuda_graph=False)
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -182,11 +182,11 @@ def test_bench_cuda_without_cuda_is_one_line(capsys):
 
 
 def test_module_entry_point_runs_without_pyav(weights_file):
-    """`python -m realtime.bench` is what runs where PyAV is missing (the GPU machine's image)."""
+    """`python -m realtime.runtimes.bench` is what runs where PyAV is missing (the GPU machine's image)."""
     code = (
         "import sys, runpy; sys.modules['av'] = None;"  # None in sys.modules makes `import av` fail
         f"sys.argv = ['bench', '--device', 'cpu', '--weights', {str(weights_file)!r}, '--sizes', '32', '--frames', '1'];"
-        "runpy.run_module('realtime.bench', run_name='__main__')"
+        "runpy.run_module('realtime.runtimes.bench', run_name='__main__')"
     )
     done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -228,7 +228,7 @@ def test_cuda_fast_path_matches_fp32_switches_style_and_sizes(weights, settings)
 
 @needs_cuda
 def test_cuda_frame_transfer_round_trip_through_the_graph(weights):
-    from realtime.frames import FrameTransfer
+    from realtime.imaging.frames import FrameTransfer
 
     reference, fast = Stylizer(weights, "cuda", optimize=False), Stylizer(weights, "cuda")
     for s in (reference, fast):

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from realtime.color import keep_colors, rgb_to_ycbcr, ycbcr_to_rgb
-from realtime.frames import (
+from realtime.imaging.color import keep_colors, rgb_to_ycbcr, ycbcr_to_rgb
+from realtime.imaging.frames import (
     fit_long_side,
     frame_to_tensor,
     pad_for_generator,

@@ -14,12 +14,12 @@ import torchvision
 from conftest import make_weights, photo, save_png, tiny_vgg
 
 import realtime.atomic
-import realtime.gatys_snapshots
+import realtime.live.gatys_worker
 from realtime import cli
-from realtime.color import rgb_to_ycbcr
+from realtime.imaging.color import rgb_to_ycbcr
 from realtime.errors import RealtimeError
-from realtime.frames import frame_to_tensor
-from realtime.gatys import (
+from realtime.imaging.frames import frame_to_tensor
+from realtime.gatys.optimize import (
     Gatys,
     GatysSettings,
     LossNetwork,
@@ -28,11 +28,11 @@ from realtime.gatys import (
     parse_weight_list,
     render_still,
 )
-from realtime.gatys_snapshots import GatysSnapshotRenderer
-from realtime.images import read_image
-from realtime.losses import STYLE_LAYERS, style_grams
-from realtime.snapshot import SnapshotRequest, SnapshotStatus
-from realtime.targets import StyleSpec
+from realtime.live.gatys_worker import GatysSnapshotRenderer
+from realtime.imaging.images import read_image
+from realtime.perceptual.losses import STYLE_LAYERS, style_grams
+from realtime.live.snapshot import SnapshotRequest, SnapshotStatus
+from realtime.model.targets import StyleSpec
 
 SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
 
@@ -422,7 +422,7 @@ def test_snapshot_renders_hold_off_generator_compiles(gatys, style_images, tmp_p
             yield
             seen.append("done")
 
-    monkeypatch.setattr(realtime.gatys_snapshots, "GATE", RecordingGate())
+    monkeypatch.setattr(realtime.live.gatys_worker, "GATE", RecordingGate())
     render = gatys.render
 
     def recorded_render(*args, **kwargs):

@@ -6,7 +6,7 @@ from conftest import photo, save_png
 from PIL import Image
 
 from realtime.errors import RealtimeError
-from realtime.images import read_image, sample_image, write_image
+from realtime.imaging.images import read_image, sample_image, write_image
 
 
 def test_grayscale_is_converted_to_rgb(tmp_path):

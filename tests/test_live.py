@@ -15,12 +15,12 @@ import pytest
 import torch
 from conftest import make_weights
 
-from realtime.capture import Frame, LatestFrame, SourceEnded, VideoCaptureSource
+from realtime.sources.capture import Frame, LatestFrame, SourceEnded, VideoCaptureSource
 from realtime.cli import main
 from realtime.errors import RealtimeError
-from realtime.frames import FrameTransfer
-from realtime.hud import HudInfo, draw_hud
-from realtime.live import (
+from realtime.imaging.frames import FrameTransfer
+from realtime.live.hud import HudInfo, draw_hud
+from realtime.live.session import (
     HOTKEYS,
     Action,
     LiveOptions,
@@ -28,11 +28,11 @@ from realtime.live import (
     Pick,
     action_for_key,
 )
-from realtime.live_styles import StyleCatalog
-from realtime.sample_source import SampleSource
-from realtime.stylizer import Stylizer
-from realtime.video_io import VideoReader, VideoWriter
-from realtime.window import check_display, display_problem
+from realtime.live.styles import StyleCatalog
+from realtime.sources.sample import SampleSource
+from realtime.runtimes.stylizer import Stylizer
+from realtime.video.io import VideoReader, VideoWriter
+from realtime.live.window import check_display, display_problem
 
 CLIP_FPS = 10
 CLIP_FRAMES = 12
@@ -222,7 +222,7 @@ def test_a_removed_styles_folder_keeps_the_known_styles(clip, tmp_path, style_im
 
 
 def test_start_style_can_be_a_blend_outside_the_list(clip, tmp_path, style_images):
-    from realtime.targets import StyleSpec
+    from realtime.model.targets import StyleSpec
 
     specs = [StyleSpec(str(style_images[0]), 0.5), StyleSpec("style1", 0.5)]
     s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, start=specs)

@@ -4,9 +4,9 @@ import pytest
 import torch
 from conftest import make_weights
 
-from realtime.frames import pad_for_generator
-from realtime.msgnet import MODELS, MSGNet
-from realtime.onnx_generator import OnnxGenerator
+from realtime.imaging.frames import pad_for_generator
+from realtime.model.msgnet import MODELS, MSGNet
+from realtime.runtimes.onnx import OnnxGenerator
 
 
 def _eager(model, content, target):

@@ -8,14 +8,14 @@ from conftest import make_weights, photo, save_png, tiny_vgg
 
 from realtime import cli
 from realtime.errors import RealtimeError
-from realtime.frames import frame_to_tensor
-from realtime.images import read_image
-from realtime.live_styles import StyleEntry, TargetLoader
-from realtime.losses import STYLE_LAYERS, style_grams
-from realtime.quality import style_distance
-from realtime.refine import RefineSettings, TargetRefiner
-from realtime.stylizer import Stylizer
-from realtime.targets import StyleSpec, StyleTargets
+from realtime.imaging.frames import frame_to_tensor
+from realtime.imaging.images import read_image
+from realtime.live.styles import StyleEntry, TargetLoader
+from realtime.perceptual.losses import STYLE_LAYERS, style_grams
+from realtime.perceptual.quality import style_distance
+from realtime.perceptual.refine import RefineSettings, TargetRefiner
+from realtime.runtimes.stylizer import Stylizer
+from realtime.model.targets import StyleSpec, StyleTargets
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def _image_cli(args, capsys):
 
 
 def test_cli_refine_writes_a_different_image(tmp_path, weights_file, photo_file, style_images, monkeypatch, capsys):
-    monkeypatch.setattr("realtime.refine.VGGFeatures.load", lambda path=None, arch="vgg16": tiny_vgg())
+    monkeypatch.setattr("realtime.perceptual.refine.VGGFeatures.load", lambda path=None, arch="vgg16": tiny_vgg())
     plain, refined = tmp_path / "plain.png", tmp_path / "refined.png"
     base = [photo_file, "--style", style_images[0], "--weights", weights_file, "--device", "cpu"]
     assert _image_cli([*base, "-o", plain], capsys)[0] == 0

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 from conftest import photo
 
-from realtime.color import rgb_to_ycbcr
+from realtime.imaging.color import rgb_to_ycbcr
 from realtime.errors import RealtimeError
-from realtime.frames import frame_to_tensor
-from realtime.stylizer import Stylizer
+from realtime.imaging.frames import frame_to_tensor
+from realtime.runtimes.stylizer import Stylizer
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import torch
 from conftest import save_png
 
 from realtime.errors import RealtimeError
-from realtime.targets import StyleSpec, StyleTargets
+from realtime.model.targets import StyleSpec, StyleTargets
 
 
 @pytest.mark.parametrize(
@@ -40,8 +40,8 @@ def test_builtin_names_come_from_the_bank_case_insensitively(targets, weights):
 
 
 def test_image_target_is_the_encoders_gram(targets, weights, style_images):
-    from realtime.frames import frame_to_tensor
-    from realtime.images import read_image
+    from realtime.imaging.frames import frame_to_tensor
+    from realtime.imaging.images import read_image
 
     expected = weights.model.encode_style(frame_to_tensor(read_image(style_images[0])))[0]
     assert torch.allclose(targets.target(str(style_images[0])), expected, atol=1e-5)

@@ -10,12 +10,12 @@ import pytest
 import torch
 from conftest import make_weights
 
-import realtime.fast
-import realtime.live_styles
-from realtime.fast import FastGenerator, FastSettings
-from realtime.live_styles import StyleEntry, TargetLoader
-from realtime.targets import StyleSpec, StyleTargets
-from realtime.tracing import TracingGate
+import realtime.runtimes.cuda
+import realtime.live.styles
+from realtime.runtimes.cuda import FastGenerator, FastSettings
+from realtime.live.styles import StyleEntry, TargetLoader
+from realtime.model.targets import StyleSpec, StyleTargets
+from realtime.runtimes.tracing import TracingGate
 
 
 def _until(condition, timeout: float = 30.0) -> None:
@@ -110,8 +110,8 @@ class _RecordingGate:
 @pytest.fixture
 def recording_gate(monkeypatch):
     gate = _RecordingGate()
-    monkeypatch.setattr(realtime.fast, "GATE", gate)
-    monkeypatch.setattr(realtime.live_styles, "GATE", gate)
+    monkeypatch.setattr(realtime.runtimes.cuda, "GATE", gate)
+    monkeypatch.setattr(realtime.live.styles, "GATE", gate)
     return gate
 
 

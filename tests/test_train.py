@@ -12,16 +12,16 @@ import torch
 from conftest import make_weights, photo, save_png, tiny_vgg
 from torch import nn
 
-from realtime.checkpoint import load_checkpoint, save_checkpoint
+from realtime.training.checkpoint import load_checkpoint, save_checkpoint
 from realtime.cli import main
-from realtime.datasets import ContentSet, center_crop, square_style
+from realtime.training.datasets import ContentSet, center_crop, square_style
 from realtime.errors import RealtimeError
-from realtime.frames import fit_long_side, frame_to_tensor, pad_for_generator
-from realtime.images import read_image
-from realtime.losses import STYLE_LAYERS, style_grams, style_loss
-from realtime.msgnet import MODELS
-from realtime.quality import content_change, style_distance
-from realtime.train import (
+from realtime.imaging.frames import fit_long_side, frame_to_tensor, pad_for_generator
+from realtime.imaging.images import read_image
+from realtime.perceptual.losses import STYLE_LAYERS, style_grams, style_loss
+from realtime.model.msgnet import MODELS
+from realtime.perceptual.quality import content_change, style_distance
+from realtime.training.train import (
     Training,
     evenly_spaced,
     load_data,
@@ -30,7 +30,7 @@ from realtime.train import (
     resolve_config,
     training_summary,
 )
-from realtime.weights import load_weights, save_weights
+from realtime.model.weights import load_weights, save_weights
 
 TINY = {"ngf": 8, "n_blocks": 1, "size": 32, "style_sizes": (32, 48), "style_size": 32, "batch": 2, "val_count": 1}
 VGG16_LAYOUT = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]

@@ -16,12 +16,12 @@ from conftest import make_weights, photo
 
 from realtime.cli import main
 from realtime.errors import RealtimeError
-from realtime.frames import frames_to_tensor, tensor_to_frames
-from realtime.stabilize import TemporalStabilizer
-from realtime.stylizer import Stylizer
-from realtime.targets import StyleSpec
-from realtime.video import StyleSchedule, TimedStyle, stylize_video
-from realtime.video_io import VideoReader, VideoWriter
+from realtime.imaging.frames import frames_to_tensor, tensor_to_frames
+from realtime.video.stabilize import TemporalStabilizer
+from realtime.runtimes.stylizer import Stylizer
+from realtime.model.targets import StyleSpec
+from realtime.video.stylize import StyleSchedule, TimedStyle, stylize_video
+from realtime.video.io import VideoReader, VideoWriter
 
 AUDIO_RATE = 8000
 

@@ -6,11 +6,11 @@ import torch
 from conftest import make_weights
 from safetensors.torch import save_file
 
-import realtime.weights
+import realtime.model.weights
 from realtime.errors import RealtimeError
-from realtime.msgnet import MODELS, MSGNet
-from realtime.targets import StyleBank
-from realtime.weights import (
+from realtime.model.msgnet import MODELS, MSGNet
+from realtime.model.targets import StyleBank
+from realtime.model.weights import (
     UntrainedWeightsWarning,
     Weights,
     load_weights,
@@ -133,7 +133,7 @@ def test_auto_model_is_full_on_cuda_and_light_elsewhere():
 
 
 def _ship(monkeypatch, files):
-    monkeypatch.setattr(realtime.weights, "shipped_weights_path", files.get)
+    monkeypatch.setattr(realtime.model.weights, "shipped_weights_path", files.get)
 
 
 def test_resolve_prefers_the_given_file_then_the_models_shipped_one(tmp_path, monkeypatch):
@@ -188,8 +188,8 @@ def test_shipped_weights_are_found_in_an_uninstalled_checkout(monkeypatch):
     def not_installed(package):
         raise ModuleNotFoundError(f"No module named '{package}'")
 
-    monkeypatch.setattr(realtime.weights.resources, "files", not_installed)
-    path = realtime.weights.shipped_weights_path("light")
+    monkeypatch.setattr(realtime.model.weights.resources, "files", not_installed)
+    path = realtime.model.weights.shipped_weights_path("light")
     assert path is not None and path.parent.name == "weights" and path.is_file()
 
 
@@ -198,7 +198,7 @@ def test_a_shipped_file_loads_by_its_bare_name(tmp_path, monkeypatch):
     shipped.mkdir()
     elsewhere.mkdir()
     save_weights(make_weights(styles=3), shipped / "mine.safetensors")
-    monkeypatch.setattr(realtime.weights, "shipped_folder", lambda: shipped)
+    monkeypatch.setattr(realtime.model.weights, "shipped_folder", lambda: shipped)
     monkeypatch.chdir(elsewhere)
     assert load_weights("mine").bank.names() == ["style0", "style1", "style2"]
     assert Path(load_weights("mine.safetensors").source) == shipped / "mine.safetensors"
@@ -213,6 +213,6 @@ def test_a_file_in_the_working_folder_wins_over_a_shipped_name(tmp_path, monkeyp
     shipped.mkdir()
     save_weights(make_weights(styles=3), shipped / "mine.safetensors")
     save_weights(make_weights(styles=1), tmp_path / "mine.safetensors")
-    monkeypatch.setattr(realtime.weights, "shipped_folder", lambda: shipped)
+    monkeypatch.setattr(realtime.model.weights, "shipped_folder", lambda: shipped)
     monkeypatch.chdir(tmp_path)
     assert load_weights("mine.safetensors").bank.names() == ["style0"]

@@ -18,14 +18,14 @@ import warnings
 from collections.abc import Sequence
 from types import FrameType
 
-from ..errors import RealtimeError
+from realtime.errors import RealtimeError
 
 __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import bench, gatys, image, live, train, video
-    from .options import Parser
+    from realtime.cli import bench, gatys, image, live, train, video
+    from realtime.cli.options import Parser
 
     parser = Parser(prog="realtime", description="Real-time style transfer with MSG-Net.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..bench import add_arguments, run_command
+from realtime.runtimes.bench import add_arguments, run_command
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 
-from ..device import resolve_device
-from ..errors import RealtimeError
-from ..gatys import (
+from realtime.device import resolve_device
+from realtime.errors import RealtimeError
+from realtime.gatys.optimize import (
     DEFAULT_ADAM_LR,
     DEFAULT_CONTENT_LAYER,
     DEFAULT_STYLE_WEIGHT,
@@ -23,16 +23,16 @@ from ..gatys import (
     parse_weight_list,
     render_still,
 )
-from ..gatys import (
+from realtime.gatys.optimize import (
     DEFAULT_SIZE as GATYS_SIZE,
 )
-from ..gatys import (
+from realtime.gatys.optimize import (
     DEFAULT_STEPS as GATYS_STEPS,
 )
-from ..images import check_output_path
-from ..losses import STYLE_LAYERS
-from ..vgg import ARCHITECTURES as VGG_ARCHITECTURES
-from .options import add_model_options, non_negative_int, positive_int, style_spec
+from realtime.imaging.images import check_output_path
+from realtime.perceptual.losses import STYLE_LAYERS
+from realtime.perceptual.vgg import ARCHITECTURES as VGG_ARCHITECTURES
+from realtime.cli.options import add_model_options, non_negative_int, positive_int, style_spec
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -8,13 +8,13 @@ import sys
 
 from tqdm import tqdm
 
-from ..atomic import refuse_overwrite
-from ..device import resolve_device
-from ..errors import RealtimeError
-from ..stills import DEFAULT_IMAGE_SIZE, plan_jobs, stylize_file
-from ..stylizer import Stylizer
-from ..weights import resolve_weights
-from .options import (
+from realtime.atomic import refuse_overwrite
+from realtime.device import resolve_device
+from realtime.errors import RealtimeError
+from realtime.stills import DEFAULT_IMAGE_SIZE, plan_jobs, stylize_file
+from realtime.runtimes.stylizer import Stylizer
+from realtime.model.weights import resolve_weights
+from realtime.cli.options import (
     add_model_options,
     add_refine_options,
     add_style_options,

@@ -7,14 +7,14 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from ..atomic import refuse_overwrite
-from ..demo import DEMO_SECONDS, demo_source, render_demo
-from ..errors import RealtimeError
-from ..gatys import DEFAULT_SIZE as GATYS_SIZE
-from ..gatys import DEFAULT_STEPS as GATYS_STEPS
-from ..gatys import Gatys, GatysSettings, LossNetwork
-from ..gatys_snapshots import GatysSnapshotRenderer
-from ..live import (
+from realtime.atomic import refuse_overwrite
+from realtime.live.demo import DEMO_SECONDS, demo_source, render_demo
+from realtime.errors import RealtimeError
+from realtime.gatys.optimize import DEFAULT_SIZE as GATYS_SIZE
+from realtime.gatys.optimize import DEFAULT_STEPS as GATYS_STEPS
+from realtime.gatys.optimize import Gatys, GatysSettings, LossNetwork
+from realtime.live.gatys_worker import GatysSnapshotRenderer
+from realtime.live.session import (
     DEFAULT_WORK_SIDE,
     LiveOptions,
     LiveSession,
@@ -23,12 +23,12 @@ from ..live import (
     hotkey_help,
     open_source,
 )
-from ..live_styles import StyleCatalog
-from ..recorder import check_video_path
-from ..snapshot import save_stylized
-from ..stylizer import Stylizer
-from ..window import Window, check_display, display_problem
-from .options import (
+from realtime.live.styles import StyleCatalog
+from realtime.live.recorder import check_video_path
+from realtime.live.snapshot import save_stylized
+from realtime.runtimes.stylizer import Stylizer
+from realtime.live.window import Window, check_display, display_problem
+from realtime.cli.options import (
     add_model_options,
     add_refine_options,
     add_style_options,

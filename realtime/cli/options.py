@@ -9,11 +9,11 @@ from collections.abc import Callable
 
 from tqdm import tqdm
 
-from ..errors import RealtimeError
-from ..refine import DEFAULT_REFINE_STEPS
-from ..targets import DEFAULT_STYLE_SIZE, StyleSpec
-from ..video import TimedStyle
-from ..weights import MODEL_CHOICES
+from realtime.errors import RealtimeError
+from realtime.perceptual.refine import DEFAULT_REFINE_STEPS
+from realtime.model.targets import DEFAULT_STYLE_SIZE, StyleSpec
+from realtime.video.stylize import TimedStyle
+from realtime.model.weights import MODEL_CHOICES
 
 
 class Parser(argparse.ArgumentParser):

@@ -8,17 +8,17 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ..averaging import write_average
-from ..errors import RealtimeError
-from ..msgnet import MODELS
-from ..train import (
+from realtime.model.averaging import write_average
+from realtime.errors import RealtimeError
+from realtime.model.msgnet import MODELS
+from realtime.training.train import (
     PRECISIONS,
     TRAIN_OPTIONS,
     TrainConfig,
     export_checkpoint,
     run_training,
 )
-from .options import int_list, non_negative_int, positive_int
+from realtime.cli.options import int_list, non_negative_int, positive_int
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -8,18 +8,18 @@ import sys
 
 import torch
 
-from ..device import resolve_device
-from ..fast import FastSettings
-from ..stylizer import Stylizer
-from ..video import (
+from realtime.device import resolve_device
+from realtime.runtimes.cuda import FastSettings
+from realtime.runtimes.stylizer import Stylizer
+from realtime.video.stylize import (
     DEFAULT_FADE,
     DEFAULT_STABILIZE,
     StyleSchedule,
     check_paths,
     stylize_video,
 )
-from ..video_io import DEFAULT_CODEC, VideoReader
-from .options import (
+from realtime.video.io import DEFAULT_CODEC, VideoReader
+from realtime.cli.options import (
     add_model_options,
     add_refine_options,
     add_style_options,

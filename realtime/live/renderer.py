@@ -1,0 +1,101 @@
+"""One live frame's work on the generator's device: in at capture size, out at display size.
+
+The working size (what the generator sees) changes at runtime while the display size stays put,
+so the window never jumps: the frame is scaled down for the generator and the result scaled back up;
+compare mode splits the same display-size frame into photo | stylised. On CUDA the frame is uploaded
+once and scaled on the GPU; on a CPU it is scaled as bytes on the host (`resize_frame`), so only the
+small working-size frame goes through float tensors (measured ~35 ms → ~2 ms per 720p frame).
+"""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+from realtime.imaging.frames import FrameTransfer, fit_size, resize, resize_frame, tensor_to_frame
+from realtime.runtimes.stylizer import Stylizer
+
+DISPLAY_MAX_SIDE = 1280
+_DIVIDER = 2  # pixels of the white line between the halves in compare mode
+
+
+class LiveRenderer:
+    """Turns a captured RGB frame into the frame to show, keeping the pieces a snapshot needs."""
+
+    def __init__(self, stylizer: Stylizer, display_max_side: int = DISPLAY_MAX_SIDE) -> None:
+        self.stylizer = stylizer
+        self.display_max_side = display_max_side
+        self.transfer = FrameTransfer(stylizer.device)
+        self.generator_ms = 0.0
+        self.work_size: tuple[int, int] = (0, 0)
+        self._cuda = stylizer.device.type == "cuda"
+        if self._cuda:
+            self._start, self._end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        self._capture: Tensor | np.ndarray | None = None
+        self._stylized: Tensor | np.ndarray | None = None
+
+    def display_size(self, height: int, width: int) -> tuple[int, int]:
+        return fit_size(height, width, self.display_max_side)
+
+    @torch.inference_mode()
+    def render(self, image: np.ndarray, work_side: int, *, mirror: bool = False, compare: bool = False) -> np.ndarray:
+        """Stylise `image` with its long side at `work_side` (at most the display's) and compose the display frame.
+
+        On CUDA the returned array is the transfer's staging buffer: use it before the next render.
+        """
+        display = self.display_size(*image.shape[:2])
+        work = fit_size(*image.shape[:2], min(work_side, max(display)))
+        self.work_size = (work[1], work[0])
+        if self._cuda:
+            return self._render_on_device(image, work, display, mirror, compare)
+        capture = cv2.flip(image, 1) if mirror else image
+        stylized = self.transfer.download(self._timed_stylize(self.transfer.upload(resize_frame(capture, work))))
+        stylized = resize_frame(stylized, display)
+        self._capture, self._stylized = capture, stylized
+        if not compare:
+            return stylized
+        shown = stylized.copy()
+        half = display[1] // 2
+        shown[:, :half] = resize_frame(capture, display)[:, :half]
+        shown[:, max(0, half - _DIVIDER // 2) : half + _DIVIDER // 2] = 255
+        return shown
+
+    def _render_on_device(
+        self, image: np.ndarray, work: tuple[int, int], display: tuple[int, int], mirror: bool, compare: bool
+    ) -> np.ndarray:
+        capture = self.transfer.upload(image)
+        if mirror:
+            capture = capture.flip(-1)
+        stylized = resize(self._timed_stylize(resize(capture, work)), display)
+        self._capture, self._stylized = capture, stylized
+        shown = stylized
+        if compare:
+            half = display[1] // 2
+            shown = torch.cat([resize(capture, display)[..., :half], stylized[..., half:]], dim=-1)
+            shown[..., max(0, half - _DIVIDER // 2) : half + _DIVIDER // 2] = 255.0
+        frame = self.transfer.download(shown)
+        self.generator_ms = self._start.elapsed_time(self._end)
+        return frame
+
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        """The last capture (full size, mirrored as shown) and its stylisation (display size), as new arrays."""
+        if self._capture is None or self._stylized is None:
+            raise RuntimeError("nothing rendered yet")
+        if isinstance(self._capture, np.ndarray):
+            return self._capture.copy(), self._stylized.copy()
+        return tensor_to_frame(self._capture), tensor_to_frame(self._stylized)
+
+    def _timed_stylize(self, work: Tensor) -> Tensor:
+        if self._cuda:
+            self._start.record()
+            out = self.stylizer.stylize_tensor(work)
+            self._end.record()
+            return out
+        start = time.perf_counter()
+        out = self.stylizer.stylize_tensor(work)
+        self.generator_ms = (time.perf_counter() - start) * 1000.0
+        return out

@@ -1,0 +1,197 @@
+"""MSG-Net, the multi-style generative network of Zhang & Dana (2017), written as the paper's figure.
+
+Images enter and leave the generator as float RGB in the 0–255 range (the reference convention);
+`realtime.imaging.frames` is the one place that converts to and from uint8 frames.
+
+The style lives outside the network: `encode_style` turns a style image into a Gram-matrix target,
+and `forward` takes that target as an argument, so one generator serves any number of styles and a
+batch may carry a different style per sample.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+EXPANSION = 4
+PAPER_OUTPUT_FAN_IN = 16 * EXPANSION * 7 * 7
+# The paper's generator, and a narrow one that runs interactively on a CPU (benchmarks/bench_cpu.py:
+# 34 ms per 320×240 frame on 2 cores with onnxruntime, against 254 ms for the full model).
+MODELS: dict[str, dict[str, int]] = {
+    "full": {"ngf": 128, "n_blocks": 6, "width": 64, "out_kernel": 7},
+    "light": {"ngf": 32, "n_blocks": 2, "width": 16, "out_kernel": 3},
+}
+
+
+def gram_matrix(features: Tensor) -> Tensor:
+    """Channel correlations normalised by C·H·W, so targets from different image sizes compare."""
+    b, c, h, w = features.shape
+    flat = features.reshape(b, c, h * w)
+    return torch.bmm(flat, flat.transpose(1, 2)) / (c * h * w)
+
+
+class ConvLayer(nn.Sequential):
+    """Reflection padding then convolution: no zero borders for the network to learn around."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int, stride: int = 1) -> None:
+        super().__init__(
+            nn.ReflectionPad2d(kernel_size // 2),
+            nn.Conv2d(in_ch, out_ch, kernel_size, stride),
+        )
+
+
+class UpsampleConvLayer(nn.Sequential):
+    """Nearest upsampling then convolution, which avoids the checkerboard of transposed convolutions."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int, upsample: int) -> None:
+        super().__init__(
+            nn.Upsample(scale_factor=upsample, mode="nearest"),
+            ConvLayer(in_ch, out_ch, kernel_size),
+        )
+
+
+def _pre_activation(channels: int) -> list[nn.Module]:
+    return [nn.InstanceNorm2d(channels), nn.ReLU(inplace=True)]
+
+
+class Bottleneck(nn.Module):
+    """Pre-activation bottleneck residual block (1×1 → 3×3 → 1×1), optionally strided."""
+
+    def __init__(self, in_ch: int, planes: int, stride: int = 1) -> None:
+        super().__init__()
+        out_ch = planes * EXPANSION
+        self.residual = (
+            nn.Conv2d(in_ch, out_ch, 1, stride) if stride != 1 or in_ch != out_ch else nn.Identity()
+        )
+        self.block = nn.Sequential(
+            *_pre_activation(in_ch),
+            nn.Conv2d(in_ch, planes, 1),
+            *_pre_activation(planes),
+            ConvLayer(planes, planes, 3, stride),
+            *_pre_activation(planes),
+            nn.Conv2d(planes, out_ch, 1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.residual(x) + self.block(x)
+
+
+class UpBottleneck(nn.Module):
+    """The decoder's bottleneck: the same block with a 2× upsampling convolution in place of stride."""
+
+    def __init__(self, in_ch: int, planes: int, upsample: int = 2) -> None:
+        super().__init__()
+        out_ch = planes * EXPANSION
+        # The paper upsamples, then applies the 1×1 shortcut convolution; a per-pixel linear map
+        # commutes with nearest upsampling, so convolving first gives the same output at a quarter
+        # of the cost (it is the largest convolution at full resolution in the light model).
+        self.residual = nn.Sequential(nn.Conv2d(in_ch, out_ch, 1), nn.Upsample(scale_factor=upsample, mode="nearest"))
+        self.block = nn.Sequential(
+            *_pre_activation(in_ch),
+            nn.Conv2d(in_ch, planes, 1),
+            *_pre_activation(planes),
+            UpsampleConvLayer(planes, planes, 3, upsample),
+            *_pre_activation(planes),
+            nn.Conv2d(planes, out_ch, 1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.residual(x) + self.block(x)
+
+
+class Gain(nn.Module):
+    """A constant factor on the output layer, set so a narrow layer moves pixels as fast as the paper's.
+
+    The generator speaks 0–255 from an output convolution whose weights Adam moves by about the learning
+    rate per step, so the pixel change per step grows with the layer's fan-in. The paper's 64×7×7 fan-in
+    learns the output range in a few dozen steps; the light model's 16×3×3 is 22 times smaller and took
+    thousands (content loss barely moved in 120 steps without this). Scaling by the fan-in ratio gives
+    every shape the paper's pace, and is 1 (a no-op) for the paper's shape.
+    """
+
+    def __init__(self, gain: float) -> None:
+        super().__init__()
+        self.gain = gain
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.gain if self.gain != 1.0 else x
+
+
+class Inspiration(nn.Module):
+    """Matches the content features' second-order statistics to a style target.
+
+    out = (W·G)ᵀ · F, with G the style's Gram matrix and W a learned C×C weight; G has batch 1
+    (one style for all samples) or the batch size of F (a style per sample).
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(1, channels, channels).uniform_(0.0, 0.02))
+
+    def forward(self, features: Tensor, target: Tensor) -> Tensor:
+        b, c, h, w = features.shape
+        if target.dim() == 2:
+            target = target.unsqueeze(0)
+        transform = torch.matmul(self.weight, target).transpose(1, 2)
+        flat = features.reshape(b, c, h * w)
+        return torch.matmul(transform, flat).reshape(b, c, h, w)
+
+
+class MSGNet(nn.Module):
+    """Siamese encoder → Inspiration → residual blocks → upsampling decoder.
+
+    `ngf` and `n_blocks` are the paper's; `width` (channels at full resolution, halved and quartered
+    as the bottleneck planes around it) and `out_kernel` are 64 and 7 in the paper and smaller in the
+    light model, where the full-resolution layers are most of a CPU frame's time.
+    """
+
+    def __init__(self, ngf: int = 128, n_blocks: int = 6, width: int = 64, out_kernel: int = 7) -> None:
+        super().__init__()
+        if width % 4 or out_kernel % 2 == 0:
+            raise ValueError(f"width must be a multiple of 4 and out_kernel odd, got {width} and {out_kernel}")
+        self.ngf = ngf
+        self.n_blocks = n_blocks
+        self.width = width
+        self.out_kernel = out_kernel
+        self.encoder = nn.Sequential(
+            ConvLayer(3, width, 7),
+            nn.InstanceNorm2d(width),
+            nn.ReLU(inplace=True),
+            Bottleneck(width, width // 2, stride=2),
+            Bottleneck(width // 2 * EXPANSION, ngf, stride=2),
+        )
+        self.inspiration = Inspiration(ngf * EXPANSION)
+        self.decoder = nn.Sequential(
+            *[Bottleneck(ngf * EXPANSION, ngf) for _ in range(n_blocks)],
+            UpBottleneck(ngf * EXPANSION, width // 2),
+            UpBottleneck(width // 2 * EXPANSION, width // 4),
+            *_pre_activation(width // 4 * EXPANSION),
+            ConvLayer(width // 4 * EXPANSION, 3, out_kernel),
+            Gain(PAPER_OUTPUT_FAN_IN / (width // 4 * EXPANSION * out_kernel**2)),
+        )
+        # Start at mid-grey rather than black: the output range is 0–255.
+        nn.init.constant_(self.output_conv.bias, 127.5 / self.output_gain)
+
+    @property
+    def output_conv(self) -> nn.Conv2d:
+        return self.decoder[-2][1]
+
+    @property
+    def output_gain(self) -> float:
+        return self.decoder[-1].gain
+
+    @property
+    def shape(self) -> dict[str, int]:
+        """The constructor arguments, as weights files and checkpoints record them."""
+        return {"ngf": self.ngf, "n_blocks": self.n_blocks, "width": self.width, "out_kernel": self.out_kernel}
+
+    @property
+    def target_channels(self) -> int:
+        return self.ngf * EXPANSION
+
+    def encode_style(self, style: Tensor) -> Tensor:
+        """Gram target (B×C×C) of a style image batch, from the same encoder the content goes through."""
+        return gram_matrix(self.encoder(style))
+
+    def forward(self, content: Tensor, target: Tensor) -> Tensor:
+        return self.decoder(self.inspiration(self.encoder(content), target))

@@ -1,0 +1,161 @@
+"""Style targets: the Gram matrices that steer MSG-Net's Inspiration layer, and where they come from.
+
+A target is computed once from a style image with the generator's own encoder (no retraining), so
+any picture can be a style; built-in styles ship precomputed in the weights file's style bank.
+Switching between known styles is a dictionary lookup, and blends are weighted sums of targets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from realtime.errors import RealtimeError
+from realtime.imaging.frames import fit_long_side, frame_to_tensor, pad_for_generator
+from realtime.imaging.images import SAMPLE_PREFIX, SAMPLES, read_image
+from realtime.model.msgnet import MSGNet
+from realtime.perceptual.refine import TargetRefiner
+
+DEFAULT_STYLE_SIZE = 512
+
+
+def unknown_style_message(source: str, bank_names: Sequence[str]) -> str:
+    """The one line for a style that is neither a built-in name nor a picture we can find."""
+    path = Path(source)
+    if path.is_dir():
+        return f"a style is one picture, and {source} is a folder; pass an image in it"
+    if "/" in source or "\\" in source or path.suffix:
+        return f"style image not found: {source}"
+    alternatives = f"a style image file or sample:NAME ({', '.join(SAMPLES)})"
+    if not bank_names:
+        return f"unknown style '{source}': no trained weights with built-in styles are in use; pass {alternatives}"
+    return f"unknown style '{source}'; built-in styles: {', '.join(bank_names)}; or pass {alternatives}"
+
+
+class StyleBank:
+    """Built-in styles: names → C×C targets, in a fixed order (the order hotkeys and listings use)."""
+
+    def __init__(self, targets: Mapping[str, Tensor] | None = None) -> None:
+        self._targets: dict[str, Tensor] = dict(targets or {})
+
+    def names(self) -> list[str]:
+        return list(self._targets)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._targets
+
+    def __len__(self) -> int:
+        return len(self._targets)
+
+    def __getitem__(self, name: str) -> Tensor:
+        return self._targets[name]
+
+    def items(self) -> Iterable[tuple[str, Tensor]]:
+        return self._targets.items()
+
+    def to(self, device: torch.device | str, dtype: torch.dtype = torch.float32) -> StyleBank:
+        return StyleBank({name: t.to(device, dtype) for name, t in self._targets.items()})
+
+
+@dataclass(frozen=True)
+class StyleSpec:
+    """One `--style` argument: a built-in name, an image path or `sample:NAME`, with a blend weight."""
+
+    source: str
+    weight: float = 1.0
+
+    @classmethod
+    def parse(cls, text: str) -> StyleSpec:
+        """`NAME|PATH[:WEIGHT]`; a suffix that is not a number stays part of the path."""
+        if not text:
+            raise RealtimeError("empty --style value")
+        source, weight = split_number_suffix(text, ":")
+        if weight is None:
+            return cls(text)
+        if not math.isfinite(weight) or weight <= 0:
+            raise RealtimeError(f"style weight must be a positive number, got '{text[len(source) + 1:]}' in '{text}'")
+        return cls(source, weight)
+
+
+def split_number_suffix(text: str, separator: str, unit: str = "") -> tuple[str, float | None]:
+    """`head<separator>number[unit]` → (head, number); (text, None) when there is no numeric suffix.
+
+    Style arguments end in optional numbers (`:0.7`, `@4.5s`), but paths may contain the separators too.
+    """
+    head, sep, tail = text.rpartition(separator)
+    if not (sep and head):
+        return text, None
+    try:
+        return head, float(tail.removesuffix(unit) if unit else tail)
+    except ValueError:
+        return text, None
+
+
+class StyleTargets:
+    """Resolves style specs to targets on the generator's device, caching image targets.
+
+    Image targets are keyed by path, size and modification time, so an edited file is re-read while
+    repeated switches to the same file cost nothing. With a `refiner`, image targets are fitted
+    after encoding (seconds each, worth it for paintings the generator never trained on);
+    built-ins are trained targets already and stay lookups.
+    """
+
+    def __init__(
+        self,
+        model: MSGNet,
+        bank: StyleBank,
+        device: torch.device,
+        style_size: int = DEFAULT_STYLE_SIZE,
+        refiner: TargetRefiner | None = None,
+    ) -> None:
+        self.model = model
+        self.bank = bank.to(device)
+        self.device = device
+        self.style_size = style_size
+        self.refiner = refiner
+        self._cache: dict[tuple, Tensor] = {}
+
+    def target(self, source: str) -> Tensor:
+        """C×C target for a built-in name (case-insensitive), an image path or `sample:NAME`."""
+        builtin = self._builtin_name(source)
+        if builtin is not None:
+            return self.bank[builtin]
+        key = self._cache_key(source)
+        if key not in self._cache:
+            self._cache[key] = self._encode(source)
+        return self._cache[key]
+
+    def blend(self, specs: Sequence[StyleSpec]) -> Tensor:
+        """Weighted average of the specs' targets; weights are normalised to sum to one."""
+        if not specs:
+            raise RealtimeError("no style given")
+        total = sum(spec.weight for spec in specs)
+        return sum(self.target(spec.source) * (spec.weight / total) for spec in specs)
+
+    def _builtin_name(self, source: str) -> str | None:
+        by_lower = {name.lower(): name for name in self.bank.names()}
+        return by_lower.get(source.lower())
+
+    def _cache_key(self, source: str) -> tuple:
+        recipe = (self.style_size, self.refiner)  # the refiner itself: its VGG is part of what it fits
+        if source.startswith(SAMPLE_PREFIX):
+            return (source, *recipe)
+        path = Path(source)
+        if not path.is_file():
+            raise RealtimeError(unknown_style_message(source, self.bank.names()))
+        stat = path.stat()
+        return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, *recipe)
+
+
+    def _encode(self, source: str) -> Tensor:
+        frame = fit_long_side(read_image(source, self.style_size), self.style_size)
+        style = pad_for_generator(frame_to_tensor(frame, self.device))
+        dtype = next(self.model.parameters()).dtype
+        with torch.no_grad():
+            target = self.model.encode_style(style.to(dtype))[0].float()
+        return self.refiner(style, target) if self.refiner else target

@@ -1,0 +1,1 @@
+"""The VGG loss network, perceptual losses, quality measures and target refinement."""

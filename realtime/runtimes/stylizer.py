@@ -1,0 +1,143 @@
+"""Frame in, stylised frame out: the Python API behind `realtime image` (and the live and video paths)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from realtime.imaging.color import keep_colors
+from realtime.device import resolve_device
+from realtime.errors import RealtimeError
+from realtime.runtimes.cuda import FastGenerator, FastSettings, resolve_settings
+from realtime.imaging.frames import frame_to_tensor, pad_for_generator, tensor_to_frame
+from realtime.model.msgnet import MSGNet
+from realtime.runtimes.onnx import OnnxGenerator
+from realtime.perceptual.refine import (
+    DEFAULT_REFINE_STEPS,
+    RefineSettings,
+    TargetRefiner,
+    default_cache_dir,
+)
+from realtime.model.targets import DEFAULT_STYLE_SIZE, StyleSpec, StyleTargets
+from realtime.model.weights import Weights, resolve_weights
+
+
+def _fast_path(
+    model: MSGNet, device: torch.device, optimize: bool | FastSettings | None, on_build: Callable[[str], None] | None
+) -> FastGenerator | OnnxGenerator | None:
+    if optimize is None and device.type == "cpu":
+        return OnnxGenerator(model)
+    settings = resolve_settings(optimize, device)
+    return FastGenerator(model, device, settings, on_build) if settings else None
+
+
+class Stylizer:
+    """A generator on a device plus the current style target, strength and colour mode.
+
+    `strength` blends the stylised image with the photo in pixel space (0 = photo, 1 = full style),
+    which behaves the same for every style and costs nothing extra per frame.
+
+    `optimize` picks the generator path: None = the device's default (onnxruntime on a CPU, which
+    measured faster than PyTorch there; PyTorch's fast path on CUDA, ~5x eager on an H100), False =
+    always eager PyTorch fp32 (the reference), True or `FastSettings` = PyTorch's fast path.
+    `on_build(message)` hears when the fast path compiles for a new working size (seconds, once per size),
+    so a UI can say so; `warm_up` pays that cost up front.
+    """
+
+    def __init__(
+        self,
+        weights: Weights,
+        device: torch.device | str = "cpu",
+        style_size: int = DEFAULT_STYLE_SIZE,
+        optimize: bool | FastSettings | None = None,
+        on_build: Callable[[str], None] | None = None,
+    ) -> None:
+        self.device = torch.device(device)
+        self.model = weights.model.to(self.device).eval().requires_grad_(False)
+        self.fast = _fast_path(self.model, self.device, optimize, on_build)
+        self.weights = weights
+        self.styles = StyleTargets(self.model, weights.bank, self.device, style_size)
+        self.target: Tensor | None = None
+        self.strength = 1.0
+        self.preserve_color = False
+
+    @classmethod
+    def load(
+        cls,
+        weights: str | Path | None = None,
+        device: str = "auto",
+        style_size: int = DEFAULT_STYLE_SIZE,
+        optimize: bool | FastSettings | None = None,
+        on_build: Callable[[str], None] | None = None,
+        model: str = "auto",
+    ) -> Stylizer:
+        """Load a weights file (default: the shipped `model`, see `resolve_weights`) onto `auto`, `cpu` or `cuda`."""
+        torch_device = resolve_device(device)
+        return cls(resolve_weights(weights, model, torch_device), torch_device, style_size, optimize, on_build)
+
+    @property
+    def strength(self) -> float:
+        return self._strength
+
+    @strength.setter
+    def strength(self, value: float) -> None:
+        if not 0.0 <= value <= 1.0:
+            raise RealtimeError(f"strength must be between 0 and 1, got {value}")
+        self._strength = float(value)
+
+    def refine_styles(
+        self, steps: int = DEFAULT_REFINE_STEPS, vgg: str | Path | None = None, progress: bool = False, cache: bool = True
+    ) -> None:
+        """Fit style images' targets from now on (`realtime.perceptual.refine`; 0 steps turns it off).
+
+        Paintings the generator never trained on then transfer far more fully, for 11–22 s per painting
+        on a 2-core CPU (not yet timed on a GPU), once: with `cache`, fitted targets are kept in
+        `default_cache_dir()`. Built-in styles are unaffected; styles set before this call keep their
+        targets. `vgg`: a local VGG16 features file, else torchvision's download.
+        """
+        if not steps:
+            self.styles.refiner = None
+            return
+        cache_dir = default_cache_dir() if cache else None
+        self.styles.refiner = TargetRefiner.load(self.model, self.device, vgg, RefineSettings(steps=steps), progress, cache_dir)
+
+    def set_style(self, specs: Sequence[StyleSpec | str]) -> None:
+        """Blend one or more styles into the current target (cached, so re-selecting is free)."""
+        parsed = [s if isinstance(s, StyleSpec) else StyleSpec.parse(s) for s in specs]
+        self.target = self.styles.blend(parsed)
+
+    @torch.inference_mode()
+    def stylize_tensor(self, content: Tensor, target: Tensor | None = None) -> Tensor:
+        """B×3×H×W float (0–255) on this device → same shape; any H and W (padded, then cropped back).
+
+        `target` overrides the current style for this call: C×C for all, or B×C×C (one per sample),
+        which lets a batch of video frames straddle a style change.
+        """
+        target = self.target if target is None else target
+        if target is None:
+            raise RealtimeError("no style selected")
+        h, w = content.shape[-2:]
+        if self.fast is not None:
+            out = self.fast(content, target)
+        else:
+            out = self.model(pad_for_generator(content), target)[..., :h, :w]
+        if self.preserve_color:
+            out = keep_colors(out, content)
+        if self._strength != 1.0:
+            out = torch.lerp(content, out, self._strength)
+        return out.clamp(0, 255)
+
+    def warm_up(self, height: int, width: int, batch: int = 1) -> float:
+        """Pay the fast path's compile/capture for a working size now (e.g. before the first live frame).
+
+        Returns the seconds spent: 0 when that size is ready already or the path is eager.
+        """
+        return self.fast.prepare(batch, height, width) if self.fast is not None else 0.0
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """H×W×3 uint8 RGB → stylised frame of the same size."""
+        return tensor_to_frame(self.stylize_tensor(frame_to_tensor(frame, self.device)))

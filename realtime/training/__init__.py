@@ -1,0 +1,1 @@
+"""Training generators: data, the loop, checkpoints and export to a weights file."""

@@ -1,0 +1,128 @@
+"""Training images held in memory: content photos to crop from, and style images at each training size.
+
+Every image is decoded once and kept as uint8 on the training device (900 photos at 256 px are about
+240 MB), so a batch is a few crops and an index lookup: no loader processes, no JPEG decoding per step,
+and no host-to-device copies inside the training loop.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from realtime.errors import RealtimeError
+from realtime.imaging.frames import frame_to_tensor, frames_to_tensor, resize_frame
+from realtime.imaging.images import IMAGE_SUFFIXES, read_image
+
+
+def image_files(folder: str | Path, what: str) -> list[Path]:
+    """The image files directly inside `folder`, sorted by name; a missing or empty folder is an error."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise RealtimeError(f"{what} folder not found: {folder}")
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise RealtimeError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in the {what} folder {folder}")
+    return files
+
+
+def read_images(files: Sequence[Path], what: str) -> tuple[list[Path], list[np.ndarray]]:
+    """Decode files in threads (Pillow releases the GIL); unreadable ones are skipped with one warning."""
+    with ThreadPoolExecutor(max(1, min(16, os.cpu_count() or 1))) as pool:
+        results = list(pool.map(_read_or_none, files))
+    kept = [(path, frame) for path, frame in zip(files, results) if frame is not None]
+    skipped = [path.name for path, frame in zip(files, results) if frame is None]
+    if skipped:
+        warnings.warn(f"skipped {len(skipped)} unreadable {what} image(s): {', '.join(skipped[:3])}", stacklevel=2)
+    if not kept:
+        raise RealtimeError(f"none of the {len(files)} {what} images could be read")
+    return [path for path, _ in kept], [frame for _, frame in kept]
+
+
+def _read_or_none(path: Path) -> np.ndarray | None:
+    try:
+        return read_image(path)
+    except RealtimeError:
+        return None
+
+
+def rescale(frame: np.ndarray, scale: float) -> np.ndarray:
+    """Resize by `scale` (area averaging to shrink, bicubic to enlarge: `resize_frame`)."""
+    h, w = frame.shape[:2]
+    return resize_frame(frame, (max(1, round(h * scale)), max(1, round(w * scale))))
+
+
+def square_style(frame: np.ndarray, size: int) -> np.ndarray:
+    """Long side scaled to `size`, then mirror-padded to size×size.
+
+    Mirroring keeps the painting's local statistics (its Gram matrix barely moves), and equal squares let
+    a batch hold a different style per sample.
+    """
+    h, w = frame.shape[:2]
+    scaled = rescale(frame, size / max(h, w))
+    h, w = scaled.shape[:2]
+    top, left = (size - h) // 2, (size - w) // 2
+    return np.pad(scaled, ((top, size - h - top), (left, size - w - left), (0, 0)), mode="symmetric")
+
+
+def center_crop(frame: np.ndarray, size: int) -> np.ndarray:
+    """Short side scaled to `size`, then the central size×size square."""
+    h, w = frame.shape[:2]
+    scaled = rescale(frame, size / min(h, w))
+    h, w = scaled.shape[:2]
+    top, left = (h - size) // 2, (w - size) // 2
+    return scaled[top : top + size, left : left + size]
+
+
+class ContentSet:
+    """Content photos with their short side at the crop size; batches are random crops, randomly mirrored."""
+
+    def __init__(self, frames: Sequence[np.ndarray], size: int, device: torch.device | str) -> None:
+        if not frames:
+            raise RealtimeError("no content photos to train on")
+        self.size = size
+        self.images = [
+            frame_to_tensor(rescale(f, size / min(f.shape[:2])), device, torch.uint8)[0] for f in frames
+        ]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def crops(self, indices: Tensor, uniform: Tensor) -> Tensor:
+        """B×3×S×S uint8 crops of photos `indices`; `uniform` (B×3 in [0,1)) places each crop and flips it."""
+        size, crops = self.size, []
+        for index, (fy, fx, flip) in zip(indices.tolist(), uniform.tolist()):
+            image = self.images[index]
+            top = int(fy * (image.shape[1] - size + 1))
+            left = int(fx * (image.shape[2] - size + 1))
+            crop = image[:, top : top + size, left : left + size]
+            crops.append(crop.flip(2) if flip < 0.5 else crop)
+        return torch.stack(crops)
+
+
+class StyleSet:
+    """Style images at each training size as S×3×size×size uint8 stacks, indexed by style number."""
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        frames: Sequence[np.ndarray],
+        sizes: Sequence[int],
+        device: torch.device | str,
+    ) -> None:
+        if not frames:
+            raise RealtimeError("no style images to train on")
+        self.names = list(names)
+        self.images = {
+            size: frames_to_tensor([square_style(f, size) for f in frames], device, torch.uint8) for size in sizes
+        }
+
+    def __len__(self) -> int:
+        return len(self.names)
