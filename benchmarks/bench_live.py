@@ -32,17 +32,17 @@ import cv2
 import numpy as np
 import torch
 
-from realtime.sources.capture import VideoCaptureSource
 from realtime.device import resolve_device
 from realtime.imaging.frames import fit_long_side, fit_size
 from realtime.live.session import LiveOptions, LiveSession, LoopStats, default_work_side
 from realtime.live.styles import StyleCatalog
 from realtime.model.msgnet import MSGNet
-from realtime.sources.sample import SampleSource
-from realtime.runtimes.stylizer import Stylizer
 from realtime.model.targets import StyleSpec
-from realtime.video.io import VideoWriter
 from realtime.model.weights import Weights, load_weights
+from realtime.runtimes.stylizer import Stylizer
+from realtime.sources.capture import VideoCaptureSource
+from realtime.sources.sample import SampleSource
+from realtime.video.io import VideoWriter
 
 FPS = 30.0
 DRIVER_BUFFERS = 4
@@ -60,8 +60,14 @@ def make_clip(path: Path, width: int, height: int, seconds: float) -> Path:
 def hardware(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"
-    name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                 if line.startswith("model name")), platform.processor() or "unknown CPU")
+    name = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
     return f"{name}, {torch.get_num_threads()} torch threads"
 
 
@@ -161,7 +167,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, help="measured frames per path (default 300 on CUDA, 20 on CPU)")
     parser.add_argument("--warmup", type=int, help="frames before measuring (default 30 on CUDA, 3 on CPU)")
     parser.add_argument("--weights", help="weights file (default: an untrained generator of --ngf width)")
-    parser.add_argument("--ngf", type=int, default=128, help="generator width when no --weights (default 128, the real one)")
+    parser.add_argument(
+        "--ngf", type=int, default=128, help="generator width when no --weights (default 128, the real one)"
+    )
     args = parser.parse_args()
 
     device = resolve_device(args.device)
@@ -183,20 +191,26 @@ def main() -> None:
         seconds = max(5.0, (warmup + frames) / FPS if cuda else 5.0)
         clip = make_clip(Path(tmp) / "source.mp4", width, height, seconds)
         print(f"hardware: {hardware(device)}")
-        print(f"model: {weights.source}; source {width}x{height} at {FPS:g} fps; working size {work_w}x{work_h}; "
-              f"{frames} frames measured after {warmup} warm-up")
+        print(
+            f"model: {weights.source}; source {width}x{height} at {FPS:g} fps; working size {work_w}x{work_h}; "
+            f"{frames} frames measured after {warmup} warm-up"
+        )
         rows = {
             "live (newest frame, device path)": run_live(stylizer, clip, work_side, warmup, frames),
             "reference (driver buffers, host)": run_reference(stylizer, clip, work_side, warmup, frames),
         }
     frame_ms = 1000.0 / FPS
-    header = (f"{'path':<34} {'fps':>6} {'gen ms':>8} {'latency ms':>11} {'p95 ms':>9} {'latency/gen':>12} "
-              f"{'frames late':>11} {'dropped':>8}")
+    header = (
+        f"{'path':<34} {'fps':>6} {'gen ms':>8} {'latency ms':>11} {'p95 ms':>9} {'latency/gen':>12} "
+        f"{'frames late':>11} {'dropped':>8}"
+    )
     print(header)
     print("-" * len(header))
     for name, r in rows.items():
-        print(f"{name:<34} {r['fps']:6.1f} {r['generator_ms']:8.1f} {r['latency_ms']:11.1f} {r['latency_p95_ms']:9.1f} "
-              f"{r['latency_ms'] / r['generator_ms']:12.2f} {r['latency_ms'] / frame_ms:11.2f} {r['dropped']:8d}")
+        print(
+            f"{name:<34} {r['fps']:6.1f} {r['generator_ms']:8.1f} {r['latency_ms']:11.1f} {r['latency_p95_ms']:9.1f} "
+            f"{r['latency_ms'] / r['generator_ms']:12.2f} {r['latency_ms'] / frame_ms:11.2f} {r['dropped']:8d}"
+        )
     print("latency/gen: how many generator calls old the shown picture is (independent of machine speed)")
     live = rows["live (newest frame, device path)"]
     keeps_up = live["fps"] >= FPS * 0.97 and live["latency_ms"] <= 1.5 * frame_ms

@@ -33,20 +33,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from realtime.training.datasets import image_files
 from realtime.device import resolve_device
 from realtime.errors import RealtimeError
-from realtime.imaging.frames import fit_long_side, frame_to_tensor
 from realtime.gatys.optimize import DEFAULT_CONTENT_LAYER as GATYS_CONTENT_LAYER
 from realtime.gatys.optimize import DEFAULT_TV_WEIGHT as GATYS_TV_WEIGHT
 from realtime.gatys.optimize import Gatys, GatysSettings, LossNetwork
+from realtime.imaging.frames import fit_long_side, frame_to_tensor
 from realtime.imaging.images import read_image
-from realtime.perceptual.losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_grams
-from realtime.perceptual.quality import content_change, style_distance
-from realtime.perceptual.refine import DEFAULT_PHOTOS as REFINE_PHOTOS
-from realtime.perceptual.refine import RefineSettings, TargetRefiner
-from realtime.runtimes.stylizer import Stylizer
-from realtime.perceptual.vgg import VGGFeatures
 from realtime.model.weights import (
     MODEL_CHOICES,
     Weights,
@@ -54,17 +47,29 @@ from realtime.model.weights import (
     model_for,
     shipped_weights,
 )
+from realtime.perceptual.losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_grams
+from realtime.perceptual.quality import content_change, style_distance
+from realtime.perceptual.refine import DEFAULT_PHOTOS as REFINE_PHOTOS
+from realtime.perceptual.refine import RefineSettings, TargetRefiner
+from realtime.perceptual.vgg import VGGFeatures
+from realtime.runtimes.stylizer import Stylizer
+from realtime.training.datasets import image_files
 
 SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
 DEFAULT_PHOTOS = "sample:astronaut,sample:coffee,sample:chelsea,sample:rocket"
 METHODS = ("photo", "msgnet", "refined", "gatys")
 
 
-def style_groups(weights: Weights, vgg: VGGFeatures, args: argparse.Namespace, device: torch.device) -> list[tuple[str, str, dict]]:
+def style_groups(
+    weights: Weights, vgg: VGGFeatures, args: argparse.Namespace, device: torch.device
+) -> list[tuple[str, str, dict]]:
     """(group, style source for MSG-Net and Gatys, VGG Gram yardstick) for every style benchmarked."""
     styles: list[tuple[str, str, dict]] = []
     if args.styles:
-        styles += [("trained", str(p), image_grams(vgg, p, args.style_size, device)) for p in image_files(args.styles, "style")[: args.limit]]
+        styles += [
+            ("trained", str(p), image_grams(vgg, p, args.style_size, device))
+            for p in image_files(args.styles, "style")[: args.limit]
+        ]
     else:
         if not weights.vgg_bank:
             raise RealtimeError(f"{weights.source} has no VGG style bank; pass --styles DIR with the style images")
@@ -83,7 +88,9 @@ def image_grams(vgg: VGGFeatures, path: Path, style_size: int, device: torch.dev
 
 
 @torch.no_grad()
-def score(vgg: VGGFeatures, image: np.ndarray, photo_features: dict, grams: dict, device: torch.device) -> dict[str, float]:
+def score(
+    vgg: VGGFeatures, image: np.ndarray, photo_features: dict, grams: dict, device: torch.device
+) -> dict[str, float]:
     features = vgg(frame_to_tensor(image, device), STYLE_LAYERS)
     return {
         "style": float(style_distance(features, grams)[0]),
@@ -110,17 +117,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--style-size", type=int, default=512, help="style images' long side (default 512)")
     parser.add_argument("--limit", type=int, default=None, help="trained styles to use (default all)")
     parser.add_argument("--unseen-limit", type=int, default=0, help="unseen styles to use (default all)")
-    parser.add_argument("--gatys-steps", type=int, default=300, help="Gatys L-BFGS steps (0 = leave the column pending)")
-    parser.add_argument("--gatys-content-weight", type=float, default=1.0, help="Gatys' content weight (default 1, as `realtime gatys`)")
-    parser.add_argument("--gatys-content-layer", default=GATYS_CONTENT_LAYER, help=f"Gatys' content layer (default {GATYS_CONTENT_LAYER}; training uses {CONTENT_LAYER})")
-    parser.add_argument("--gatys-tv-weight", type=float, default=GATYS_TV_WEIGHT, help=f"Gatys' total-variation weight (default {GATYS_TV_WEIGHT:g})")
-    parser.add_argument("--refine-steps", type=int, default=0, help="also score MSG-Net with refined image-style targets (default 0 = no)")
     parser.add_argument(
-        "--refine-photos", default=",".join(REFINE_PHOTOS), help=f"photos the refinement fits on (default {','.join(REFINE_PHOTOS)})"
+        "--gatys-steps", type=int, default=300, help="Gatys L-BFGS steps (0 = leave the column pending)"
     )
-    parser.add_argument("--vgg", default=str(SHARED_VGG) if SHARED_VGG.is_file() else None, help="VGG16 features state dict")
+    parser.add_argument(
+        "--gatys-content-weight", type=float, default=1.0, help="Gatys' content weight (default 1, as `realtime gatys`)"
+    )
+    parser.add_argument(
+        "--gatys-content-layer",
+        default=GATYS_CONTENT_LAYER,
+        help=f"Gatys' content layer (default {GATYS_CONTENT_LAYER}; training uses {CONTENT_LAYER})",
+    )
+    parser.add_argument(
+        "--gatys-tv-weight",
+        type=float,
+        default=GATYS_TV_WEIGHT,
+        help=f"Gatys' total-variation weight (default {GATYS_TV_WEIGHT:g})",
+    )
+    parser.add_argument(
+        "--refine-steps",
+        type=int,
+        default=0,
+        help="also score MSG-Net with refined image-style targets (default 0 = no)",
+    )
+    parser.add_argument(
+        "--refine-photos",
+        default=",".join(REFINE_PHOTOS),
+        help=f"photos the refinement fits on (default {','.join(REFINE_PHOTOS)})",
+    )
+    parser.add_argument(
+        "--vgg", default=str(SHARED_VGG) if SHARED_VGG.is_file() else None, help="VGG16 features state dict"
+    )
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--model", choices=MODEL_CHOICES, default="auto", help="shipped model when no --weights (auto: light on a CPU)")
+    parser.add_argument(
+        "--model", choices=MODEL_CHOICES, default="auto", help="shipped model when no --weights (auto: light on a CPU)"
+    )
     parser.add_argument("--json", help="also write every score here")
     args = parser.parse_args(argv)
 
@@ -147,8 +178,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.refine_steps:
             refine_photos = tuple(args.refine_photos.split(","))
             if set(refine_photos) & {p for p, _ in photos}:
-                raise RealtimeError(f"--photos overlap --refine-photos ({args.refine_photos}): refined targets would be scored on the photos they were fitted to")
-            refiner = TargetRefiner(stylizer.model, network.vgg, RefineSettings(steps=args.refine_steps, photos=refine_photos), device)
+                raise RealtimeError(
+                    f"--photos overlap --refine-photos ({args.refine_photos}): refined targets would be scored on the photos they were fitted to"
+                )
+            refiner = TargetRefiner(
+                stylizer.model, network.vgg, RefineSettings(steps=args.refine_steps, photos=refine_photos), device
+            )
     except RealtimeError as exc:
         print(f"bench_quality: error: {exc}", file=sys.stderr)
         return 2
@@ -189,13 +224,19 @@ def main(argv: list[str] | None = None) -> int:
         f"{f'refined {args.refine_steps} steps on {args.refine_photos}; ' if refiner else ''}"
         f"{device.type}, {seconds:.0f} s\n"
     )
-    print("| styles | n | photo style loss | MSG-Net style loss | Gatys style loss | MSG-Net ÷ Gatys | MSG-Net ratio | "
-          "Gatys ratio | MSG-Net content loss | Gatys content loss | MSG-Net content change | Gatys content change | "
-          "refined ratio | refined content change |")
+    print(
+        "| styles | n | photo style loss | MSG-Net style loss | Gatys style loss | MSG-Net ÷ Gatys | MSG-Net ratio | "
+        "Gatys ratio | MSG-Net content loss | Gatys content loss | MSG-Net content change | Gatys content change | "
+        "refined ratio | refined content change |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for group in dict.fromkeys(r["group"] for r in rows):
         chosen = [r for r in rows if r["group"] == group]
-        m = {(method, key): mean([r[method][key] for r in chosen if method in r]) for method in METHODS for key in ("style", "ratio", "content", "content_change")}
+        m = {
+            (method, key): mean([r[method][key] for r in chosen if method in r])
+            for method in METHODS
+            for key in ("style", "ratio", "content", "content_change")
+        }
         versus = mean([r["msgnet"]["style"] / r["gatys"]["style"] for r in chosen if "gatys" in r])
         print(
             f"| {group} | {len({r['style'] for r in chosen})} | {fmt(m['photo', 'style'])} | {fmt(m['msgnet', 'style'])} | "
@@ -204,14 +245,24 @@ def main(argv: list[str] | None = None) -> int:
             f"{fmt(m['gatys', 'content_change'])} | {fmt(m['refined', 'ratio'], missing='–')} | "
             f"{fmt(m['refined', 'content_change'], missing='–')} |"
         )
-    print("\n| style | group | MSG-Net ratio | Gatys ratio | MSG-Net content change | Gatys content change | refined ratio | refined content change |")
+    print(
+        "\n| style | group | MSG-Net ratio | Gatys ratio | MSG-Net content change | Gatys content change | refined ratio | refined content change |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for style in dict.fromkeys((r["style"], r["group"]) for r in rows):
         chosen = [r for r in rows if (r["style"], r["group"]) == style]
         cells = [
-            fmt(mean([r[method][key] for r in chosen if method in r]), missing="–" if method == "refined" else "pending")
-            for method, key in (("msgnet", "ratio"), ("gatys", "ratio"), ("msgnet", "content_change"), ("gatys", "content_change"),
-                                ("refined", "ratio"), ("refined", "content_change"))
+            fmt(
+                mean([r[method][key] for r in chosen if method in r]), missing="–" if method == "refined" else "pending"
+            )
+            for method, key in (
+                ("msgnet", "ratio"),
+                ("gatys", "ratio"),
+                ("msgnet", "content_change"),
+                ("gatys", "content_change"),
+                ("refined", "ratio"),
+                ("refined", "content_change"),
+            )
         ]
         print(f"| {style[0]} | {style[1]} | {' | '.join(cells)} |")
     if args.json:

@@ -24,9 +24,9 @@ import numpy as np
 
 from realtime.device import resolve_device
 from realtime.imaging.images import read_image
-from realtime.video.stabilize import TemporalStabilizer
-from realtime.runtimes.stylizer import Stylizer
 from realtime.model.weights import load_weights, untrained_weights
+from realtime.runtimes.stylizer import Stylizer
+from realtime.video.stabilize import TemporalStabilizer
 
 
 def panned_clip(source: str, width: int, frames: int, step: float, noise: float, seed: int = 0) -> list[np.ndarray]:
@@ -35,7 +35,9 @@ def panned_clip(source: str, width: int, frames: int, step: float, noise: float,
     height = round(width * 9 / 16)
     span = width + math.ceil(step * frames) + 2
     scale = max(span / image.shape[1], height / image.shape[0])
-    image = cv2.resize(image, (math.ceil(image.shape[1] * scale), math.ceil(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    image = cv2.resize(
+        image, (math.ceil(image.shape[1] * scale), math.ceil(image.shape[0] * scale)), interpolation=cv2.INTER_AREA
+    )
     rng = np.random.default_rng(seed)
     clip = []
     for t in range(frames):
@@ -52,14 +54,16 @@ def warping_error(outputs: list[np.ndarray], step: float) -> float:
     errors = []
     for prev, cur in pairwise(outputs):
         moved = cv2.warpAffine(prev.astype(np.float32), shift, (prev.shape[1], prev.shape[0]), flags=cv2.INTER_LINEAR)
-        errors.append(np.abs(cur.astype(np.float32) - moved)[:, : -margin].mean())
+        errors.append(np.abs(cur.astype(np.float32) - moved)[:, :-margin].mean())
     return float(np.mean(errors))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", help="trained weights file (default: an untrained generator of width --ngf)")
-    parser.add_argument("--ngf", type=int, default=128, help="width of the untrained generator (default 128, the full model)")
+    parser.add_argument(
+        "--ngf", type=int, default=128, help="width of the untrained generator (default 128, the full model)"
+    )
     parser.add_argument("--style", default="/work/shared/data/styles21/candy.jpg", help="style name or image")
     parser.add_argument("--image", default="sample:astronaut", help="photo to pan (default sample:astronaut)")
     parser.add_argument("--width", type=int, default=320, help="frame width (16:9), default 320")

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from realtime.training.datasets import ContentSet, StyleSet
 from realtime.device import resolve_device
+from realtime.model.msgnet import MSGNet
 from realtime.perceptual.losses import (
     CONTENT_LAYER,
     STYLE_LAYERS,
@@ -36,9 +36,9 @@ from realtime.perceptual.losses import (
     style_grams,
     style_loss,
 )
-from realtime.model.msgnet import MSGNet
-from realtime.training.train import TrainConfig, Training, TrainingData, autocast_dtype
 from realtime.perceptual.vgg import VGGFeatures
+from realtime.training.datasets import ContentSet, StyleSet
+from realtime.training.train import TrainConfig, Training, TrainingData, autocast_dtype
 
 SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
 VGG16_LAYOUT = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]
@@ -73,7 +73,9 @@ class ReferenceStep:
 
     def __call__(self, content: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
         content, styles = content.float(), styles.float()
-        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+        with torch.autocast(
+            self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None
+        ):
             output = self.model(content, self.model.encode_style(styles))
             with torch.no_grad():
                 reference = self.vgg(content, (CONTENT_LAYER,))[CONTENT_LAYER]
@@ -123,11 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-blocks", type=int, default=6)
     parser.add_argument("--style-sizes", default="256,384,512")
     parser.add_argument("--styles", type=int, default=21, help="style images (random)")
-    parser.add_argument("--styles-per-batch", type=int, default=0, help="as realtime train (default 0 = one per sample)")
+    parser.add_argument(
+        "--styles-per-batch", type=int, default=0, help="as realtime train (default 0 = one per sample)"
+    )
     parser.add_argument("--steps", type=int, default=30, help="timed steps per repeat")
     parser.add_argument("--repeats", type=int, default=2, help="timed blocks per path (spread = noise)")
     parser.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp16", "fp32"))
-    parser.add_argument("--paths", default=None, help="comma list of reference,realtime,compiled (default: all on CUDA)")
+    parser.add_argument(
+        "--paths", default=None, help="comma list of reference,realtime,compiled (default: all on CUDA)"
+    )
     parser.add_argument("--vgg", help=f"VGG16 features state dict (default {SHARED_VGG} if present, else random)")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
@@ -135,10 +141,20 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device(args.device)
     sizes = tuple(int(s) for s in args.style_sizes.split(","))
     config = TrainConfig(
-        content="(random)", styles="(random)", checkpoint="(none)", batch=args.batch, size=args.size, style_sizes=sizes,
-        ngf=args.ngf, n_blocks=args.n_blocks, precision=args.precision, styles_per_batch=args.styles_per_batch,
+        content="(random)",
+        styles="(random)",
+        checkpoint="(none)",
+        batch=args.batch,
+        size=args.size,
+        style_sizes=sizes,
+        ngf=args.ngf,
+        n_blocks=args.n_blocks,
+        precision=args.precision,
+        styles_per_batch=args.styles_per_batch,
     )
-    paths = (args.paths or ("reference,realtime,compiled" if device.type == "cuda" else "reference,realtime")).split(",")
+    paths = (args.paths or ("reference,realtime,compiled" if device.type == "cuda" else "reference,realtime")).split(
+        ","
+    )
     vgg = load_vgg(args.vgg)
     data = random_data(config, device, args.styles)
     sampler = Training(config, data, copy.deepcopy(vgg), device)
@@ -167,7 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         rates = [images_per_second(step, timed, device, args.batch) for _ in range(args.repeats)]
         peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
         rows.append({"path": path, "img_per_s": rates, "warmup_s": warm_seconds, "peak_gib": peak})
-        print(f"{path}: {', '.join(f'{r:.1f}' for r in rates)} img/s (warm-up {warm_seconds:.1f} s)", file=sys.stderr, flush=True)
+        print(
+            f"{path}: {', '.join(f'{r:.1f}' for r in rates)} img/s (warm-up {warm_seconds:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
         del step
         training = reference = None
 

@@ -28,13 +28,13 @@ import numpy as np
 import torch
 
 from realtime.device import resolve_device
-from realtime.runtimes.cuda import FastSettings
 from realtime.imaging.images import read_image
-from realtime.runtimes.stylizer import Stylizer
 from realtime.model.targets import StyleSpec
-from realtime.video.stylize import StyleSchedule, TimedStyle, stylize_video
-from realtime.video.io import VideoReader, VideoWriter
 from realtime.model.weights import load_weights, untrained_weights
+from realtime.runtimes.cuda import FastSettings
+from realtime.runtimes.stylizer import Stylizer
+from realtime.video.io import VideoReader, VideoWriter
+from realtime.video.stylize import StyleSchedule, TimedStyle, stylize_video
 
 FPS = 30
 AUDIO_RATE = 48000
@@ -108,16 +108,22 @@ def row(name: str, path: str, batch: int, frames: int, seconds: float, busy: dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", help="trained weights file (default: an untrained generator of width --ngf)")
-    parser.add_argument("--ngf", type=int, default=128, help="width of the untrained generator (default 128, the full model)")
+    parser.add_argument(
+        "--ngf", type=int, default=128, help="width of the untrained generator (default 128, the full model)"
+    )
     parser.add_argument("--style", default="/work/shared/data/styles21/candy.jpg", help="style name or image")
     parser.add_argument("--image", default="sample:astronaut")
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     parser.add_argument("--frames", type=int, default=30, help="frames per clip (default 30 = 1 s)")
-    parser.add_argument("--batch", type=int, nargs="+", default=None, help="pipelined batch sizes (default 4 on CUDA, 1 on CPU)")
+    parser.add_argument(
+        "--batch", type=int, nargs="+", default=None, help="pipelined batch sizes (default 4 on CUDA, 1 on CPU)"
+    )
     parser.add_argument("--stabilize", type=float, default=0.0, help="also stabilise in the pipelined runs")
     parser.add_argument("--no-reference", action="store_true", help="skip the sequential reference run")
     parser.add_argument("--io-only", action="store_true", help="skip the generator: the decode/encode ceiling")
-    parser.add_argument("--compile", action="store_true", help="time `realtime video --compile`: the generator compiled per size first")
+    parser.add_argument(
+        "--compile", action="store_true", help="time `realtime video --compile`: the generator compiled per size first"
+    )
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
 
@@ -131,7 +137,9 @@ def main() -> None:
     stylizer.set_style([args.style])
     schedule = StyleSchedule([TimedStyle(StyleSpec(args.style))], stylizer.styles.blend)
     batches = args.batch or [4 if device.type == "cuda" else 1]
-    hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} torch threads"
+    hardware = (
+        torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} torch threads"
+    )
 
     path = f"; compiled: {optimize.describe()}" if optimize else ""
     print(f"model: {label}; device {device} ({hardware}){path}; {args.frames} frames per clip at {FPS} fps")
@@ -148,7 +156,13 @@ def main() -> None:
                 print(row(name, "reference (sequential)", 1, frames, seconds, busy), flush=True)
             for batch in batches:
                 result = stylize_video(
-                    clip, Path(folder) / "out.mp4", stylizer, schedule, batch=batch, stabilize=args.stabilize, progress=False
+                    clip,
+                    Path(folder) / "out.mp4",
+                    stylizer,
+                    schedule,
+                    batch=batch,
+                    stabilize=args.stabilize,
+                    progress=False,
                 )
                 print(row(name, "pipelined", batch, result.frames, result.seconds, result.stages), flush=True)
 

@@ -37,7 +37,6 @@ if TYPE_CHECKING:  # what type checkers and editors see; `as` marks each name as
     from realtime.imaging.images import write_image as write_image
     from realtime.model.msgnet import MODELS as MODELS
     from realtime.model.msgnet import MSGNet as MSGNet
-    from realtime.runtimes.stylizer import Stylizer as Stylizer
     from realtime.model.targets import StyleBank as StyleBank
     from realtime.model.targets import StyleSpec as StyleSpec
     from realtime.model.targets import StyleTargets as StyleTargets
@@ -45,6 +44,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; `as` marks each name as
     from realtime.model.weights import load_weights as load_weights
     from realtime.model.weights import resolve_weights as resolve_weights
     from realtime.model.weights import save_weights as save_weights
+    from realtime.runtimes.stylizer import Stylizer as Stylizer
 
 
 def __getattr__(name: str) -> Any:

@@ -15,7 +15,9 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
-            why = "this PyTorch has no CUDA support" if torch.version.cuda is None else "no CUDA GPU or driver was found"
+            why = (
+                "this PyTorch has no CUDA support" if torch.version.cuda is None else "no CUDA GPU or driver was found"
+            )
             raise RealtimeError(f"--device {name} was requested but {why}; use --device cpu or auto")
         device = torch.device(name)
         if device.index is not None and device.index >= torch.cuda.device_count():

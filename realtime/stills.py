@@ -88,7 +88,7 @@ def _output_name(source: str) -> str:
     if source == STDIO:
         return "stdin.png"
     if source.startswith(SAMPLE_PREFIX):
-        return source[len(SAMPLE_PREFIX):] + ".png"
+        return source[len(SAMPLE_PREFIX) :] + ".png"
     return Path(source).name
 
 

@@ -23,12 +23,12 @@ import numpy as np
 from torch import Tensor
 from tqdm import tqdm
 
-from realtime.training.datasets import center_crop, image_files
 from realtime.errors import RealtimeError
 from realtime.imaging.images import read_image, write_image
+from realtime.model.weights import MODEL_CHOICES
 from realtime.perceptual.refine import RefineSettings, TargetRefiner
 from realtime.runtimes.stylizer import Stylizer
-from realtime.model.weights import MODEL_CHOICES
+from realtime.training.datasets import center_crop, image_files
 
 DEFAULT_PHOTOS = "sample:astronaut,sample:coffee,sample:chelsea,sample:rocket"
 SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
@@ -40,7 +40,16 @@ def label(tile: np.ndarray, text: str) -> np.ndarray:
     scale = tile.shape[1] / 300
     strip = max(12, int(28 * scale))
     tile[-strip:] = (tile[-strip:] * 0.35).astype(np.uint8)
-    cv2.putText(tile, text[:24], (4, tile.shape[0] - strip // 4), cv2.FONT_HERSHEY_SIMPLEX, 0.9 * scale, (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(
+        tile,
+        text[:24],
+        (4, tile.shape[0] - strip // 4),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.9 * scale,
+        (255, 255, 255),
+        1,
+        cv2.LINE_AA,
+    )
     return tile
 
 
@@ -55,10 +64,18 @@ def style_columns(stylizer: Stylizer, args: argparse.Namespace) -> list[Column]:
     """The sheet's columns, left to right."""
     styles = stylizer.styles
     if args.style_images:
-        refiner = TargetRefiner.load(stylizer.model, stylizer.device, args.vgg, RefineSettings(steps=args.refine)) if args.refine else None
+        refiner = (
+            TargetRefiner.load(stylizer.model, stylizer.device, args.vgg, RefineSettings(steps=args.refine))
+            if args.refine
+            else None
+        )
         versus = Stylizer.load(args.versus, args.device) if args.versus else None
         columns: list[Column] = []
-        paths = image_files(args.style_images, "style") if Path(args.style_images).is_dir() else map(Path, args.style_images.split(","))
+        paths = (
+            image_files(args.style_images, "style")
+            if Path(args.style_images).is_dir()
+            else map(Path, args.style_images.split(","))
+        )
         for path in paths:
             styles.refiner = None
             columns.append((path.stem, path, stylizer, styles.target(str(path))))
@@ -81,10 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tile", type=int, default=128, help="side of each tile in the sheet (default 128)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--model", choices=MODEL_CHOICES, default="auto", help="shipped model when no --weights")
-    parser.add_argument("--style-images", metavar="DIR|A,B", help="use these images (a folder or a comma list) as the styles instead of the built-ins")
+    parser.add_argument(
+        "--style-images",
+        metavar="DIR|A,B",
+        help="use these images (a folder or a comma list) as the styles instead of the built-ins",
+    )
     parser.add_argument("--refine", type=int, default=0, help="with --style-images: add each style refined for N steps")
-    parser.add_argument("--versus", metavar="WEIGHTS", help="with --style-images: add each style rendered by these weights")
-    parser.add_argument("--vgg", default=str(SHARED_VGG) if SHARED_VGG.is_file() else None, help="VGG16 features for --refine")
+    parser.add_argument(
+        "--versus", metavar="WEIGHTS", help="with --style-images: add each style rendered by these weights"
+    )
+    parser.add_argument(
+        "--vgg", default=str(SHARED_VGG) if SHARED_VGG.is_file() else None, help="VGG16 features for --refine"
+    )
     parser.add_argument("-o", "--output", required=True)
     args = parser.parse_args(argv)
     try:
@@ -92,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         columns = style_columns(stylizer, args)
         if not columns:
             raise RealtimeError(f"{stylizer.weights.source} has no built-in styles; pass --style-images DIR")
-        height = args.tile if any(image for _, image, _, _ in columns) else max(16, args.tile // 5)  # else a row of names
+        height = (
+            args.tile if any(image for _, image, _, _ in columns) else max(16, args.tile // 5)
+        )  # else a row of names
         header = [np.full((height, args.tile, 3), 255, np.uint8)]
         for name, image, _, _ in columns:
             thumb = shrink(read_image(image), args.tile) if image else np.full((height, args.tile, 3), 90, np.uint8)

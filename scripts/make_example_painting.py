@@ -26,16 +26,40 @@ from realtime.imaging.images import check_output_path, write_image
 # with one red accent. Three bold looks unlike any training painting, for the unseen-style score.
 PALETTES = {
     "night": [
-        (12, 28, 74), (28, 60, 140), (48, 98, 190), (90, 150, 210), (230, 190, 60),
-        (245, 215, 90), (200, 120, 30), (200, 60, 30), (240, 235, 210), (20, 70, 60),
+        (12, 28, 74),
+        (28, 60, 140),
+        (48, 98, 190),
+        (90, 150, 210),
+        (230, 190, 60),
+        (245, 215, 90),
+        (200, 120, 30),
+        (200, 60, 30),
+        (240, 235, 210),
+        (20, 70, 60),
     ],
     "fauve": [
-        (220, 30, 40), (250, 110, 20), (255, 200, 30), (30, 160, 70), (10, 100, 90),
-        (120, 40, 160), (230, 60, 150), (40, 80, 200), (250, 240, 220), (110, 200, 60),
+        (220, 30, 40),
+        (250, 110, 20),
+        (255, 200, 30),
+        (30, 160, 70),
+        (10, 100, 90),
+        (120, 40, 160),
+        (230, 60, 150),
+        (40, 80, 200),
+        (250, 240, 220),
+        (110, 200, 60),
     ],
     "ink": [
-        (10, 10, 12), (35, 35, 38), (70, 70, 72), (120, 118, 112), (170, 166, 158),
-        (215, 210, 198), (238, 232, 218), (245, 240, 228), (190, 30, 30), (25, 25, 30),
+        (10, 10, 12),
+        (35, 35, 38),
+        (70, 70, 72),
+        (120, 118, 112),
+        (170, 166, 158),
+        (215, 210, 198),
+        (238, 232, 218),
+        (245, 240, 228),
+        (190, 30, 30),
+        (25, 25, 30),
     ],
 }
 
@@ -103,7 +127,9 @@ def main() -> int:
     parser.add_argument("output", type=Path, help="image file to write (.png or .jpg)")
     parser.add_argument("--size", type=int, default=512, help="side of the square painting (default 512)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    parser.add_argument("--palette", choices=PALETTES, default="night", help="colours (default night, the README's example)")
+    parser.add_argument(
+        "--palette", choices=PALETTES, default="night", help="colours (default night, the README's example)"
+    )
     args = parser.parse_args()
     if args.size < 64:
         parser.error("--size must be at least 64")

@@ -68,7 +68,7 @@ class Display:
     parallel test), and the loser would then drive the winner's screen.
     """
 
-    def __enter__(self) -> Display:  # noqa: PYI034 - a script for Python 3.10+, without typing.Self
+    def __enter__(self) -> Display:
         read_end, write_end = os.pipe()
         self.proc = subprocess.Popen(
             ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
@@ -92,7 +92,9 @@ class Display:
         self.proc.wait(timeout=10)
 
     def xdotool(self, *args: str) -> str:
-        return subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True, check=False).stdout.strip()
+        return subprocess.run(
+            ["xdotool", *args], env=self.env, capture_output=True, text=True, check=False
+        ).stdout.strip()
 
     def window(self) -> str | None:
         found = self.xdotool("search", "--name", f"^{TITLE}$").split()
@@ -113,7 +115,9 @@ class Display:
         return screen[y : y + h, x : x + w]
 
 
-def steady_shot(display: Display, wid: str, path: Path, timeout: float = 60.0, differs_from: np.ndarray | None = None) -> np.ndarray:
+def steady_shot(
+    display: Display, wid: str, path: Path, timeout: float = 60.0, differs_from: np.ndarray | None = None
+) -> np.ndarray:
     """A screenshot once the window stopped changing (and, if given, differs from `differs_from`)."""
     state: dict[str, np.ndarray] = {}
 
@@ -152,7 +156,16 @@ def run_check(workdir: Path, weights: str | None = None, size: int = 128, timeou
     outdir = workdir / "out"
     outdir.mkdir(exist_ok=True)
     command = [
-        sys.executable, "-m", "realtime", "live", "--source", str(clip), "--size", str(size), "--output-dir", str(outdir)
+        sys.executable,
+        "-m",
+        "realtime",
+        "live",
+        "--source",
+        str(clip),
+        "--size",
+        str(size),
+        "--output-dir",
+        str(outdir),
     ]
     if weights:
         command += ["--weights", weights]
@@ -163,9 +176,13 @@ def run_check(workdir: Path, weights: str | None = None, size: int = 128, timeou
         app = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wid = wait_for(display.window, timeout, "the live window to appear")
-            wait_for(lambda: display.geometry(wid)[2:] == CLIP_SIZE, 30, f"the window to be the clip's size {CLIP_SIZE}")
+            wait_for(
+                lambda: display.geometry(wid)[2:] == CLIP_SIZE, 30, f"the window to be the clip's size {CLIP_SIZE}"
+            )
             w = CLIP_SIZE[0]
-            wait_for(lambda: display.screenshot(workdir / "0-start.png", wid).mean() > 5, timeout, "frames in the window")
+            wait_for(
+                lambda: display.screenshot(workdir / "0-start.png", wid).mean() > 5, timeout, "frames in the window"
+            )
 
             # HighGUI keeps only the last key of a burst, so each key waits for the window to show its effect.
             def press(key: str, name: str) -> np.ndarray:
@@ -198,7 +215,9 @@ def run_check(workdir: Path, weights: str | None = None, size: int = 128, timeou
             display.key(wid, "space")  # playing again: the picture moves
             wait_for(new_frames(display, wid, workdir / "8-playing.png", 2), timeout, "the video to play again")
             display.key(wid, "r")
-            wait_for(new_frames(display, wid, workdir / "9-hud-recording.png", 4), timeout, "4 new frames while recording")
+            wait_for(
+                new_frames(display, wid, workdir / "9-hud-recording.png", 4), timeout, "4 new frames while recording"
+            )
             display.key(wid, "q")
             code = app.wait(timeout=timeout)
             assert code == 0, f"q: exit code {code}, expected 0 (see {workdir / 'live.log'})"

@@ -12,8 +12,8 @@ from PIL import Image
 
 from realtime.model.msgnet import MSGNet
 from realtime.model.targets import StyleBank
-from realtime.perceptual.vgg import VGGFeatures
 from realtime.model.weights import Weights, save_weights
+from realtime.perceptual.vgg import VGGFeatures
 
 
 def make_weights(ngf: int = 8, n_blocks: int = 1, styles: int = 2, seed: int = 0) -> Weights:

@@ -2,9 +2,9 @@ import pytest
 import torch
 from conftest import make_weights, photo, save_png
 
-from realtime.model.averaging import average_weights, parse_part, write_average
 from realtime.cli import main
 from realtime.errors import RealtimeError
+from realtime.model.averaging import average_weights, parse_part, write_average
 from realtime.model.targets import StyleBank, StyleTargets
 from realtime.model.weights import load_weights, save_weights
 
@@ -102,7 +102,22 @@ def test_cli_writes_the_average_and_refuses_bad_input(two_files, style_folder, t
     broken = tmp_path / "broken.safetensors"
     broken.write_bytes(two_files[0].read_bytes()[:1000])
     bad_out = tmp_path / "bad.safetensors"
-    assert main(["train", "--average", str(two_files[0]), "--average", str(broken), "--styles", str(style_folder), "--out", str(bad_out)]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--average",
+                str(two_files[0]),
+                "--average",
+                str(broken),
+                "--styles",
+                str(style_folder),
+                "--out",
+                str(bad_out),
+            ]
+        )
+        == 2
+    )
     assert "not a readable weights file" in capsys.readouterr().err
     assert main(["train", "--average", str(two_files[0]), "--average", str(two_files[1]), "--out", str(bad_out)]) == 2
     assert "--average needs --out PATH and --styles DIR" in capsys.readouterr().err

@@ -14,9 +14,9 @@ import realtime.cli.image
 import realtime.model.weights
 from realtime.cli import main
 from realtime.imaging.images import read_image
+from realtime.model.weights import UntrainedWeightsWarning, save_weights
 from realtime.runtimes.onnx import OnnxGenerator
 from realtime.video.io import VideoWriter
-from realtime.model.weights import UntrainedWeightsWarning, save_weights
 
 
 def run(capsys, *argv):
@@ -36,14 +36,18 @@ def test_image_has_the_inputs_size_and_depends_on_the_style(capsys, tmp_path, we
     outputs = []
     for i, style in enumerate(style_images):
         out = tmp_path / f"out{i}.png"
-        code, _, err = run(capsys, "image", photo_file, "-o", out, "--style", style, "--weights", weights_file, "--device", "cpu")
+        code, _, err = run(
+            capsys, "image", photo_file, "-o", out, "--style", style, "--weights", weights_file, "--device", "cpu"
+        )
         assert code == 0, err
         outputs.append(read_image(out).astype(float))
     assert outputs[0].shape == read_image(photo_file).shape == (45, 61, 3)
     assert np.abs(outputs[0] - outputs[1]).mean() > 5
 
 
-def test_image_on_a_cpu_runs_the_onnxruntime_generator(capsys, tmp_path, weights_file, photo_file, style_images, monkeypatch):
+def test_image_on_a_cpu_runs_the_onnxruntime_generator(
+    capsys, tmp_path, weights_file, photo_file, style_images, monkeypatch
+):
     loaded = []
     load = realtime.cli.image.Stylizer.load
 
@@ -52,7 +56,19 @@ def test_image_on_a_cpu_runs_the_onnxruntime_generator(capsys, tmp_path, weights
         return loaded[-1]
 
     monkeypatch.setattr(realtime.cli.image.Stylizer, "load", recording_load)
-    code, _, err = run(capsys, "image", photo_file, "-o", tmp_path / "o.png", "--style", style_images[0], "--weights", weights_file, "--device", "cpu")
+    code, _, err = run(
+        capsys,
+        "image",
+        photo_file,
+        "-o",
+        tmp_path / "o.png",
+        "--style",
+        style_images[0],
+        "--weights",
+        weights_file,
+        "--device",
+        "cpu",
+    )
     assert code == 0, err
     assert len(loaded) == 1 and isinstance(loaded[0].fast, OnnxGenerator)
 
@@ -61,7 +77,9 @@ def test_without_shipped_weights_a_placeholder_runs_on_a_style_image(capsys, tmp
     monkeypatch.setattr(realtime.model.weights, "shipped_weights_path", lambda model: None)
     src = save_png(tmp_path / "small.png", photo(20, 28))
     with pytest.warns(UntrainedWeightsWarning):
-        code, _, err = run(capsys, "image", src, "-o", tmp_path / "o.jpg", "--style", style_images[0], "--device", "cpu")
+        code, _, err = run(
+            capsys, "image", src, "-o", tmp_path / "o.jpg", "--style", style_images[0], "--device", "cpu"
+        )
     assert code == 0, err
     assert read_image(tmp_path / "o.jpg").shape == (20, 28, 3)
 
@@ -69,8 +87,21 @@ def test_without_shipped_weights_a_placeholder_runs_on_a_style_image(capsys, tmp
 def test_builtin_names_blending_strength_and_json(capsys, tmp_path, weights_file, photo_file):
     out = tmp_path / "blend.png"
     code, stdout, err = run(
-        capsys, "image", photo_file, "-o", out, "--weights", weights_file, "--style", "style0:0.7",
-        "--style", "style1:0.3", "--strength", "0.5", "--preserve-color", "--json",
+        capsys,
+        "image",
+        photo_file,
+        "-o",
+        out,
+        "--weights",
+        weights_file,
+        "--style",
+        "style0:0.7",
+        "--style",
+        "style1:0.3",
+        "--strength",
+        "0.5",
+        "--preserve-color",
+        "--json",
     )
     assert code == 0, err
     summary = json.loads(stdout)
@@ -85,7 +116,9 @@ def test_folder_input_stylises_every_image(capsys, tmp_path, weights_file, style
     for name in ("a.png", "b.jpg"):
         Image.fromarray(photo(24, 32)).save(src / name)
     (src / "notes.txt").write_text("not an image")
-    code, _, err = run(capsys, "image", src, "-o", tmp_path / "out", "--style", style_images[0], "--weights", weights_file)
+    code, _, err = run(
+        capsys, "image", src, "-o", tmp_path / "out", "--style", style_images[0], "--weights", weights_file
+    )
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.jpg"]
 
@@ -95,7 +128,9 @@ def test_a_bad_file_in_a_batch_is_reported_and_the_rest_done(capsys, tmp_path, w
     src.mkdir()
     save_png(src / "good.png", photo(16, 16))
     (src / "bad.png").write_bytes(b"garbage")
-    code, _, err = run(capsys, "image", src, "-o", tmp_path / "out", "--style", style_images[0], "--weights", weights_file)
+    code, _, err = run(
+        capsys, "image", src, "-o", tmp_path / "out", "--style", style_images[0], "--weights", weights_file
+    )
     assert code == 2
     assert "bad.png" in err
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["good.png"]
@@ -105,7 +140,19 @@ def test_stdin_to_stdout(tmp_path, weights_file, style_images):
     buffer = tmp_path / "in.png"
     save_png(buffer, photo(12, 20))
     proc = subprocess.run(
-        [sys.executable, "-m", "realtime", "image", "-", "-o", "-", "--style", str(style_images[0]), "--weights", str(weights_file)],
+        [
+            sys.executable,
+            "-m",
+            "realtime",
+            "image",
+            "-",
+            "-o",
+            "-",
+            "--style",
+            str(style_images[0]),
+            "--weights",
+            str(weights_file),
+        ],
         input=buffer.read_bytes(),
         capture_output=True,
         timeout=120,
@@ -127,7 +174,9 @@ def test_tiny_and_odd_images_keep_their_size(capsys, tmp_path, weights_file, siz
 def test_huge_image_is_downscaled_to_size(capsys, tmp_path, weights_file):
     src = tmp_path / "big.jpg"
     Image.fromarray(photo(1200, 1600)).save(src)
-    code, _, err = run(capsys, "image", src, "-o", tmp_path / "o.png", "--style", "style0", "--weights", weights_file, "--size", "200")
+    code, _, err = run(
+        capsys, "image", src, "-o", tmp_path / "o.png", "--style", "style0", "--weights", weights_file, "--size", "200"
+    )
     assert code == 0, err
     assert read_image(tmp_path / "o.png").shape == (150, 200, 3)
     assert "larger than --size 200" in err
@@ -162,7 +211,9 @@ def save_corrupt_jpeg(path):
 
 
 def test_unknown_style_lists_the_builtins(capsys, tmp_path, weights_file, photo_file):
-    code, _, err = run(capsys, "image", photo_file, "-o", tmp_path / "o.png", "--style", "candy", "--weights", weights_file)
+    code, _, err = run(
+        capsys, "image", photo_file, "-o", tmp_path / "o.png", "--style", "candy", "--weights", weights_file
+    )
     assert code == 2
     assert "built-in styles: style0, style1" in one_error_line(err)
 
@@ -185,21 +236,45 @@ def test_output_equal_to_the_style_image_is_refused(capsys, tmp_path, weights_fi
 def test_an_output_folder_that_cannot_be_made_is_one_line(capsys, tmp_path, weights_file, photo_file):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    code, _, err = run(capsys, "image", photo_file, "sample:coffee", "-o", blocker / "out", "--style", "style0",
-                       "--weights", weights_file)
+    code, _, err = run(
+        capsys,
+        "image",
+        photo_file,
+        "sample:coffee",
+        "-o",
+        blocker / "out",
+        "--style",
+        "style0",
+        "--weights",
+        weights_file,
+    )
     assert code == 2 and "cannot create the output folder" in one_error_line(err)
 
 
 def test_duplicate_names_leave_no_output_folder_behind(capsys, tmp_path, weights_file, photo_file):
     out = tmp_path / "outs"
-    code, _, err = run(capsys, "image", photo_file, photo_file, "-o", out, "--style", "style0", "--weights", weights_file)
+    code, _, err = run(
+        capsys, "image", photo_file, photo_file, "-o", out, "--style", "style0", "--weights", weights_file
+    )
     assert code == 2 and "same file name" in one_error_line(err)
     assert not out.exists()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown without CUDA")
 def test_cuda_without_cuda(capsys, tmp_path, weights_file, photo_file):
-    code, _, err = run(capsys, "image", photo_file, "-o", tmp_path / "o.png", "--style", "style0", "--weights", weights_file, "--device", "cuda")
+    code, _, err = run(
+        capsys,
+        "image",
+        photo_file,
+        "-o",
+        tmp_path / "o.png",
+        "--style",
+        "style0",
+        "--weights",
+        weights_file,
+        "--device",
+        "cuda",
+    )
     assert code == 2 and "use --device cpu" in one_error_line(err)
 
 
@@ -228,7 +303,9 @@ def test_broken_weights_file(capsys, tmp_path, photo_file):
     assert code == 2 and "w.safetensors" in one_error_line(err)
 
 
-@pytest.mark.parametrize(("argv", "chosen"), [((), "light"), (("--model", "full"), "full"), (("--model", "light"), "light")])
+@pytest.mark.parametrize(
+    ("argv", "chosen"), [((), "light"), (("--model", "full"), "full"), (("--model", "light"), "light")]
+)
 def test_model_flag_picks_the_shipped_file(capsys, tmp_path, monkeypatch, argv, chosen):
     files = {}
     for name, ngf in (("full", 8), ("light", 4)):
@@ -249,7 +326,17 @@ def test_styles_lists_the_bank(capsys, weights_file):
 
 def test_console_script_exit_code_and_single_line(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "realtime", "image", str(tmp_path / "nope.jpg"), "-o", str(tmp_path / "o.png"), "--style", "a.jpg"],
+        [
+            sys.executable,
+            "-m",
+            "realtime",
+            "image",
+            str(tmp_path / "nope.jpg"),
+            "-o",
+            str(tmp_path / "o.png"),
+            "--style",
+            "a.jpg",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -294,7 +381,10 @@ def test_a_reader_that_goes_away_is_not_a_traceback(tmp_path, weights_file):
 def test_the_command_imports_pytorch_only_inside_main():
     """So a Ctrl-C while PyTorch loads lands in main's handler (one line), not in an import (a traceback)."""
     code = "import sys, realtime.cli; print('torch' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout.strip() == "False"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout.strip()
+        == "False"
+    )
 
 
 def test_ctrl_c_while_starting_is_one_line(capsys, monkeypatch):

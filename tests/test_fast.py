@@ -15,10 +15,10 @@ import pytest
 import torch
 from conftest import make_weights, photo
 
-from realtime.runtimes.bench import width_for
 from realtime.errors import RealtimeError
-from realtime.runtimes.cuda import FastSettings, resolve_settings
 from realtime.imaging.frames import frame_to_tensor
+from realtime.runtimes.bench import width_for
+from realtime.runtimes.cuda import FastSettings, resolve_settings
 from realtime.runtimes.onnx import OnnxGenerator
 from realtime.runtimes.stylizer import Stylizer
 
@@ -139,7 +139,18 @@ def test_device_defaults():
 
 
 def test_bench_table_on_cpu(weights_file, capsys):
-    args = ["bench", "--device", "cpu", "--weights", str(weights_file), "--sizes", "32,40x48", "--frames", "1", "--profile"]
+    args = [
+        "bench",
+        "--device",
+        "cpu",
+        "--weights",
+        str(weights_file),
+        "--sizes",
+        "32,40x48",
+        "--frames",
+        "1",
+        "--profile",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "fast path: onnxruntime fp32" in out and "model: " in out and "ngf=8" in out
@@ -161,7 +172,20 @@ def test_bench_onnx_path_matches_eager(weights_file, capsys):
 
 
 def test_bench_json_on_cpu(weights_file, capsys):
-    args = ["bench", "--device", "cpu", "--weights", str(weights_file), "--sizes", "32", "--frames", "2", "--json", "--runtime", "torch"]
+    args = [
+        "bench",
+        "--device",
+        "cpu",
+        "--weights",
+        str(weights_file),
+        "--sizes",
+        "32",
+        "--frames",
+        "2",
+        "--json",
+        "--runtime",
+        "torch",
+    ]
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
     (row,) = report["sizes"]
@@ -170,7 +194,11 @@ def test_bench_json_on_cpu(weights_file, capsys):
     assert row["speedup"] == pytest.approx(row["eager_ms"] / row["fast_ms"])
     assert 0 <= row["mean_diff"] <= 1.0 and row["max_diff"] <= 255
     assert report["fast_settings"] == {
-        "dtype": "fp16", "channels_last": True, "compile": "none", "cuda_graph": False, "dynamic": False
+        "dtype": "fp16",
+        "channels_last": True,
+        "compile": "none",
+        "cuda_graph": False,
+        "dynamic": False,
     }
 
 

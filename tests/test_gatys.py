@@ -16,9 +16,7 @@ from conftest import make_weights, photo, save_png, tiny_vgg
 import realtime.atomic
 import realtime.live.gatys_worker
 from realtime import cli
-from realtime.imaging.color import rgb_to_ycbcr
 from realtime.errors import RealtimeError
-from realtime.imaging.frames import frame_to_tensor
 from realtime.gatys.optimize import (
     Gatys,
     GatysSettings,
@@ -28,11 +26,13 @@ from realtime.gatys.optimize import (
     parse_weight_list,
     render_still,
 )
-from realtime.live.gatys_worker import GatysSnapshotRenderer
+from realtime.imaging.color import rgb_to_ycbcr
+from realtime.imaging.frames import frame_to_tensor
 from realtime.imaging.images import read_image
-from realtime.perceptual.losses import STYLE_LAYERS, style_grams
+from realtime.live.gatys_worker import GatysSnapshotRenderer
 from realtime.live.snapshot import SnapshotRequest, SnapshotStatus
 from realtime.model.targets import StyleSpec
+from realtime.perceptual.losses import STYLE_LAYERS, style_grams
 
 SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
 
@@ -209,11 +209,11 @@ def test_layer_and_weight_lists_parse_or_fail_clearly():
 
 
 def test_missing_or_foreign_vgg_files_are_clear_errors(tmp_path):
-    with pytest.raises(RealtimeError, match="VGG weights not found"):
+    with pytest.raises(RealtimeError, match=r"VGG weights not found"):
         LossNetwork.load(tmp_path / "nope.pth")
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a torch file")
-    with pytest.raises(RealtimeError, match="junk.pth is not a readable VGG state dict"):
+    with pytest.raises(RealtimeError, match=r"junk.pth is not a readable VGG state dict"):
         LossNetwork.load(junk)
     vgg16 = tmp_path / "vgg16.pth"
     torch.save(torchvision.models.vgg16().features[:18].state_dict(), vgg16)  # up to conv4_1, where VGG19 differs
@@ -221,7 +221,7 @@ def test_missing_or_foreign_vgg_files_are_clear_errors(tmp_path):
         LossNetwork.load(vgg16, "vgg19")
     truncated = tmp_path / "truncated.pth"
     truncated.write_bytes(vgg16.read_bytes()[: vgg16.stat().st_size // 2])
-    with pytest.raises(RealtimeError, match="truncated.pth is not a readable VGG state dict"):
+    with pytest.raises(RealtimeError, match=r"truncated.pth is not a readable VGG state dict"):
         LossNetwork.load(truncated)
 
 
@@ -232,7 +232,9 @@ def _weights_with_vgg_bank(network: LossNetwork, info: dict):
         frame = photo(32, 32, seed=len(grams))
         with torch.no_grad():
             grams[name] = style_grams(network.vgg(frame_to_tensor(frame), STYLE_LAYERS))
-    weights.vgg_bank = {layer: torch.stack([grams[n][layer][0] for n in weights.bank.names()]) for layer in STYLE_LAYERS}
+    weights.vgg_bank = {
+        layer: torch.stack([grams[n][layer][0] for n in weights.bank.names()]) for layer in STYLE_LAYERS
+    }
     weights.vgg_bank_info = info
     return weights
 
@@ -259,13 +261,13 @@ def test_built_in_targets_that_do_not_fit_the_network_are_refused(network, info,
 
 
 def test_unknown_names_say_what_works_instead(network):
-    with pytest.raises(RealtimeError, match="no trained weights with built-in styles.*sample:NAME"):
+    with pytest.raises(RealtimeError, match=r"no trained weights with built-in styles.*sample:NAME"):
         StyleGrams.from_specs(["candy"], network, STYLE_LAYERS, None)
-    with pytest.raises(RealtimeError, match="built-in styles: style0, style1"):
+    with pytest.raises(RealtimeError, match=r"built-in styles: style0, style1"):
         StyleGrams.from_specs(["candy"], network, STYLE_LAYERS, make_weights())
-    with pytest.raises(RealtimeError, match="has no VGG targets"):
+    with pytest.raises(RealtimeError, match=r"has no VGG targets"):
         StyleGrams.from_specs(["style0"], network, STYLE_LAYERS, make_weights())
-    with pytest.raises(RealtimeError, match="style image not found"):
+    with pytest.raises(RealtimeError, match=r"style image not found"):
         StyleGrams.from_specs(["missing.jpg"], network, STYLE_LAYERS, None)
 
 
@@ -300,8 +302,22 @@ def _cli(args, capsys):
 def test_cli_renders_and_reports_json(tiny_loss_network, photo_file, style_images, tmp_path, capsys):
     out = tmp_path / "out.png"
     code, stdout, _ = _cli(
-        [photo_file, "-o", out, "--style", f"{style_images[0]}:0.7", "--style", f"{style_images[1]}:0.3",
-         "--size", 64, "--steps", 3, "--device", "cpu", "--json"],
+        [
+            photo_file,
+            "-o",
+            out,
+            "--style",
+            f"{style_images[0]}:0.7",
+            "--style",
+            f"{style_images[1]}:0.3",
+            "--size",
+            64,
+            "--steps",
+            3,
+            "--device",
+            "cpu",
+            "--json",
+        ],
         capsys,
     )
     assert code == 0
@@ -320,7 +336,9 @@ def test_cli_renders_and_reports_json(tiny_loss_network, photo_file, style_image
         (["--style", "nosuchstyle"], "unknown style 'nosuchstyle'"),
     ],
 )
-def test_cli_bad_inputs_exit_2_with_one_line(tiny_loss_network, photo_file, style_images, tmp_path, capsys, extra, message):
+def test_cli_bad_inputs_exit_2_with_one_line(
+    tiny_loss_network, photo_file, style_images, tmp_path, capsys, extra, message
+):
     out = tmp_path / "out.png"
     code, _, err = _cli([photo_file, "-o", out, "--style", style_images[0], "--steps", 1, *extra], capsys)
     assert code == 2
@@ -336,8 +354,9 @@ def test_cli_refuses_to_overwrite_the_style_image(tiny_loss_network, photo_file,
     assert painting.read_bytes() == before
 
 
-def test_cli_an_unwritable_output_folder_fails_before_rendering(tiny_loss_network, photo_file, style_images, tmp_path,
-                                                                capsys, monkeypatch):
+def test_cli_an_unwritable_output_folder_fails_before_rendering(
+    tiny_loss_network, photo_file, style_images, tmp_path, capsys, monkeypatch
+):
     def read_only(*args, **kwargs):
         raise OSError(30, "Read-only file system")
 
@@ -348,7 +367,9 @@ def test_cli_an_unwritable_output_folder_fails_before_rendering(tiny_loss_networ
 
 
 def test_cli_missing_vgg_file_exits_2(photo_file, style_images, tmp_path, capsys):
-    code, _, err = _cli([photo_file, "-o", tmp_path / "o.png", "--style", style_images[0], "--vgg", tmp_path / "no.pth"], capsys)
+    code, _, err = _cli(
+        [photo_file, "-o", tmp_path / "o.png", "--style", style_images[0], "--vgg", tmp_path / "no.pth"], capsys
+    )
     assert code == 2 and "VGG weights not found" in err and err.count("\n") == 1
 
 
@@ -373,7 +394,21 @@ def test_cli_ctrl_c_saves_the_best_so_far(tiny_loss_network, photo_file, style_i
 def test_cli_with_the_real_local_vgg(photo_file, style_images, tmp_path, capsys):
     out = tmp_path / "out.jpg"
     code, _, err = _cli(
-        [photo_file, "-o", out, "--style", style_images[1], "--size", 48, "--steps", 3, "--vgg", SHARED_VGG, "--device", "cpu"],
+        [
+            photo_file,
+            "-o",
+            out,
+            "--style",
+            style_images[1],
+            "--size",
+            48,
+            "--steps",
+            3,
+            "--vgg",
+            SHARED_VGG,
+            "--device",
+            "cpu",
+        ],
         capsys,
     )
     assert code == 0, err
@@ -473,12 +508,12 @@ def test_shutdown_cancels_what_is_queued_and_running(gatys, style_images, tmp_pa
     assert running.done.is_set() and queued.done.is_set()
     assert running.status == queued.status == "snapshot cancelled"
     assert not (tmp_path / "a.png").exists() and not (tmp_path / "b.png").exists()
-    with pytest.raises(RealtimeError, match="shut down"):
+    with pytest.raises(RealtimeError, match=r"shut down"):
         renderer.submit(photo(32, 32), [str(style_images[0])], tmp_path / "c.png")
 
 
 def test_photos_too_small_for_the_network_are_refused(gatys, style_images):
-    with pytest.raises(RealtimeError, match="needs 16 px a side"):
+    with pytest.raises(RealtimeError, match=r"needs 16 px a side"):
         gatys.render(photo(9, 40), gatys.styles([str(style_images[0])]))
 
 

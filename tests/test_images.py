@@ -67,21 +67,21 @@ def test_truncated_jpeg_is_an_error(tmp_path):
     path = tmp_path / "cut.jpg"
     Image.fromarray(photo(64, 64)).save(path, quality=90)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(RealtimeError, match="cannot decode .*cut.jpg"):
+    with pytest.raises(RealtimeError, match=r"cannot decode .*cut.jpg"):
         read_image(path)
 
 
 def test_non_image_is_an_error(tmp_path):
     path = tmp_path / "notes.jpg"
     path.write_text("hello")
-    with pytest.raises(RealtimeError, match="not an image"):
+    with pytest.raises(RealtimeError, match=r"not an image"):
         read_image(path)
 
 
 def test_missing_file_and_folder(tmp_path):
-    with pytest.raises(RealtimeError, match="no such file"):
+    with pytest.raises(RealtimeError, match=r"no such file"):
         read_image(tmp_path / "nope.png")
-    with pytest.raises(RealtimeError, match="folder"):
+    with pytest.raises(RealtimeError, match=r"folder"):
         read_image(tmp_path)
 
 
@@ -95,7 +95,7 @@ def test_huge_jpeg_is_decoded_reduced_but_still_above_the_limit(tmp_path):
 def test_samples_load_offline():
     frame = sample_image("coffee")
     assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8
-    with pytest.raises(RealtimeError, match="samples: astronaut"):
+    with pytest.raises(RealtimeError, match=r"samples: astronaut"):
         sample_image("nope")
 
 
@@ -126,5 +126,5 @@ def test_failed_write_leaves_the_old_file_untouched(tmp_path, monkeypatch):
 
 
 def test_unknown_output_extension_is_refused(tmp_path):
-    with pytest.raises(RealtimeError, match="image format"):
+    with pytest.raises(RealtimeError, match=r"image format"):
         write_image(photo(4, 4), tmp_path / "out.xyz")

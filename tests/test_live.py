@@ -15,7 +15,6 @@ import pytest
 import torch
 from conftest import make_weights
 
-from realtime.sources.capture import Frame, LatestFrame, SourceEnded, VideoCaptureSource
 from realtime.cli import main
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import FrameTransfer
@@ -29,10 +28,11 @@ from realtime.live.session import (
     action_for_key,
 )
 from realtime.live.styles import StyleCatalog
-from realtime.sources.sample import SampleSource
-from realtime.runtimes.stylizer import Stylizer
-from realtime.video.io import VideoReader, VideoWriter
 from realtime.live.window import check_display, display_problem
+from realtime.runtimes.stylizer import Stylizer
+from realtime.sources.capture import Frame, LatestFrame, SourceEnded, VideoCaptureSource
+from realtime.sources.sample import SampleSource
+from realtime.video.io import VideoReader, VideoWriter
 
 CLIP_FPS = 10
 CLIP_FRAMES = 12
@@ -377,7 +377,9 @@ def test_the_generator_warms_up_before_the_source_plays(clip, tmp_path):
 
 
 def test_quit_key_ends_the_run(clip, tmp_path):
-    press_q = lambda s: [action_for_key(ord("q"))] if s.stats.frames == 3 else []
+    def press_q(s):
+        return [action_for_key(ord("q"))] if s.stats.frames == 3 else []
+
     summary = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, inputs=[press_q]).run()
     assert summary.frames == 3 and summary.stop_reason == "quit"
 
@@ -449,7 +451,7 @@ def test_mailbox_keeps_only_the_newest_frame():
     box.put(_frame(3))
     box.end("gone")
     assert box.take(0).index == 3  # an unread frame is still delivered
-    with pytest.raises(SourceEnded, match="gone"):
+    with pytest.raises(SourceEnded, match=r"gone"):
         box.take(0)
 
 
@@ -495,7 +497,7 @@ def test_capture_thread_drops_frames_a_slow_reader_missed():
     source._thread.join(timeout=10)
     frame = source.read(0)
     assert frame.index == 9 and source.dropped == 9
-    with pytest.raises(SourceEnded, match="camera 0 was lost"):
+    with pytest.raises(SourceEnded, match=r"camera 0 was lost"):
         source.read(0)
     source.close()
 
@@ -503,7 +505,7 @@ def test_capture_thread_drops_frames_a_slow_reader_missed():
 def test_camera_that_comes_back_within_the_window_keeps_playing():
     source = VideoCaptureSource(0, open_capture=_cameras(3, 3), reconnect_s=0.6, drop=False)
     indices = []
-    with pytest.raises(SourceEnded, match="did not come back within 0.6 s"):
+    with pytest.raises(SourceEnded, match=r"did not come back within 0.6 s"):
         while True:
             indices.append(source.read(5).index)
     assert indices == list(range(6)) and source.status == "lost"
@@ -534,8 +536,16 @@ def test_sample_source_is_moving_footage():
 
 
 def _hud(**changes):
-    info = HudInfo(style="1/2 style0", strength=1.0, work_size=(320, 240), fps=12.0, generator_ms=30.0,
-                   latency_ms=50.0, device="cpu", hotkeys=HOTKEYS)
+    info = HudInfo(
+        style="1/2 style0",
+        strength=1.0,
+        work_size=(320, 240),
+        fps=12.0,
+        generator_ms=30.0,
+        latency_ms=50.0,
+        device="cpu",
+        hotkeys=HOTKEYS,
+    )
     for key, value in changes.items():
         setattr(info, key, value)
     return info
@@ -561,7 +571,7 @@ def test_no_display_is_reported_with_the_no_window_hint(monkeypatch):
     monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
     monkeypatch.delenv("DISPLAY", raising=False)
     assert display_problem() == "DISPLAY is not set"
-    with pytest.raises(RealtimeError, match="--no-window"):
+    with pytest.raises(RealtimeError, match=r"--no-window"):
         check_display()
     monkeypatch.setenv("DISPLAY", ":987")
     assert "cannot reach" in display_problem()
@@ -570,8 +580,10 @@ def test_no_display_is_reported_with_the_no_window_hint(monkeypatch):
 # Device transfers -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
-    not torch.cuda.is_available(), reason="needs CUDA"))])
+@pytest.mark.parametrize(
+    "device",
+    ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA"))],
+)
 def test_frame_transfer_round_trips(device):
     transfer = FrameTransfer(device)
     frames = [_clip_frame(i) for i in range(3)]
@@ -604,8 +616,24 @@ def test_session_on_cuda_matches_cpu(clip, tmp_path):
 
 def test_cli_live_headless_records_n_frames(clip, tmp_path, weights_file, capsys):
     out = tmp_path / "live.mp4"
-    code = main(["live", "--source", str(clip), "--no-window", "--max-frames", "5", "--record", str(out),
-                 "--weights", str(weights_file), "--size", "128", "--style", "style1"])
+    code = main(
+        [
+            "live",
+            "--source",
+            str(clip),
+            "--no-window",
+            "--max-frames",
+            "5",
+            "--record",
+            str(out),
+            "--weights",
+            str(weights_file),
+            "--size",
+            "128",
+            "--style",
+            "style1",
+        ]
+    )
     assert code == 0
     assert len(_frames_in(out)) == 5
     err = capsys.readouterr().err
@@ -614,8 +642,22 @@ def test_cli_live_headless_records_n_frames(clip, tmp_path, weights_file, capsys
 
 def test_cli_live_refuses_to_record_over_its_source(clip, weights_file, capsys):
     before = clip.read_bytes()
-    code = main(["live", "--source", str(clip), "--no-window", "--max-frames", "5", "--size", "64",
-                 "--record", str(clip), "--weights", str(weights_file)])
+    code = main(
+        [
+            "live",
+            "--source",
+            str(clip),
+            "--no-window",
+            "--max-frames",
+            "5",
+            "--size",
+            "64",
+            "--record",
+            str(clip),
+            "--weights",
+            str(weights_file),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "would replace the --source file" in err and len(err.strip().splitlines()) == 1
     assert clip.read_bytes() == before
@@ -626,8 +668,22 @@ def test_cli_live_exits_2_when_the_recording_fails(clip, tmp_path, weights_file,
         raise RealtimeError(f"cannot write {self.path}: No space left on device")
 
     monkeypatch.setattr(VideoWriter, "write", disk_full)
-    code = main(["live", "--source", str(clip), "--no-window", "--max-frames", "3", "--size", "64",
-                 "--record", str(tmp_path / "full.mp4"), "--weights", str(weights_file)])
+    code = main(
+        [
+            "live",
+            "--source",
+            str(clip),
+            "--no-window",
+            "--max-frames",
+            "3",
+            "--size",
+            "64",
+            "--record",
+            str(tmp_path / "full.mp4"),
+            "--weights",
+            str(weights_file),
+        ]
+    )
     assert code == 2 and "error: cannot write" in capsys.readouterr().err
 
 
@@ -643,8 +699,22 @@ def test_cli_live_sigterm_finalises_the_recording_and_exits_143(clip, tmp_path, 
 
     monkeypatch.setattr(LiveSession, "step", terminated_at_the_third_step)
     record = tmp_path / "rec.mp4"
-    code = main(["live", "--source", str(clip), "--no-window", "--max-frames", "50", "--size", "64",
-                 "--record", str(record), "--weights", str(weights_file)])
+    code = main(
+        [
+            "live",
+            "--source",
+            str(clip),
+            "--no-window",
+            "--max-frames",
+            "50",
+            "--size",
+            "64",
+            "--record",
+            str(record),
+            "--weights",
+            str(weights_file),
+        ]
+    )
     assert code == 143 and "saved recording" in capsys.readouterr().err
     assert 1 <= sum(1 for _ in VideoReader(record)) < 50
 

@@ -76,7 +76,7 @@ def test_light_model_is_a_narrow_msgnet():
 
 def test_shortcut_convolves_before_upsampling_exactly_as_the_paper_upsamples_first():
     block = UpBottleneck(16, 4).eval()
-    conv, upsample = block.residual
+    conv, _ = block.residual
     x = torch.randn(1, 16, 5, 7)
     papers_order = conv(nn.functional.interpolate(x, scale_factor=2, mode="nearest"))
     assert torch.allclose(block.residual(x), papers_order, atol=1e-5)

@@ -13,5 +13,7 @@ def test_package_discovery_finds_every_subpackage_and_the_shipped_weights():
     assert {"realtime", "realtime.cli", "realtime.model", "realtime.shipped"} <= found
     shipped = ROOT / "realtime" / "shipped"
     assert shipped.resolve() == (ROOT / "weights").resolve()
-    assert sorted(p.name for p in shipped.glob("*.safetensors")) == sorted(p.name for p in (ROOT / "weights").glob("*.safetensors"))
+    assert sorted(p.name for p in shipped.glob("*.safetensors")) == sorted(
+        p.name for p in (ROOT / "weights").glob("*.safetensors")
+    )
     assert any(shipped.glob("*.safetensors"))

@@ -11,11 +11,11 @@ from realtime.errors import RealtimeError
 from realtime.imaging.frames import frame_to_tensor
 from realtime.imaging.images import read_image
 from realtime.live.styles import StyleEntry, TargetLoader
+from realtime.model.targets import StyleSpec, StyleTargets
 from realtime.perceptual.losses import STYLE_LAYERS, style_grams
 from realtime.perceptual.quality import style_distance
 from realtime.perceptual.refine import RefineSettings, TargetRefiner
 from realtime.runtimes.stylizer import Stylizer
-from realtime.model.targets import StyleSpec, StyleTargets
 
 
 @pytest.fixture
@@ -134,7 +134,18 @@ def test_cli_refine_writes_a_different_image(tmp_path, weights_file, photo_file,
 def test_cli_refine_without_a_vgg_is_one_line_and_exit_2(tmp_path, weights_file, photo_file, style_images, capsys):
     out = tmp_path / "out.png"
     code, err = _image_cli(
-        [photo_file, "-o", out, "--style", style_images[0], "--weights", weights_file, "--refine", "--vgg", tmp_path / "no.pth"],
+        [
+            photo_file,
+            "-o",
+            out,
+            "--style",
+            style_images[0],
+            "--weights",
+            weights_file,
+            "--refine",
+            "--vgg",
+            tmp_path / "no.pth",
+        ],
         capsys,
     )
     assert code == 2

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from conftest import photo
 
-from realtime.imaging.color import rgb_to_ycbcr
 from realtime.errors import RealtimeError
+from realtime.imaging.color import rgb_to_ycbcr
 from realtime.imaging.frames import frame_to_tensor
 from realtime.runtimes.stylizer import Stylizer
 

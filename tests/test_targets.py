@@ -66,19 +66,21 @@ def test_blend_is_the_normalised_weighted_sum(targets, style_images):
     a, b = (str(p) for p in style_images)
     blended = targets.blend([StyleSpec(a, 0.7), StyleSpec(b, 0.3)])
     assert torch.allclose(blended, 0.7 * targets.target(a) + 0.3 * targets.target(b), atol=1e-6)
-    assert torch.allclose(targets.blend([StyleSpec(a, 2), StyleSpec(b, 2)]), targets.blend([StyleSpec(a), StyleSpec(b)]))
+    assert torch.allclose(
+        targets.blend([StyleSpec(a, 2), StyleSpec(b, 2)]), targets.blend([StyleSpec(a), StyleSpec(b)])
+    )
 
 
 def test_unknown_style_name_lists_the_builtins(targets):
-    with pytest.raises(RealtimeError, match="built-in styles: style0, style1"):
+    with pytest.raises(RealtimeError, match=r"built-in styles: style0, style1"):
         targets.target("candy")
 
 
 def test_missing_style_image_is_named(targets):
-    with pytest.raises(RealtimeError, match="style image not found: nowhere/x.jpg"):
+    with pytest.raises(RealtimeError, match=r"style image not found: nowhere/x.jpg"):
         targets.target("nowhere/x.jpg")
 
 
 def test_a_folder_as_a_style_says_it_is_a_folder(targets, tmp_path):
-    with pytest.raises(RealtimeError, match="is a folder; pass an image in it"):
+    with pytest.raises(RealtimeError, match=r"is a folder; pass an image in it"):
         targets.target(str(tmp_path))

@@ -10,11 +10,11 @@ import pytest
 import torch
 from conftest import make_weights
 
-import realtime.runtimes.cuda
 import realtime.live.styles
-from realtime.runtimes.cuda import FastGenerator, FastSettings
+import realtime.runtimes.cuda
 from realtime.live.styles import StyleEntry, TargetLoader
 from realtime.model.targets import StyleSpec, StyleTargets
+from realtime.runtimes.cuda import FastGenerator, FastSettings
 from realtime.runtimes.tracing import TracingGate
 
 

@@ -12,15 +12,16 @@ import torch
 from conftest import make_weights, photo, save_png, tiny_vgg
 from torch import nn
 
-from realtime.training.checkpoint import load_checkpoint, save_checkpoint
 from realtime.cli import main
-from realtime.training.datasets import ContentSet, center_crop, square_style
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side, frame_to_tensor, pad_for_generator
 from realtime.imaging.images import read_image
-from realtime.perceptual.losses import STYLE_LAYERS, style_grams, style_loss
 from realtime.model.msgnet import MODELS
+from realtime.model.weights import load_weights, save_weights
+from realtime.perceptual.losses import STYLE_LAYERS, style_grams, style_loss
 from realtime.perceptual.quality import content_change, style_distance
+from realtime.training.checkpoint import load_checkpoint, save_checkpoint
+from realtime.training.datasets import ContentSet, center_crop, square_style
 from realtime.training.train import (
     Training,
     evenly_spaced,
@@ -30,7 +31,6 @@ from realtime.training.train import (
     resolve_config,
     training_summary,
 )
-from realtime.model.weights import load_weights, save_weights
 
 TINY = {"ngf": 8, "n_blocks": 1, "size": 32, "style_sizes": (32, 48), "style_size": 32, "batch": 2, "val_count": 1}
 VGG16_LAYOUT = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]
@@ -256,10 +256,40 @@ def test_checkpoint_parts_round_trip_and_damage_is_reported(tmp_path):
 def test_cli_trains_exports_and_resumes(folders, vgg16_file, capsys):
     root = folders["root"]
     common = ["--content", str(folders["content"]), "--styles", str(folders["styles"]), "--vgg", str(vgg16_file)]
-    tiny = ["--ngf", "8", "--n-blocks", "1", "--size", "32", "--style-sizes", "32", "--style-size", "32", "--batch", "2"]
+    tiny = [
+        "--ngf",
+        "8",
+        "--n-blocks",
+        "1",
+        "--size",
+        "32",
+        "--style-sizes",
+        "32",
+        "--style-size",
+        "32",
+        "--batch",
+        "2",
+    ]
     out = root / "model.safetensors"
-    code = main(["train", *common, *tiny, "--out", str(out), "--steps", "3", "--chunk-steps", "2", "--val-count", "1",
-                 "--val-every", "1", "--quiet", "--json"])
+    code = main(
+        [
+            "train",
+            *common,
+            *tiny,
+            "--out",
+            str(out),
+            "--steps",
+            "3",
+            "--chunk-steps",
+            "2",
+            "--val-count",
+            "1",
+            "--val-every",
+            "1",
+            "--quiet",
+            "--json",
+        ]
+    )
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["status"] == "chunk done" and summary["step"] == 2 and not out.exists()
@@ -284,9 +314,34 @@ def test_cli_trains_exports_and_resumes(folders, vgg16_file, capsys):
 
 def test_cli_model_preset_trains_the_light_shape_with_overrides(folders, vgg16_file, capsys):
     out = folders["root"] / "light.safetensors"
-    args = ["train", "--content", str(folders["content"]), "--styles", str(folders["styles"]), "--vgg", str(vgg16_file),
-            "--model", "light", "--ngf", "8", "--size", "32", "--style-sizes", "32", "--style-size", "32", "--batch", "2",
-            "--steps", "1", "--val-count", "1", "--out", str(out), "--quiet"]
+    args = [
+        "train",
+        "--content",
+        str(folders["content"]),
+        "--styles",
+        str(folders["styles"]),
+        "--vgg",
+        str(vgg16_file),
+        "--model",
+        "light",
+        "--ngf",
+        "8",
+        "--size",
+        "32",
+        "--style-sizes",
+        "32",
+        "--style-size",
+        "32",
+        "--batch",
+        "2",
+        "--steps",
+        "1",
+        "--val-count",
+        "1",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     assert main(args) == 0
     assert load_weights(out).model.shape == {**MODELS["light"], "ngf": 8}
 
@@ -318,8 +373,16 @@ def test_bad_input_is_one_line_and_exit_2(folders, vgg16_file, capsys, change, m
     (root / "garbage.pt").write_bytes(b"PK\x03\x04 not really a zip")
     if "{real}" in change.values():
         make_training(folders, steps=1, checkpoint=str(root / "real.pt")).run(progress=False)
-    args = {"--content": str(folders["content"]), "--styles": str(folders["styles"]), "--vgg": str(vgg16_file),
-            "--out": str(root / "w.safetensors"), "--size": "32", "--style-sizes": "32", "--ngf": "8", "--val-count": "1"}
+    args = {
+        "--content": str(folders["content"]),
+        "--styles": str(folders["styles"]),
+        "--vgg": str(vgg16_file),
+        "--out": str(root / "w.safetensors"),
+        "--size": "32",
+        "--style-sizes": "32",
+        "--ngf": "8",
+        "--val-count": "1",
+    }
     args.update({k: v.format(root=root, vgg=vgg16_file, real=root / "real.pt") for k, v in change.items()})
     assert main(["train", "--quiet", *[item for pair in args.items() for item in pair]]) == 2
     err = capsys.readouterr().err.strip()
@@ -353,7 +416,6 @@ def test_quality_yardsticks_agree_with_the_training_loss():
     relu = features["relu2_2"]
     assert torch.equal(content_change(relu, relu), torch.zeros(3))
     torch.testing.assert_close(content_change(2 * relu, relu), torch.ones(3))
-
 
 
 def test_init_starts_from_a_weights_files_generator_and_checks_its_shape(folders, tmp_path):

@@ -17,11 +17,11 @@ from conftest import make_weights, photo
 from realtime.cli import main
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import frames_to_tensor, tensor_to_frames
-from realtime.video.stabilize import TemporalStabilizer
-from realtime.runtimes.stylizer import Stylizer
 from realtime.model.targets import StyleSpec
-from realtime.video.stylize import StyleSchedule, TimedStyle, stylize_video
+from realtime.runtimes.stylizer import Stylizer
 from realtime.video.io import VideoReader, VideoWriter
+from realtime.video.stabilize import TemporalStabilizer
+from realtime.video.stylize import StyleSchedule, TimedStyle, stylize_video
 
 AUDIO_RATE = 8000
 
@@ -215,7 +215,10 @@ def test_writer_suits_time_base_and_pixel_format_to_the_encoder_and_format(tmp_p
 
 def test_an_encoder_refusal_says_why_in_one_line_and_prints_nothing(tmp_path, capfd):
     refusal = r"picture size of 64x48 is not valid .* Valid sizes"
-    with pytest.raises(RealtimeError, match=refusal) as info, VideoWriter(tmp_path / "h.mov", 10, codec="h263") as writer:
+    with (
+        pytest.raises(RealtimeError, match=refusal) as info,
+        VideoWriter(tmp_path / "h.mov", 10, codec="h263") as writer,
+    ):
         writer.write(photo())
     assert "\n" not in str(info.value) and str(tmp_path / "h.mov") in str(info.value)
     assert capfd.readouterr().err == "" and no_leftovers(tmp_path)
@@ -305,7 +308,15 @@ def test_names_that_look_like_urls_are_local_files(capsys, tmp_path, clip, weigh
     clip.rename("2024-05-01T10:30:00.mp4")
     (tmp_path / "take:2").mkdir()
     code, _, err = run(
-        capsys, "video", "2024-05-01T10:30:00.mp4", "-o", "take:2/out.mp4", "--style", "style0", "--weights", weights_file
+        capsys,
+        "video",
+        "2024-05-01T10:30:00.mp4",
+        "-o",
+        "take:2/out.mp4",
+        "--style",
+        "style0",
+        "--weights",
+        weights_file,
     )
     assert code == 0, err
     assert probe(tmp_path / "take:2" / "out.mp4")["frames"] == 12
@@ -313,7 +324,9 @@ def test_names_that_look_like_urls_are_local_files(capsys, tmp_path, clip, weigh
 
 def test_pcm_audio_is_refused_for_mp4_before_any_work(capsys, tmp_path, weights_file):
     source = make_clip(tmp_path / "pcm.mkv", panned_frames(3), audio_codec="pcm_s16le", layout="stereo")
-    code, _, err = run(capsys, "video", source, "-o", tmp_path / "a.mp4", "--style", "style0", "--weights", weights_file)
+    code, _, err = run(
+        capsys, "video", source, "-o", tmp_path / "a.mp4", "--style", "style0", "--weights", weights_file
+    )
     assert code == 2 and "pcm_s16le audio cannot be copied into a .mp4 file" in one_error_line(err)
     assert not (tmp_path / "a.mp4").exists() and no_leftovers(tmp_path)
 
@@ -336,7 +349,9 @@ def test_a_whole_variable_frame_rate_input_gets_no_warning(capsys, tmp_path, wei
     """Its declared rate (30) times its duration is far more frames than it holds; nothing is missing."""
     times = [0.0, 0.033, 0.067, 0.15, 0.3, 0.4, 0.5, 0.6, 0.7, 0.733]
     source = make_clip(tmp_path / "vfr.mkv", panned_frames(len(times)), fps=30, audio=False, times=times)
-    code, _, err = run(capsys, "video", source, "-o", tmp_path / "out.mkv", "--style", "style0", "--weights", weights_file)
+    code, _, err = run(
+        capsys, "video", source, "-o", tmp_path / "out.mkv", "--style", "style0", "--weights", weights_file
+    )
     assert code == 0 and "warning" not in err, err
     assert probe(tmp_path / "out.mkv")["times"] == pytest.approx(times, abs=2e-3)
 
@@ -441,7 +456,9 @@ def test_batches_match_single_frames(tmp_path, clip, stylizer, monkeypatch):
     schedule = StyleSchedule([TimedStyle(StyleSpec("style0"))], stylizer.styles.blend)
     for batch in (1, 5):
         written.append([])
-        result = stylize_video(clip, tmp_path / f"b{batch}.mkv", stylizer, schedule, batch=batch, size=32, progress=False)
+        result = stylize_video(
+            clip, tmp_path / f"b{batch}.mkv", stylizer, schedule, batch=batch, size=32, progress=False
+        )
         assert (result.frames, result.width, result.height) == (12, 32, 24)
     single, batched = (np.stack(frames).astype(int) for frames in written)
     assert single.shape == batched.shape == (12, 24, 32, 3)

@@ -27,7 +27,7 @@ def rewrite_metadata(path, **changes):
 
     with safe_open(str(path), "pt") as f:
         meta = f.metadata()
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open is not iterable
     save_file(tensors, str(path), metadata={**meta, **changes})
 
 
@@ -85,21 +85,21 @@ def test_truncated_file_is_a_one_line_error_naming_the_file(tmp_path):
 def test_random_bytes_are_rejected(tmp_path):
     path = tmp_path / "junk.safetensors"
     path.write_bytes(b"\x00\x01not a weights file" * 50)
-    with pytest.raises(RealtimeError, match="junk.safetensors"):
+    with pytest.raises(RealtimeError, match=r"junk.safetensors"):
         load_weights(path)
 
 
 def test_a_pickle_checkpoint_is_rejected_without_unpickling(tmp_path):
     path = tmp_path / "model.pth"
     torch.save({"x": torch.zeros(2)}, path)
-    with pytest.raises(RealtimeError, match="model.pth"):
+    with pytest.raises(RealtimeError, match=r"model.pth"):
         load_weights(path)
 
 
 def test_foreign_safetensors_file_is_rejected(tmp_path):
     path = tmp_path / "other.safetensors"
     save_file({"a": torch.zeros(3)}, str(path), metadata={"format": "pt"})
-    with pytest.raises(RealtimeError, match="not a realtime MSG-Net weights file"):
+    with pytest.raises(RealtimeError, match=r"not a realtime MSG-Net weights file"):
         load_weights(path)
 
 
@@ -107,7 +107,9 @@ def test_mismatched_width_is_rejected(tmp_path):
     path = tmp_path / "w.safetensors"
     save_weights(make_weights(), path)
     rewrite_metadata(path, ngf="16")
-    with pytest.raises(RealtimeError, match="does not match an MSG-Net with ngf=16, n_blocks=1, width=64, out_kernel=7"):
+    with pytest.raises(
+        RealtimeError, match=r"does not match an MSG-Net with ngf=16, n_blocks=1, width=64, out_kernel=7"
+    ):
         load_weights(path)
 
 
@@ -121,14 +123,14 @@ def test_impossible_shape_metadata_is_one_line(tmp_path):
     path = tmp_path / "w.safetensors"
     save_weights(make_weights(), path)
     rewrite_metadata(path, width="18")
-    with pytest.raises(RealtimeError, match="broken metadata: width must be a multiple of 4"):
+    with pytest.raises(RealtimeError, match=r"broken metadata: width must be a multiple of 4"):
         load_weights(path)
 
 
 def test_auto_model_is_full_on_cuda_and_light_elsewhere():
     assert model_for("auto", "cuda") == "full" and model_for("auto", "cpu") == "light"
     assert model_for("full", "cpu") == "full"
-    with pytest.raises(RealtimeError, match="unknown model 'huge'; use auto, full, light"):
+    with pytest.raises(RealtimeError, match=r"unknown model 'huge'; use auto, full, light"):
         model_for("huge", "cpu")
 
 
@@ -150,7 +152,7 @@ def test_resolve_falls_back_to_the_other_shipped_model_with_a_warning(tmp_path, 
     light = tmp_path / "light.safetensors"
     save_weights(make_weights(ngf=4), light)
     _ship(monkeypatch, {"light": light})
-    with pytest.warns(UserWarning, match="no trained full model ships with this version yet: using the light model"):
+    with pytest.warns(UserWarning, match=r"no trained full model ships with this version yet: using the light model"):
         assert resolve_weights(None, "auto", "cuda").source == str(light)
 
 
@@ -165,7 +167,7 @@ def test_bank_names_must_match_the_bank(tmp_path):
     path = tmp_path / "w.safetensors"
     save_weights(make_weights(styles=2), path)
     rewrite_metadata(path, style_names=json.dumps(["a", "b", "c"]))
-    with pytest.raises(RealtimeError, match="style bank"):
+    with pytest.raises(RealtimeError, match=r"style bank"):
         load_weights(path)
 
 
@@ -173,14 +175,14 @@ def test_newer_format_version_is_rejected(tmp_path):
     path = tmp_path / "w.safetensors"
     save_weights(make_weights(), path)
     rewrite_metadata(path, version="99")
-    with pytest.raises(RealtimeError, match="version 99"):
+    with pytest.raises(RealtimeError, match=r"version 99"):
         load_weights(path)
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(RealtimeError, match="weights file not found"):
+    with pytest.raises(RealtimeError, match=r"weights file not found"):
         load_weights(tmp_path / "nope.safetensors")
-    with pytest.raises(RealtimeError, match="expected a weights file, got a folder"):
+    with pytest.raises(RealtimeError, match=r"expected a weights file, got a folder"):
         load_weights(tmp_path)
 
 
@@ -202,7 +204,9 @@ def test_a_shipped_file_loads_by_its_bare_name(tmp_path, monkeypatch):
     monkeypatch.chdir(elsewhere)
     assert load_weights("mine").bank.names() == ["style0", "style1", "style2"]
     assert Path(load_weights("mine.safetensors").source) == shipped / "mine.safetensors"
-    with pytest.raises(RealtimeError, match=r"weights file not found: theirs \(shipped weights, usable by name: mine\)"):
+    with pytest.raises(
+        RealtimeError, match=r"weights file not found: theirs \(shipped weights, usable by name: mine\)"
+    ):
         load_weights("theirs")
     with pytest.raises(RealtimeError, match=r"weights file not found: sub/mine$"):
         load_weights("sub/mine")

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from realtime.cli.options import add_model_options, non_negative_int, positive_int, style_spec
 from realtime.device import resolve_device
 from realtime.errors import RealtimeError
 from realtime.gatys.optimize import (
@@ -32,7 +33,6 @@ from realtime.gatys.optimize import (
 from realtime.imaging.images import check_output_path
 from realtime.perceptual.losses import STYLE_LAYERS
 from realtime.perceptual.vgg import ARCHITECTURES as VGG_ARCHITECTURES
-from realtime.cli.options import add_model_options, non_negative_int, positive_int, style_spec
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,7 +52,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="PATH|NAME[:WEIGHT]",
         help="style image, sample:NAME or built-in style; repeat to mix (a.jpg:0.7 --style b.jpg:0.3)",
     )
-    gatys.add_argument("--size", type=positive_int, default=GATYS_SIZE, help=f"long side of the render (default {GATYS_SIZE})")
+    gatys.add_argument(
+        "--size", type=positive_int, default=GATYS_SIZE, help=f"long side of the render (default {GATYS_SIZE})"
+    )
     gatys.add_argument(
         "--steps", type=positive_int, default=GATYS_STEPS, help=f"optimiser steps per level (default {GATYS_STEPS})"
     )
@@ -63,7 +65,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="coarse-to-fine levels, each twice the size of the last (default 0 = start near 256 px; 1 = full size only)",
     )
     gatys.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs", help="default lbfgs (as Gatys et al.)")
-    gatys.add_argument("--lr", type=float, default=DEFAULT_ADAM_LR, help=f"Adam learning rate (default {DEFAULT_ADAM_LR})")
+    gatys.add_argument(
+        "--lr", type=float, default=DEFAULT_ADAM_LR, help=f"Adam learning rate (default {DEFAULT_ADAM_LR})"
+    )
     gatys.add_argument(
         "--style-layers",
         default=",".join(STYLE_LAYERS),
@@ -74,14 +78,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--style-layer-weights", metavar="W1,W2,...", help="relative weight of each style layer (default equal)"
     )
     gatys.add_argument(
-        "--content-layer", default=DEFAULT_CONTENT_LAYER, help=f"VGG layer matched to the photo (default {DEFAULT_CONTENT_LAYER})"
+        "--content-layer",
+        default=DEFAULT_CONTENT_LAYER,
+        help=f"VGG layer matched to the photo (default {DEFAULT_CONTENT_LAYER})",
     )
     gatys.add_argument("--content-weight", type=float, default=1.0, help="default 1")
     gatys.add_argument(
-        "--style-weight", type=float, default=DEFAULT_STYLE_WEIGHT, help=f"default {DEFAULT_STYLE_WEIGHT:g}; higher = more paint"
+        "--style-weight",
+        type=float,
+        default=DEFAULT_STYLE_WEIGHT,
+        help=f"default {DEFAULT_STYLE_WEIGHT:g}; higher = more paint",
     )
     gatys.add_argument(
-        "--tv-weight", type=float, default=DEFAULT_TV_WEIGHT, help=f"smoothness (default {DEFAULT_TV_WEIGHT:g}; 0 = off)"
+        "--tv-weight",
+        type=float,
+        default=DEFAULT_TV_WEIGHT,
+        help=f"smoothness (default {DEFAULT_TV_WEIGHT:g}; 0 = off)",
     )
     gatys.add_argument(
         "--style-size", type=non_negative_int, default=0, help="long side of style images (default 0 = same as --size)"
@@ -126,7 +138,9 @@ def _run_gatys(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     network = LossNetwork.load(args.vgg, args.vgg_arch, args.pool)
     renderer = Gatys(network, settings, device)
-    result = render_still(args.content, args.output, args.style, renderer, args.init, args.weights, progress=True, model=args.model)
+    result = render_still(
+        args.content, args.output, args.style, renderer, args.init, args.weights, progress=True, model=args.model
+    )
     h, w = result.frame.shape[:2]
     if args.json:
         summary = {

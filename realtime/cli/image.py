@@ -9,17 +9,17 @@ import sys
 from tqdm import tqdm
 
 from realtime.atomic import refuse_overwrite
-from realtime.device import resolve_device
-from realtime.errors import RealtimeError
-from realtime.stills import DEFAULT_IMAGE_SIZE, plan_jobs, stylize_file
-from realtime.runtimes.stylizer import Stylizer
-from realtime.model.weights import resolve_weights
 from realtime.cli.options import (
     add_model_options,
     add_refine_options,
     add_style_options,
     non_negative_int,
 )
+from realtime.device import resolve_device
+from realtime.errors import RealtimeError
+from realtime.model.weights import resolve_weights
+from realtime.runtimes.stylizer import Stylizer
+from realtime.stills import DEFAULT_IMAGE_SIZE, plan_jobs, stylize_file
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,7 +29,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="Stylise images. INPUT is a file, a folder (every image in it), - (stdin) or sample:NAME.",
     )
     image.add_argument("inputs", nargs="+", metavar="INPUT")
-    image.add_argument("-o", "--output", required=True, help="output file, - (stdout, PNG) or folder for several inputs")
+    image.add_argument(
+        "-o", "--output", required=True, help="output file, - (stdout, PNG) or folder for several inputs"
+    )
     image.add_argument(
         "--size",
         type=non_negative_int,
@@ -87,7 +89,13 @@ def _run_image(args: argparse.Namespace) -> int:
             "weights": stylizer.weights.source,
             "styles": [{"style": s.source, "weight": s.weight} for s in args.style],
             "images": [
-                {"input": r.source, "output": r.output, "width": r.width, "height": r.height, "seconds": round(r.seconds, 4)}
+                {
+                    "input": r.source,
+                    "output": r.output,
+                    "width": r.width,
+                    "height": r.height,
+                    "seconds": round(r.seconds, 4),
+                }
                 for r in results
             ],
             "failed": failures,

@@ -8,12 +8,21 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from realtime.atomic import refuse_overwrite
-from realtime.live.demo import DEMO_SECONDS, demo_source, render_demo
+from realtime.cli.options import (
+    add_model_options,
+    add_refine_options,
+    add_style_options,
+    build_note,
+    positive_float,
+    positive_int,
+)
 from realtime.errors import RealtimeError
 from realtime.gatys.optimize import DEFAULT_SIZE as GATYS_SIZE
 from realtime.gatys.optimize import DEFAULT_STEPS as GATYS_STEPS
 from realtime.gatys.optimize import Gatys, GatysSettings, LossNetwork
+from realtime.live.demo import DEMO_SECONDS, demo_source, render_demo
 from realtime.live.gatys_worker import GatysSnapshotRenderer
+from realtime.live.recorder import check_video_path
 from realtime.live.session import (
     DEFAULT_WORK_SIDE,
     LiveOptions,
@@ -23,19 +32,10 @@ from realtime.live.session import (
     hotkey_help,
     open_source,
 )
-from realtime.live.styles import StyleCatalog
-from realtime.live.recorder import check_video_path
 from realtime.live.snapshot import save_stylized
-from realtime.runtimes.stylizer import Stylizer
+from realtime.live.styles import StyleCatalog
 from realtime.live.window import Window, check_display, display_problem
-from realtime.cli.options import (
-    add_model_options,
-    add_refine_options,
-    add_style_options,
-    build_note,
-    positive_float,
-    positive_int,
-)
+from realtime.runtimes.stylizer import Stylizer
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,10 +49,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     live.add_argument(
-        "--source", default="0", metavar="0|PATH|URL|sample", help="camera index, video file, stream URL or sample (default 0)"
+        "--source",
+        default="0",
+        metavar="0|PATH|URL|sample",
+        help="camera index, video file, stream URL or sample (default 0)",
     )
     live.add_argument(
-        "--styles", metavar="DIR", help="folder of style images to switch between; files added later appear when you switch"
+        "--styles",
+        metavar="DIR",
+        help="folder of style images to switch between; files added later appear when you switch",
     )
     live.add_argument(
         "--size",
@@ -63,7 +68,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     live.add_argument("--mirror", action="store_true", help="flip the picture left-right (selfie view)")
     live.add_argument("--record", metavar="PATH", help="record the stylised video from the start (.mp4, .mkv or .mov)")
     live.add_argument(
-        "--output-dir", default=".", metavar="DIR", help="where snapshots (s) and recordings started with r go (default .)"
+        "--output-dir",
+        default=".",
+        metavar="DIR",
+        help="where snapshots (s) and recordings started with r go (default .)",
     )
     live.add_argument("--no-window", action="store_true", help="run headless (servers, tests): no window, no hotkeys")
     live.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N stylised frames")
@@ -75,7 +83,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "(without it, s saves the stylised frame); --refine uses it too",
     )
     live.add_argument(
-        "--snapshot-size", type=positive_int, default=GATYS_SIZE, help=f"long side of Gatys snapshots (default {GATYS_SIZE})"
+        "--snapshot-size",
+        type=positive_int,
+        default=GATYS_SIZE,
+        help=f"long side of Gatys snapshots (default {GATYS_SIZE})",
     )
     live.add_argument(
         "--snapshot-steps",
@@ -103,7 +114,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument(
-        "-o", "--output", default="realtime-demo.mp4", help="the video written when there is no window (default %(default)s)"
+        "-o",
+        "--output",
+        default="realtime-demo.mp4",
+        help="the video written when there is no window (default %(default)s)",
     )
     demo.add_argument(
         "--seconds", type=positive_float, default=DEMO_SECONDS, help="length of that video (default %(default)g)"
@@ -124,7 +138,9 @@ def _run_live(args: argparse.Namespace) -> int:
         refuse_overwrite(record, [args.source], role="the --source file")
     output_dir = Path(args.output_dir)
     if not output_dir.is_dir():
-        raise RealtimeError(f"--output-dir: {'not a folder' if output_dir.exists() else 'no such folder'}: {output_dir}")
+        raise RealtimeError(
+            f"--output-dir: {'not a folder' if output_dir.exists() else 'no such folder'}: {output_dir}"
+        )
     if not args.no_window:
         check_display()
     with open_source(args.source, loop=not args.once) as source:  # a bad source fails before the model loads
@@ -147,7 +163,11 @@ def _run_live(args: argparse.Namespace) -> int:
         with ExitStack() as stack:
             snapshot = save_stylized
             if args.vgg:
-                gatys = Gatys(LossNetwork.load(args.vgg), GatysSettings(size=args.snapshot_size, steps=args.snapshot_steps), stylizer.device)
+                gatys = Gatys(
+                    LossNetwork.load(args.vgg),
+                    GatysSettings(size=args.snapshot_size, steps=args.snapshot_steps),
+                    stylizer.device,
+                )
                 snapshot = stack.enter_context(GatysSnapshotRenderer(gatys, stylizer.weights)).hook
             summary = LiveSession(stylizer, source, catalog, options, window=window, snapshot=snapshot).run()
     _print_live_summary(summary)

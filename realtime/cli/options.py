@@ -10,10 +10,10 @@ from collections.abc import Callable
 from tqdm import tqdm
 
 from realtime.errors import RealtimeError
-from realtime.perceptual.refine import DEFAULT_REFINE_STEPS
 from realtime.model.targets import DEFAULT_STYLE_SIZE, StyleSpec
-from realtime.video.stylize import TimedStyle
 from realtime.model.weights import MODEL_CHOICES
+from realtime.perceptual.refine import DEFAULT_REFINE_STEPS
+from realtime.video.stylize import TimedStyle
 
 
 class Parser(argparse.ArgumentParser):
@@ -51,7 +51,9 @@ def int_list(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers like 256,384,512, got '{text}'") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated whole numbers like 256,384,512, got '{text}'"
+        ) from None
     if not values or min(values) <= 0:
         raise argparse.ArgumentTypeError(f"sizes must be 1 or more, got '{text}'")
     return values
@@ -75,7 +77,8 @@ timed_style = _parsed_by(TimedStyle.parse)
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--weights", help="weights file, or the name of a shipped one (msgnet21-wikiart); default: the shipped weights of --model"
+        "--weights",
+        help="weights file, or the name of a shipped one (msgnet21-wikiart); default: the shipped weights of --model",
     )
     parser.add_argument(
         "--model",
@@ -121,7 +124,9 @@ def add_refine_options(parser: argparse.ArgumentParser, vgg: bool = True) -> Non
     )
     if vgg:
         parser.add_argument(
-            "--vgg", metavar="PATH", help="local VGG16 features state dict for --refine (default: torchvision's ImageNet VGG16)"
+            "--vgg",
+            metavar="PATH",
+            help="local VGG16 features state dict for --refine (default: torchvision's ImageNet VGG16)",
         )
 
 

@@ -8,17 +8,6 @@ import sys
 
 import torch
 
-from realtime.device import resolve_device
-from realtime.runtimes.cuda import FastSettings
-from realtime.runtimes.stylizer import Stylizer
-from realtime.video.stylize import (
-    DEFAULT_FADE,
-    DEFAULT_STABILIZE,
-    StyleSchedule,
-    check_paths,
-    stylize_video,
-)
-from realtime.video.io import DEFAULT_CODEC, VideoReader
 from realtime.cli.options import (
     add_model_options,
     add_refine_options,
@@ -29,6 +18,17 @@ from realtime.cli.options import (
     positive_int,
     stabilize_strength,
     timed_style,
+)
+from realtime.device import resolve_device
+from realtime.runtimes.cuda import FastSettings
+from realtime.runtimes.stylizer import Stylizer
+from realtime.video.io import DEFAULT_CODEC, VideoReader
+from realtime.video.stylize import (
+    DEFAULT_FADE,
+    DEFAULT_STABILIZE,
+    StyleSchedule,
+    check_paths,
+    stylize_video,
 )
 
 
@@ -90,7 +90,9 @@ def _run_video(args: argparse.Namespace) -> int:
     VideoReader(args.input).close()  # a bad input fails before the model loads
     device = resolve_device(args.device)
     optimize = FastSettings.compiled_for(device) if args.compile else None
-    stylizer = Stylizer.load(args.weights, str(device), args.style_size, optimize=optimize, on_build=build_note, model=args.model)
+    stylizer = Stylizer.load(
+        args.weights, str(device), args.style_size, optimize=optimize, on_build=build_note, model=args.model
+    )
     stylizer.strength = args.strength
     stylizer.preserve_color = args.preserve_color
     stylizer.refine_styles(args.refine, args.vgg, progress=True)

@@ -29,8 +29,8 @@ from torch import Tensor
 from tqdm import tqdm
 
 from realtime.atomic import refuse_overwrite
-from realtime.imaging.color import keep_colors
 from realtime.errors import RealtimeError
+from realtime.imaging.color import keep_colors
 from realtime.imaging.frames import fit_long_side, frame_to_tensor, resize, tensor_to_frame
 from realtime.imaging.images import (
     SAMPLE_PREFIX,
@@ -38,12 +38,12 @@ from realtime.imaging.images import (
     read_image,
     write_image,
 )
-from realtime.perceptual.losses import STYLE_LAYERS, content_loss, style_grams, style_loss, total_variation
 from realtime.model.msgnet import MODELS
-from realtime.runtimes.stylizer import Stylizer
 from realtime.model.targets import StyleSpec, unknown_style_message
-from realtime.perceptual.vgg import ARCHITECTURES, VGGFeatures, read_state_dict
 from realtime.model.weights import Weights, load_weights, shipped_weights
+from realtime.perceptual.losses import STYLE_LAYERS, content_loss, style_grams, style_loss, total_variation
+from realtime.perceptual.vgg import ARCHITECTURES, VGGFeatures, read_state_dict
+from realtime.runtimes.stylizer import Stylizer
 
 DEFAULT_SIZE = 512
 DEFAULT_STEPS = 300
@@ -166,8 +166,14 @@ class GatysSettings:
                 all(math.isfinite(w) and w >= 0 for w in (self.content_weight, self.style_weight, self.tv_weight)),
                 "loss weights (content, style, total variation) must be 0 or more",
             ),
-            (self.style_weight > 0 or self.content_weight > 0, "style and content weights are both 0: nothing to optimise"),
-            (math.isfinite(self.adam_lr) and self.adam_lr > 0, f"the Adam learning rate must be above 0, got {self.adam_lr}"),
+            (
+                self.style_weight > 0 or self.content_weight > 0,
+                "style and content weights are both 0: nothing to optimise",
+            ),
+            (
+                math.isfinite(self.adam_lr) and self.adam_lr > 0,
+                f"the Adam learning rate must be above 0, got {self.adam_lr}",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -250,7 +256,9 @@ class StyleGrams:
         return self._cache[key]
 
     @torch.no_grad()
-    def _grams(self, source: np.ndarray | Mapping[str, Tensor], side: int, device: torch.device) -> Mapping[str, Tensor]:
+    def _grams(
+        self, source: np.ndarray | Mapping[str, Tensor], side: int, device: torch.device
+    ) -> Mapping[str, Tensor]:
         if not isinstance(source, np.ndarray):
             return {name: source[name].to(device, torch.float32) for name in self.layers}
         style = frame_to_tensor(fit_long_side(source, max(side, MIN_LEVEL_SIDE)), device)
@@ -369,7 +377,9 @@ class Gatys:
         s = self.settings
         photo = frame_to_tensor(fit_long_side(content, s.size), self.device)
         if min(photo.shape[-2:]) < MIN_PHOTO_SIDE:
-            raise RealtimeError(f"the photo is {photo.shape[-1]}×{photo.shape[-2]}; Gatys needs {MIN_PHOTO_SIDE} px a side")
+            raise RealtimeError(
+                f"the photo is {photo.shape[-1]}×{photo.shape[-2]}; Gatys needs {MIN_PHOTO_SIDE} px a side"
+            )
         sizes = self.level_sizes(photo.shape[-2:])
         image = self._initial_image(init, photo, sizes[0])
         total = s.steps * len(sizes)
@@ -411,7 +421,9 @@ class Gatys:
         photo = frame_to_tensor(fit_long_side(content, self.settings.size), self.device)
         candidate = frame_to_tensor(fit_long_side(image, self.settings.size), self.device)
         if candidate.shape != photo.shape:
-            raise RealtimeError(f"image is {candidate.shape[-1]}×{candidate.shape[-2]}, content {photo.shape[-1]}×{photo.shape[-2]}")
+            raise RealtimeError(
+                f"image is {candidate.shape[-1]}×{candidate.shape[-2]}, content {photo.shape[-1]}×{photo.shape[-2]}"
+            )
         return self.evaluate_tensor(candidate, photo, styles)
 
     @torch.no_grad()
@@ -438,7 +450,9 @@ class Gatys:
             generator = torch.Generator().manual_seed(self.settings.seed)
             start = (torch.rand(1, 3, *size, generator=generator) * 255).to(self.device)
         else:
-            raise RealtimeError(f"unknown init '{init}'; use content, noise or an image (msgnet is resolved by render_still)")
+            raise RealtimeError(
+                f"unknown init '{init}'; use content, noise or an image (msgnet is resolved by render_still)"
+            )
         return resize(start, size)
 
     def _objective(self, photo: Tensor, targets: Mapping[str, Tensor]) -> Callable[[Tensor], Tensor]:

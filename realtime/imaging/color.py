@@ -6,9 +6,7 @@ import torch
 from torch import Tensor
 
 # ITU-R BT.601 full-range YCbCr, on 0–255 RGB.
-_TO_YCBCR = torch.tensor(
-    [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
-)
+_TO_YCBCR = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
 _TO_RGB = torch.linalg.inv(_TO_YCBCR)
 _CHROMA_OFFSET = torch.tensor([0.0, 128.0, 128.0])
 

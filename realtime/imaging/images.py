@@ -34,7 +34,7 @@ def read_image(source: str | Path, max_side: int = 0) -> np.ndarray:
     if text == STDIO:
         return _decode(io.BytesIO(sys.stdin.buffer.read()), "standard input", max_side)
     if text.startswith(SAMPLE_PREFIX):
-        return sample_image(text[len(SAMPLE_PREFIX):])
+        return sample_image(text[len(SAMPLE_PREFIX) :])
     path = Path(text)
     if not path.exists():
         raise RealtimeError(f"no such file: {path}")

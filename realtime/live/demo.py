@@ -10,12 +10,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from realtime.sources.capture import FrameSource, VideoCaptureSource
 from realtime.errors import RealtimeError
 from realtime.live.session import Action, LiveOptions, LiveSession, LiveSummary
 from realtime.live.styles import StyleCatalog
-from realtime.sources.sample import SampleSource
 from realtime.runtimes.stylizer import Stylizer
+from realtime.sources.capture import FrameSource, VideoCaptureSource
+from realtime.sources.sample import SampleSource
 
 DEMO_SECONDS = 8.0
 SECONDS_PER_STYLE = 2.0
@@ -38,7 +38,9 @@ def demo_source() -> tuple[FrameSource, str | None]:
         return SampleSource(), str(exc).rsplit("; ", 1)[0]  # without the hint about --source
 
 
-def render_demo(stylizer: Stylizer, output: str | Path, *, seconds: float = DEMO_SECONDS, work_side: int) -> LiveSummary:
+def render_demo(
+    stylizer: Stylizer, output: str | Path, *, seconds: float = DEMO_SECONDS, work_side: int
+) -> LiveSummary:
     """Stylise `seconds` of the built-in footage into `output`, morphing to the next style every few seconds.
 
     Every frame of the footage's 30 fps timeline is stylised (no drops), so the video is smooth on any

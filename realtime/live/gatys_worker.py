@@ -25,8 +25,8 @@ from realtime.gatys.optimize import Gatys, GatysProgress, StyleGrams
 from realtime.imaging.images import write_image
 from realtime.live.snapshot import SnapshotRequest, SnapshotStatus, slug, unique_path
 from realtime.model.targets import StyleSpec
-from realtime.runtimes.tracing import GATE
 from realtime.model.weights import Weights
+from realtime.runtimes.tracing import GATE
 
 StatusCallback = Callable[[str, float | None], None]
 
@@ -176,7 +176,9 @@ class GatysSnapshotRenderer:
 
         gatys = self.gatys
         if request.preserve_color is not None and request.preserve_color != gatys.settings.preserve_color:
-            gatys = Gatys(gatys.network, dataclasses.replace(gatys.settings, preserve_color=request.preserve_color), gatys.device)
+            gatys = Gatys(
+                gatys.network, dataclasses.replace(gatys.settings, preserve_color=request.preserve_color), gatys.device
+            )
         try:
             styles = request.styles
             if not isinstance(styles, StyleGrams):
@@ -191,7 +193,7 @@ class GatysSnapshotRenderer:
             job.error = str(exc)
             self._finish(job, f"snapshot failed: {exc}")
             return
-        except Exception as exc:  # the live view must outlive any failure here; say what it was
+        except Exception as exc:  # noqa: BLE001 - the live view must outlive any failure here; say what it was
             job.error = f"{type(exc).__name__}: {exc}"
             self._finish(job, f"snapshot failed: {job.error}")
             return

@@ -20,14 +20,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from realtime.sources.capture import Frame, FrameSource, SourceEnded, VideoCaptureSource, parse_source
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_size
 from realtime.live.hud import HUD_MODES, HudInfo, draw_hud
-from realtime.live.styles import StyleCatalog, StyleEntry, TargetLoader
 from realtime.live.recorder import Recorder, Recording
 from realtime.live.renderer import DISPLAY_MAX_SIDE, LiveRenderer
-from realtime.sources.sample import SampleSource
 from realtime.live.snapshot import (
     SnapshotHook,
     SnapshotRequest,
@@ -35,9 +32,12 @@ from realtime.live.snapshot import (
     save_stylized,
     unique_path,
 )
-from realtime.runtimes.stylizer import Stylizer
-from realtime.model.targets import StyleSpec
+from realtime.live.styles import StyleCatalog, StyleEntry, TargetLoader
 from realtime.live.window import Window
+from realtime.model.targets import StyleSpec
+from realtime.runtimes.stylizer import Stylizer
+from realtime.sources.capture import Frame, FrameSource, SourceEnded, VideoCaptureSource, parse_source
+from realtime.sources.sample import SampleSource
 
 # Working sizes (long side) `[` and `]` step through; the display size is always the last step.
 SIZE_STEPS = (128, 160, 192, 256, 320, 384, 448, 512, 640, 768, 960, 1280, 1600, 1920)
@@ -359,8 +359,15 @@ class LiveSession:
         generator = sum(s.generator_times) / len(s.generator_times) if s.generator_times else 0.0
         latency = sum(s.latencies) / len(s.latencies) if s.latencies else 0.0
         return LiveSummary(
-            s.frames, s.seconds, s.mean_fps, generator, latency, self.source.dropped, self.stop_reason,
-            list(self.recordings), list(self.problems),
+            s.frames,
+            s.seconds,
+            s.mean_fps,
+            generator,
+            latency,
+            self.source.dropped,
+            self.stop_reason,
+            list(self.recordings),
+            list(self.problems),
         )
 
     # Hotkeys --------------------------------------------------------------------------------------
@@ -432,7 +439,9 @@ class LiveSession:
         if new:
             self.message(f"{new} new style{'s' if new > 1 else ''} in {self.catalog.folder}")
         entries = self.catalog.entries
-        self.state.style_index = entries.index(selected) if selected in entries else min(self.state.style_index, len(entries) - 1)
+        self.state.style_index = (
+            entries.index(selected) if selected in entries else min(self.state.style_index, len(entries) - 1)
+        )
         self.loader.prefetch(entries)
 
     def _select(self, index: int, morph: bool = False, step: int = 0) -> None:
@@ -660,8 +669,13 @@ class LiveSession:
             return
         photo, stylized = self.renderer.snapshot()
         request = SnapshotRequest(
-            photo, stylized, self._applied.specs, self._applied.name, self.stylizer.strength,
-            self.stylizer.preserve_color, self.options.output_dir,
+            photo,
+            stylized,
+            self._applied.specs,
+            self._applied.name,
+            self.stylizer.strength,
+            self.stylizer.preserve_color,
+            self.options.output_dir,
         )
         try:
             self.snapshot_hook(request, self.snapshot_status)

@@ -62,7 +62,9 @@ class StyleCatalog:
     something to switch between.
     """
 
-    def __init__(self, builtins: Sequence[str], folder: str | Path | None = None, start: Sequence[StyleSpec] = ()) -> None:
+    def __init__(
+        self, builtins: Sequence[str], folder: str | Path | None = None, start: Sequence[StyleSpec] = ()
+    ) -> None:
         self.folder = Path(folder) if folder is not None else None
         if self.folder is not None and not self.folder.is_dir():
             raise RealtimeError(f"styles folder not found: {self.folder}")
@@ -99,7 +101,11 @@ class StyleCatalog:
         if self.folder is not None:
             try:
                 paths = sorted(
-                    (p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")),
+                    (
+                        p
+                        for p in self.folder.iterdir()
+                        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+                    ),
                     key=lambda p: p.name.lower(),
                 )
             except OSError as exc:

@@ -14,11 +14,11 @@ from pathlib import Path
 import torch
 
 from realtime.atomic import check_output_folder
-from realtime.training.datasets import image_files
 from realtime.errors import RealtimeError
 from realtime.model.msgnet import MSGNet
 from realtime.model.targets import DEFAULT_STYLE_SIZE, StyleBank, StyleTargets
 from realtime.model.weights import Weights, load_weights, save_weights
+from realtime.training.datasets import image_files
 
 
 def parse_part(text: str) -> tuple[str, float]:
@@ -34,7 +34,9 @@ def parse_part(text: str) -> tuple[str, float]:
 
 
 @torch.no_grad()
-def average_weights(parts: Sequence[tuple[Weights, float]], styles: str | Path, style_size: int = DEFAULT_STYLE_SIZE) -> Weights:
+def average_weights(
+    parts: Sequence[tuple[Weights, float]], styles: str | Path, style_size: int = DEFAULT_STYLE_SIZE
+) -> Weights:
     """The fraction-weighted average of same-shaped generators, with a style bank from `styles`' images.
 
     The VGG Grams Gatys uses for built-ins do not depend on the generator and are kept from the first
@@ -45,11 +47,15 @@ def average_weights(parts: Sequence[tuple[Weights, float]], styles: str | Path, 
     first = parts[0][0]
     for weights, _ in parts[1:]:
         if weights.model.shape != first.model.shape:
-            raise RealtimeError(f"{weights.source} is an MSG-Net of another shape than {first.source}: {weights.model.shape} vs {first.model.shape}")
+            raise RealtimeError(
+                f"{weights.source} is an MSG-Net of another shape than {first.source}: {weights.model.shape} vs {first.model.shape}"
+            )
         if weights.bank.names() != first.bank.names():
             raise RealtimeError(f"{weights.source} has other built-in styles than {first.source}")
         if weights.vgg_bank_info != first.vgg_bank_info:
-            raise RealtimeError(f"{weights.source} has its styles' VGG Grams from another VGG or size than {first.source}")
+            raise RealtimeError(
+                f"{weights.source} has its styles' VGG Grams from another VGG or size than {first.source}"
+            )
     total = sum(fraction for _, fraction in parts)
     states = [(weights.model.state_dict(), fraction / total) for weights, fraction in parts]
     averaged = {name: sum(state[name].float() * share for state, share in states) for name in states[0][0]}
@@ -73,7 +79,9 @@ def average_weights(parts: Sequence[tuple[Weights, float]], styles: str | Path, 
     return Weights(model, bank, training, "averaged", dict(first.vgg_bank), dict(first.vgg_bank_info))
 
 
-def write_average(parts: Sequence[str], styles: str | Path, out: str | Path, style_size: int = DEFAULT_STYLE_SIZE) -> Weights:
+def write_average(
+    parts: Sequence[str], styles: str | Path, out: str | Path, style_size: int = DEFAULT_STYLE_SIZE
+) -> Weights:
     """Load `PATH[:FRACTION]` parts, average them and write the weights file atomically."""
     check_output_folder(out)
     loaded = [(load_weights(path), fraction) for path, fraction in map(parse_part, parts)]

@@ -60,9 +60,7 @@ class Bottleneck(nn.Module):
     def __init__(self, in_ch: int, planes: int, stride: int = 1) -> None:
         super().__init__()
         out_ch = planes * EXPANSION
-        self.residual = (
-            nn.Conv2d(in_ch, out_ch, 1, stride) if stride != 1 or in_ch != out_ch else nn.Identity()
-        )
+        self.residual = nn.Conv2d(in_ch, out_ch, 1, stride) if stride != 1 or in_ch != out_ch else nn.Identity()
         self.block = nn.Sequential(
             *_pre_activation(in_ch),
             nn.Conv2d(in_ch, planes, 1),

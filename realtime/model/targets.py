@@ -78,7 +78,7 @@ class StyleSpec:
         if weight is None:
             return cls(text)
         if not math.isfinite(weight) or weight <= 0:
-            raise RealtimeError(f"style weight must be a positive number, got '{text[len(source) + 1:]}' in '{text}'")
+            raise RealtimeError(f"style weight must be a positive number, got '{text[len(source) + 1 :]}' in '{text}'")
         return cls(source, weight)
 
 
@@ -150,7 +150,6 @@ class StyleTargets:
             raise RealtimeError(unknown_style_message(source, self.bank.names()))
         stat = path.stat()
         return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, *recipe)
-
 
     def _encode(self, source: str) -> Tensor:
         frame = fit_long_side(read_image(source, self.style_size), self.style_size)

@@ -119,13 +119,15 @@ def load_weights(path: str | Path, device: torch.device | str = "cpu") -> Weight
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
             metadata = handle.metadata() or {}
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - safe_open is not iterable
     except (SafetensorError, OSError, ValueError) as exc:
         raise RealtimeError(f"{path} is not a readable weights file (truncated or not safetensors): {exc}") from None
     if metadata.get("format") != FORMAT:
         raise RealtimeError(f"{path} is not a realtime MSG-Net weights file (format '{metadata.get('format')}')")
     if metadata.get("version") != str(VERSION):
-        raise RealtimeError(f"{path} has weights format version {metadata.get('version')}; this realtime reads {VERSION}")
+        raise RealtimeError(
+            f"{path} has weights format version {metadata.get('version')}; this realtime reads {VERSION}"
+        )
     try:
         model = MSGNet(**{key: int(metadata[key]) for key in MODELS["full"]})
         names = json.loads(metadata["style_names"])
@@ -133,7 +135,7 @@ def load_weights(path: str | Path, device: torch.device | str = "cpu") -> Weight
         vgg_bank_info = json.loads(metadata.get("vgg_bank", "{}"))
     except (KeyError, ValueError) as exc:
         raise RealtimeError(f"{path} has broken metadata: {exc}") from None
-    state = {k[len(GENERATOR_PREFIX):]: v.float() for k, v in tensors.items() if k.startswith(GENERATOR_PREFIX)}
+    state = {k[len(GENERATOR_PREFIX) :]: v.float() for k, v in tensors.items() if k.startswith(GENERATOR_PREFIX)}
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
@@ -147,7 +149,7 @@ def load_weights(path: str | Path, device: torch.device | str = "cpu") -> Weight
         raise RealtimeError(f"{path} has a style bank that does not match its {len(names)} style names")
     bank = StyleBank(dict(zip(names, unpack_symmetric(packed.float()))) if names else {})
     vgg_bank = {
-        key[len(VGG_BANK_PREFIX):]: unpack_symmetric(value.float())
+        key[len(VGG_BANK_PREFIX) :]: unpack_symmetric(value.float())
         for key, value in tensors.items()
         if key.startswith(VGG_BANK_PREFIX)
     }

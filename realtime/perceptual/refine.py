@@ -23,13 +23,13 @@ from torch import Tensor
 from tqdm import tqdm
 
 from realtime.atomic import atomic_output
-from realtime.training.datasets import center_crop
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import frames_to_tensor, pad_for_generator
 from realtime.imaging.images import read_image
-from realtime.perceptual.losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_grams, style_loss
 from realtime.model.msgnet import MSGNet
+from realtime.perceptual.losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_grams, style_loss
 from realtime.perceptual.vgg import VGGFeatures
+from realtime.training.datasets import center_crop
 
 # Photos the target is fitted on: scikit-image's bundled samples, so refinement works offline.
 DEFAULT_PHOTOS = ("sample:astronaut", "sample:coffee")
@@ -167,4 +167,7 @@ def _write_cached(path: Path, target: Tensor) -> None:
         with atomic_output(path) as tmp:
             save_file({"target": target.detach().float().contiguous().cpu()}, str(tmp))
     except (OSError, RealtimeError) as exc:
-        warnings.warn(f"could not keep the refined target in {path.parent} ({exc}); it will be fitted again next time", stacklevel=2)
+        warnings.warn(
+            f"could not keep the refined target in {path.parent} ({exc}); it will be fitted again next time",
+            stacklevel=2,
+        )

@@ -45,9 +45,7 @@ class VGGFeatures(nn.Module):
         if pool not in ("max", "avg"):
             raise RealtimeError(f"pooling must be 'max' or 'avg', got '{pool}'")
         if pool == "avg":
-            features = nn.Sequential(
-                *[nn.AvgPool2d(2, 2) if isinstance(m, nn.MaxPool2d) else m for m in features]
-            )
+            features = nn.Sequential(*[nn.AvgPool2d(2, 2) if isinstance(m, nn.MaxPool2d) else m for m in features])
         for module in features:
             if isinstance(module, nn.ReLU):
                 module.inplace = False
@@ -66,7 +64,9 @@ class VGGFeatures(nn.Module):
         return cls.from_state_dict(read_state_dict(Path(path)), arch, pool, str(path))
 
     @classmethod
-    def from_state_dict(cls, state: dict[str, Tensor], arch: str, pool: str = "max", name: str = "the state dict") -> VGGFeatures:
+    def from_state_dict(
+        cls, state: dict[str, Tensor], arch: str, pool: str = "max", name: str = "the state dict"
+    ) -> VGGFeatures:
         """The first layers of torchvision's `arch` features, as many as `state` holds (read_state_dict's output)."""
         depth = max(int(key.split(".")[0]) for key in state) + 2  # keep the ReLU after the last conv
         trunk = getattr(torchvision.models, arch)().features[:depth]
@@ -75,7 +75,9 @@ class VGGFeatures(nn.Module):
         except RuntimeError as exc:
             # The first line only says "Error(s) in loading state_dict"; the next one says which tensor.
             lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-            raise RealtimeError(f"{name} is not a {arch} features state dict ({lines[min(1, len(lines) - 1)]})") from None
+            raise RealtimeError(
+                f"{name} is not a {arch} features state dict ({lines[min(1, len(lines) - 1)]})"
+            ) from None
         return cls(trunk, pool)
 
     @property
@@ -85,7 +87,9 @@ class VGGFeatures(nn.Module):
     def forward(self, images: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
         unknown = [name for name in layers if name not in self.layer_index]
         if unknown:
-            raise RealtimeError(f"VGG layer(s) {', '.join(unknown)} not in this network; available: {', '.join(self.layers)}")
+            raise RealtimeError(
+                f"VGG layer(s) {', '.join(unknown)} not in this network; available: {', '.join(self.layers)}"
+            )
         wanted = {self.layer_index[name]: name for name in layers}
         out: dict[str, Tensor] = {}
         x = (images - self.mean) / self.std
@@ -100,7 +104,7 @@ def _download(arch: str) -> nn.Sequential:
     weights = {"vgg16": torchvision.models.VGG16_Weights, "vgg19": torchvision.models.VGG19_Weights}[arch]
     try:
         return getattr(torchvision.models, arch)(weights=weights.IMAGENET1K_V1).features
-    except Exception as exc:  # torchvision raises URLError, HTTPError, RuntimeError… for a failed download
+    except Exception as exc:  # noqa: BLE001 - torchvision raises URLError, HTTPError, RuntimeError… for a failed download
         raise RealtimeError(
             f"could not get torchvision's ImageNet {arch} weights ({type(exc).__name__}); "
             "pass a local VGG state dict with --vgg PATH"
@@ -113,7 +117,7 @@ def read_state_dict(path: Path) -> dict[str, Tensor]:
         raise RealtimeError(f"VGG weights not found: {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated zip, pickle refused by weights_only, not a torch file…
+    except Exception as exc:  # noqa: BLE001 - truncated zip, pickle refused by weights_only, not a torch file…
         raise RealtimeError(f"{path} is not a readable VGG state dict: {type(exc).__name__}") from None
     if not isinstance(state, dict) or not state or not all(k.split(".")[0].isdigit() for k in state):
         raise RealtimeError(f"{path} is not a VGG features state dict (expected keys like '0.weight')")

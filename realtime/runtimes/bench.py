@@ -29,12 +29,9 @@ from torch import Tensor
 
 from realtime.device import resolve_device
 from realtime.errors import RealtimeError
-from realtime.runtimes.cuda import COMPILE_MODES, DTYPES, FastSettings, resolve_settings
 from realtime.imaging.frames import frame_to_tensor, tensor_to_frame
 from realtime.imaging.images import sample_image
 from realtime.model.msgnet import MODELS
-from realtime.runtimes.onnx import OnnxGenerator
-from realtime.runtimes.stylizer import Stylizer
 from realtime.model.weights import (
     MODEL_CHOICES,
     Weights,
@@ -43,6 +40,9 @@ from realtime.model.weights import (
     shipped_weights,
     untrained_weights,
 )
+from realtime.runtimes.cuda import COMPILE_MODES, DTYPES, FastSettings, resolve_settings
+from realtime.runtimes.onnx import OnnxGenerator
+from realtime.runtimes.stylizer import Stylizer
 
 CUDA_SIZES = ((854, 480), (1280, 720), (1920, 1080))
 # Webcam sizes: the light model's targets (issue 8) are set at 320×240 and 640×480.
@@ -143,9 +143,7 @@ def _photo(height: int, width: int) -> np.ndarray:
     return cv2.resize(sample_image(PHOTO), (width, height), interpolation=cv2.INTER_AREA)
 
 
-def bench_size(
-    reference: Stylizer, fast: Stylizer, height: int, width: int, frames: int, warmup: int
-) -> SizeResult:
+def bench_size(reference: Stylizer, fast: Stylizer, height: int, width: int, frames: int, warmup: int) -> SizeResult:
     """Time both paths at one size on the same photo and style, and compare their pixels."""
     content = frame_to_tensor(_photo(height, width), reference.device)
     build_s = fast.warm_up(height, width)
@@ -226,7 +224,16 @@ def run_bench(
         settings = fast.fast.settings  # what actually runs: e.g. no CUDA graph on a CPU
         fast_path = f"PyTorch {settings.describe()}"
     shape = ", ".join(f"{k}={v}" for k, v in loaded.model.shape.items())
-    report = BenchReport(_device_name(torch_device), torch.__version__, f"{loaded.source} ({shape})", fast_path, settings, frames, warmup, note)
+    report = BenchReport(
+        _device_name(torch_device),
+        torch.__version__,
+        f"{loaded.source} ({shape})",
+        fast_path,
+        settings,
+        frames,
+        warmup,
+        note,
+    )
     for width, height in sizes:
         if progress:
             progress(f"benchmarking {width}×{height}…")
@@ -270,13 +277,17 @@ def _sizes(text: str) -> tuple[tuple[int, int], ...]:
     """`720` is a 16:9 frame of that height, `640x480` a width and height."""
     try:
         sizes = tuple(
-            tuple(int(side) for side in part.lower().split("x")) if "x" in part.lower() else (width_for(int(part)), int(part))
+            tuple(int(side) for side in part.lower().split("x"))
+            if "x" in part.lower()
+            else (width_for(int(part)), int(part))
             for part in text.split(",")
         )
     except ValueError:
         sizes = ()
     if not sizes or any(len(size) != 2 for size in sizes):
-        raise argparse.ArgumentTypeError(f"expected sizes like 480,720,1080 (16:9 heights) or 320x240,640x480, got '{text}'")
+        raise argparse.ArgumentTypeError(
+            f"expected sizes like 480,720,1080 (16:9 heights) or 320x240,640x480, got '{text}'"
+        )
     if min(min(size) for size in sizes) < 16:
         raise argparse.ArgumentTypeError(f"sides must be 16 or more, got '{text}'")
     if max(max(size) for size in sizes) > MAX_SIDE:
@@ -300,9 +311,14 @@ def _whole(minimum: int) -> Callable[[str], int]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The bench's options, shared by `realtime bench` and `python -m realtime.runtimes.bench`."""
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
-    parser.add_argument("--weights", help="weights file (default: the shipped weights of --model, else an untrained one)")
     parser.add_argument(
-        "--model", choices=MODEL_CHOICES, default="auto", help="shipped generator (default auto: full on CUDA, light on a CPU)"
+        "--weights", help="weights file (default: the shipped weights of --model, else an untrained one)"
+    )
+    parser.add_argument(
+        "--model",
+        choices=MODEL_CHOICES,
+        default="auto",
+        help="shipped generator (default auto: full on CUDA, light on a CPU)",
     )
     parser.add_argument(
         "--runtime",
@@ -315,18 +331,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_sizes,
         help="16:9 heights or WxH sizes, comma-separated (default 480,720,1080 on CUDA, 320x240,640x480 on CPU)",
     )
-    parser.add_argument("--frames", type=_whole(1), help="timed frames per size and path (default 50 on CUDA, 10 on CPU)")
+    parser.add_argument(
+        "--frames", type=_whole(1), help="timed frames per size and path (default 50 on CUDA, 10 on CPU)"
+    )
     parser.add_argument("--warmup", type=_whole(0), help="untimed frames first (default 10 on CUDA, 2 on CPU)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     parser.add_argument(
-        "--profile", action="store_true", help="also print where each path's time goes at the largest size (torch.profiler)"
+        "--profile",
+        action="store_true",
+        help="also print where each path's time goes at the largest size (torch.profiler)",
     )
     tuning = parser.add_argument_group("fast-path settings (defaults: what the app uses on this device)")
     tuning.add_argument("--dtype", choices=tuple(DTYPES), help="compute precision (default fp16)")
-    tuning.add_argument("--compile", choices=COMPILE_MODES, help="torch.compile mode (default: default on CUDA, none on CPU)")
-    tuning.add_argument("--no-cuda-graph", action="store_true", help="launch kernels per frame instead of replaying a graph")
+    tuning.add_argument(
+        "--compile", choices=COMPILE_MODES, help="torch.compile mode (default: default on CUDA, none on CPU)"
+    )
+    tuning.add_argument(
+        "--no-cuda-graph", action="store_true", help="launch kernels per frame instead of replaying a graph"
+    )
     tuning.add_argument("--no-channels-last", action="store_true", help="keep activations in NCHW")
-    tuning.add_argument("--dynamic", action="store_true", help="compile with dynamic shapes (what the app switches to after a change of size)")
+    tuning.add_argument(
+        "--dynamic",
+        action="store_true",
+        help="compile with dynamic shapes (what the app switches to after a change of size)",
+    )
 
 
 def settings_from(args: argparse.Namespace, device: torch.device) -> FastSettings:
@@ -344,8 +372,16 @@ def run_command(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     progress = None if args.json else (lambda message: print(message, file=sys.stderr, flush=True))
     report = run_bench(
-        args.device, args.sizes, args.frames, args.warmup, args.weights, settings_from(args, device), progress,
-        args.profile, args.model, args.runtime,
+        args.device,
+        args.sizes,
+        args.frames,
+        args.warmup,
+        args.weights,
+        settings_from(args, device),
+        progress,
+        args.profile,
+        args.model,
+        args.runtime,
     )
     print(json.dumps(report.as_dict(), indent=2) if args.json else format_table(report))
     return 0

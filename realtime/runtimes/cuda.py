@@ -219,7 +219,9 @@ class FastGenerator:
         except Exception as exc:  # torch.compile failures come in many types
             if self._run == self._forward:
                 raise
-            warnings.warn(f"torch.compile failed ({type(exc).__name__}: {exc}); running the fast path eagerly", stacklevel=3)
+            warnings.warn(
+                f"torch.compile failed ({type(exc).__name__}: {exc}); running the fast path eagerly", stacklevel=3
+            )
             self._run = self._forward
             self._side_stream_runs(built, runs=1)
 

@@ -54,8 +54,11 @@ def export_onnx(model: MSGNet) -> bytes:
             buffer,
             input_names=["content", "target"],
             output_names=["stylized"],
-            dynamic_axes={"content": {0: "batch", 2: "height", 3: "width"}, "target": {0: "styles"},
-                          "stylized": {0: "batch", 2: "height", 3: "width"}},
+            dynamic_axes={
+                "content": {0: "batch", 2: "height", 3: "width"},
+                "target": {0: "styles"},
+                "stylized": {0: "batch", 2: "height", 3: "width"},
+            },
             opset_version=OPSET,
             dynamo=False,
         )

@@ -9,21 +9,21 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from realtime.imaging.color import keep_colors
 from realtime.device import resolve_device
 from realtime.errors import RealtimeError
-from realtime.runtimes.cuda import FastGenerator, FastSettings, resolve_settings
+from realtime.imaging.color import keep_colors
 from realtime.imaging.frames import frame_to_tensor, pad_for_generator, tensor_to_frame
 from realtime.model.msgnet import MSGNet
-from realtime.runtimes.onnx import OnnxGenerator
+from realtime.model.targets import DEFAULT_STYLE_SIZE, StyleSpec, StyleTargets
+from realtime.model.weights import Weights, resolve_weights
 from realtime.perceptual.refine import (
     DEFAULT_REFINE_STEPS,
     RefineSettings,
     TargetRefiner,
     default_cache_dir,
 )
-from realtime.model.targets import DEFAULT_STYLE_SIZE, StyleSpec, StyleTargets
-from realtime.model.weights import Weights, resolve_weights
+from realtime.runtimes.cuda import FastGenerator, FastSettings, resolve_settings
+from realtime.runtimes.onnx import OnnxGenerator
 
 
 def _fast_path(
@@ -90,7 +90,11 @@ class Stylizer:
         self._strength = float(value)
 
     def refine_styles(
-        self, steps: int = DEFAULT_REFINE_STEPS, vgg: str | Path | None = None, progress: bool = False, cache: bool = True
+        self,
+        steps: int = DEFAULT_REFINE_STEPS,
+        vgg: str | Path | None = None,
+        progress: bool = False,
+        cache: bool = True,
     ) -> None:
         """Fit style images' targets from now on (`realtime.perceptual.refine`; 0 steps turns it off).
 
@@ -103,7 +107,9 @@ class Stylizer:
             self.styles.refiner = None
             return
         cache_dir = default_cache_dir() if cache else None
-        self.styles.refiner = TargetRefiner.load(self.model, self.device, vgg, RefineSettings(steps=steps), progress, cache_dir)
+        self.styles.refiner = TargetRefiner.load(
+            self.model, self.device, vgg, RefineSettings(steps=steps), progress, cache_dir
+        )
 
     def set_style(self, specs: Sequence[StyleSpec | str]) -> None:
         """Blend one or more styles into the current target (cached, so re-selecting is free)."""

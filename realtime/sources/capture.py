@@ -360,4 +360,3 @@ def _camera_attempt(index: int) -> str:
         present = f"present: {', '.join(devices)}" if devices else "no /dev/video* devices exist"
         return f"tried /dev/video{index} with V4L2; {present}"
     return "tried the system camera API"
-

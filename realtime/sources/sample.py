@@ -11,8 +11,8 @@ import math
 import cv2
 import numpy as np
 
-from realtime.sources.capture import FrameSource
 from realtime.imaging.images import sample_image
+from realtime.sources.capture import FrameSource
 
 SAMPLE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field")
 SAMPLE_FPS = 30.0
@@ -65,7 +65,9 @@ class SampleSource(FrameSource):
         cy = ph / 2 + (ease - 0.5) * (ph - crop_h) * 0.5
         zoom = self.width / crop_w
         matrix = np.array([[zoom, 0.0, self.width / 2 - zoom * cx], [0.0, zoom, self.height / 2 - zoom * cy]])
-        return cv2.warpAffine(photo, matrix, (self.width, self.height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        return cv2.warpAffine(
+            photo, matrix, (self.width, self.height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )
 
     def _grab(self) -> np.ndarray:
         image = self.frame_at(self._index / self.fps)

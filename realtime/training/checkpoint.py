@@ -79,8 +79,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 def _load_bytes(data: bytes, path: Path) -> dict[str, Any]:
     try:
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated zip, refused pickle, not a torch file…
-        raise RealtimeError(f"{path} is not a readable checkpoint (truncated or not a torch file): {type(exc).__name__}") from None
+    except Exception as exc:  # noqa: BLE001 - truncated zip, refused pickle, not a torch file…
+        raise RealtimeError(
+            f"{path} is not a readable checkpoint (truncated or not a torch file): {type(exc).__name__}"
+        ) from None
     if not isinstance(state, dict):
         raise RealtimeError(f"{path} is not a training checkpoint")
     return state

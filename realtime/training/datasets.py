@@ -88,9 +88,7 @@ class ContentSet:
         if not frames:
             raise RealtimeError("no content photos to train on")
         self.size = size
-        self.images = [
-            frame_to_tensor(rescale(f, size / min(f.shape[:2])), device, torch.uint8)[0] for f in frames
-        ]
+        self.images = [frame_to_tensor(rescale(f, size / min(f.shape[:2])), device, torch.uint8)[0] for f in frames]
 
     def __len__(self) -> int:
         return len(self.images)

@@ -32,8 +32,6 @@ from torch import Tensor
 from tqdm import tqdm
 
 from realtime.atomic import atomic_output, check_output_folder
-from realtime.training.checkpoint import load_checkpoint, save_checkpoint
-from realtime.training.datasets import ContentSet, StyleSet, center_crop, image_files, read_images
 from realtime.device import resolve_device
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import (
@@ -45,6 +43,9 @@ from realtime.imaging.frames import (
     pad_for_generator,
 )
 from realtime.imaging.images import read_image
+from realtime.model.msgnet import MODELS, MSGNet
+from realtime.model.targets import StyleBank, StyleTargets
+from realtime.model.weights import Weights, load_weights, save_weights
 from realtime.perceptual.losses import (
     CONTENT_LAYER,
     STYLE_LAYERS,
@@ -53,11 +54,10 @@ from realtime.perceptual.losses import (
     style_loss,
     total_variation,
 )
-from realtime.model.msgnet import MODELS, MSGNet
 from realtime.perceptual.quality import content_change, style_distance
-from realtime.model.targets import StyleBank, StyleTargets
 from realtime.perceptual.vgg import VGGFeatures
-from realtime.model.weights import Weights, load_weights, save_weights
+from realtime.training.checkpoint import load_checkpoint, save_checkpoint
+from realtime.training.datasets import ContentSet, StyleSet, center_crop, image_files, read_images
 
 CHECKPOINT_FORMAT = "realtime-train-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -130,12 +130,18 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Reject impossible settings before any data is read."""
-        for name, flag in (("content", "--content DIR"), ("styles", "--styles DIR"), ("checkpoint", "--out or --checkpoint")):
+        for name, flag in (
+            ("content", "--content DIR"),
+            ("styles", "--styles DIR"),
+            ("checkpoint", "--out or --checkpoint"),
+        ):
             if not getattr(self, name):
                 raise RealtimeError(f"training needs {flag}")
         for name, value in [("size", self.size), *(("style size", s) for s in self.style_sizes)]:
             if value < MIN_SIDE or value % SIZE_MULTIPLE:
-                raise RealtimeError(f"{name} must be a multiple of {SIZE_MULTIPLE} and at least {MIN_SIDE}, got {value}")
+                raise RealtimeError(
+                    f"{name} must be a multiple of {SIZE_MULTIPLE} and at least {MIN_SIDE}, got {value}"
+                )
         if not self.style_sizes:
             raise RealtimeError("at least one training style size is needed")
         checks = [
@@ -158,8 +164,14 @@ class TrainConfig:
             (0.0 <= self.extra_fraction <= 1.0, "--extra-fraction must be between 0 and 1"),
             (0.0 < self.lr_decay_from <= 1.0, "--lr-decay-from must be in (0, 1]"),
             (self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}"),
-            (self.holdout == 0 or self.extra_styles, "--holdout keeps --extra-styles out of training; give --extra-styles"),
-            (min(self.val_count, self.holdout, self.val_every, self.checkpoint_every, self.export_every) >= 0, "counts must be 0 or more"),
+            (
+                self.holdout == 0 or self.extra_styles,
+                "--holdout keeps --extra-styles out of training; give --extra-styles",
+            ),
+            (
+                min(self.val_count, self.holdout, self.val_every, self.checkpoint_every, self.export_every) >= 0,
+                "counts must be 0 or more",
+            ),
             (not self.export_every or self.out, "--export-every needs --out PATH"),
             (self.part_mb >= 0, "--part-mb must be 0 or more"),
         ]
@@ -249,14 +261,18 @@ def load_data(config: TrainConfig, device: torch.device) -> TrainingData:
     content_paths, content_frames = read_images(content_files, "content")
     val_picks = set(evenly_spaced(config.val_count, len(content_frames)))
     if len(val_picks) >= len(content_frames):
-        raise RealtimeError(f"--val-count {config.val_count} leaves none of {len(content_frames)} content photos to train on")
+        raise RealtimeError(
+            f"--val-count {config.val_count} leaves none of {len(content_frames)} content photos to train on"
+        )
     style_paths, style_frames = read_images(style_files, "style")
     names, frames = [p.stem for p in style_paths], list(style_frames)
     holdout_paths, holdout_frames = [], []
     if extra_files:
         extra_paths, extra_frames = read_images(extra_files, "extra style")
         if config.holdout >= len(extra_paths):
-            raise RealtimeError(f"--holdout {config.holdout} leaves none of {len(extra_paths)} extra styles to train on")
+            raise RealtimeError(
+                f"--holdout {config.holdout} leaves none of {len(extra_paths)} extra styles to train on"
+            )
         held = set(evenly_spaced(config.holdout, len(extra_paths)))
         for i, (path, frame) in enumerate(zip(extra_paths, extra_frames)):
             if i in held:
@@ -289,7 +305,9 @@ def _check_unique_names(paths: list[Path], folder: str | Path) -> None:
     seen: dict[str, Path] = {}
     for path in paths:
         if path.stem.lower() in seen:
-            raise RealtimeError(f"two style images in {folder} share the name '{path.stem}': {seen[path.stem.lower()].name}, {path.name}")
+            raise RealtimeError(
+                f"two style images in {folder} share the name '{path.stem}': {seen[path.stem.lower()].name}, {path.name}"
+            )
         seen[path.stem.lower()] = path
 
 
@@ -350,7 +368,9 @@ class Training:
 
     # --- one step -----------------------------------------------------------------------------
     def _autocast(self) -> AbstractContextManager:
-        return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None)
+        return torch.autocast(
+            self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None
+        )
 
     def _input(self, images: Tensor) -> Tensor:
         return images.to(self.device).float().contiguous(memory_format=self.memory_format)
@@ -377,7 +397,12 @@ class Training:
             per_sample = (output.float() - teacher_output.float()).square().mean(dim=(1, 2, 3))
             teacher = (per_sample * taught).sum() / taught.sum().clamp_min(1.0)
         return torch.stack(
-            [content_loss(features[CONTENT_LAYER], reference), style_loss(features, grams), total_variation(output.float()), teacher]
+            [
+                content_loss(features[CONTENT_LAYER], reference),
+                style_loss(features, grams),
+                total_variation(output.float()),
+                teacher,
+            ]
         )
 
     @torch.no_grad()
@@ -399,7 +424,9 @@ class Training:
         extras = len(self.data.styles) - self.data.main_styles
         if extras:
             use_extra = torch.rand(count, generator=g) < self.config.extra_fraction
-            styles = torch.where(use_extra, self.data.main_styles + torch.randint(extras, (count,), generator=g), styles)
+            styles = torch.where(
+                use_extra, self.data.main_styles + torch.randint(extras, (count,), generator=g), styles
+            )
         return crops, styles.repeat_interleave(batch // count).to(self.device), size
 
     def train_step(self, content: Tensor, style_index: Tensor, size: int) -> Tensor:
@@ -482,7 +509,9 @@ class Training:
         optimizer = self.optimizer.state_dict()
         if self.config.compact_checkpoint:
             optimizer["state"] = {
-                key: {name: v.to(torch.bfloat16) if name in ("exp_avg", "exp_avg_sq") else v for name, v in entry.items()}
+                key: {
+                    name: v.to(torch.bfloat16) if name in ("exp_avg", "exp_avg_sq") else v for name, v in entry.items()
+                }
                 for key, entry in optimizer["state"].items()
             }
         return {
@@ -571,7 +600,9 @@ class Training:
         started = time.monotonic() if started is None else started
         deadline = started + time_limit * 60 if time_limit else math.inf
         stop_at = config.steps if chunk_steps is None else min(config.steps, self.step + chunk_steps)
-        say: Callable[[str], None] = (lambda text: tqdm.write(text, file=sys.stderr)) if progress else (lambda text: None)
+        say: Callable[[str], None] = (
+            (lambda text: tqdm.write(text, file=sys.stderr)) if progress else (lambda text: None)
+        )
         window, window_steps = torch.zeros(len(LOSS_NAMES), device=self.device), 0
         record, record_steps = torch.zeros(len(LOSS_NAMES), device=self.device), 0
         rate: float | None = None
@@ -579,8 +610,14 @@ class Training:
         self._clock = window_start = record_start = time.monotonic()
         status = "finished"
         bar = tqdm(
-            total=config.steps, initial=self.step, desc="train", unit="step", file=sys.stderr, disable=not progress,
-            mininterval=1.0 if sys.stderr.isatty() else 30.0, dynamic_ncols=True,
+            total=config.steps,
+            initial=self.step,
+            desc="train",
+            unit="step",
+            file=sys.stderr,
+            disable=not progress,
+            mininterval=1.0 if sys.stderr.isatty() else 30.0,
+            dynamic_ncols=True,
         )
         try:
             with _StopRequests() as stop:
@@ -606,7 +643,9 @@ class Training:
                         step_seconds = (now - window_start) / window_steps
                         rate = window_steps * config.batch / (now - window_start)
                         self._check_finite(means)
-                        bar.set_postfix(**{name: f"{m:.4g}" for name, m in zip(self.loss_names, means)}, img_s=f"{rate:.0f}")
+                        bar.set_postfix(
+                            **{name: f"{m:.4g}" for name, m in zip(self.loss_names, means)}, img_s=f"{rate:.0f}"
+                        )
                         window.zero_()
                         window_steps, window_start = 0, now
                     if (config.val_every and self.step % config.val_every == 0) or self.step == config.steps:
@@ -616,8 +655,12 @@ class Training:
                         record_steps, record_start = 0, time.monotonic()
                         val_seconds = record_start - t0
                         window_start += val_seconds  # the progress bar's img/s counts training steps only
-                    saving = config.checkpoint_every and self.step % config.checkpoint_every == 0 and self.step < stop_at
-                    exporting = config.export_every and self.step % config.export_every == 0 and self.step < config.steps
+                    saving = (
+                        config.checkpoint_every and self.step % config.checkpoint_every == 0 and self.step < stop_at
+                    )
+                    exporting = (
+                        config.export_every and self.step % config.export_every == 0 and self.step < config.steps
+                    )
                     if saving or exporting:
                         t0 = time.monotonic()
                         if saving:
@@ -641,8 +684,16 @@ class Training:
             out = Path(config.out)
             self.export(out)
         return TrainResult(
-            status, self.step, config.steps, self.images_seen, self.train_seconds,
-            Path(config.checkpoint), Path(config.log), out, rate, last_validation(self.history),
+            status,
+            self.step,
+            config.steps,
+            self.images_seen,
+            self.train_seconds,
+            Path(config.checkpoint),
+            Path(config.log),
+            out,
+            rate,
+            last_validation(self.history),
         )
 
     def _tick(self) -> None:
@@ -671,9 +722,13 @@ class Training:
             if self.last_saved_step is not None
             else "no checkpoint was written"
         )
-        raise RealtimeError(f"training diverged near step {self.step} (losses {means}); {where}: resume from it with a lower --lr")
+        raise RealtimeError(
+            f"training diverged near step {self.step} (losses {means}); {where}: resume from it with a lower --lr"
+        )
 
-    def _record(self, sums: Tensor, steps: int, seconds: float, say: Callable[[str], None], validate: bool = True) -> None:
+    def _record(
+        self, sums: Tensor, steps: int, seconds: float, say: Callable[[str], None], validate: bool = True
+    ) -> None:
         """Append a history row: mean training losses since the last row and, when asked, validation scores."""
         self._tick()
         means = (sums / max(1, steps)).tolist()
@@ -687,17 +742,26 @@ class Training:
         }
         if validate and self._val:
             row["val"] = self.validate()
-            say(f"step {self.step}: " + "; ".join(
-                f"{group} loss {v['loss']:.4g} (content {v['content']:.4g}, style {v['style']:.4g}), "
-                f"style ratio {v['ratio']:.3f}, content change {v['content_change']:.3f}"
-                for group, v in row["val"].items()
-            ))
+            say(
+                f"step {self.step}: "
+                + "; ".join(
+                    f"{group} loss {v['loss']:.4g} (content {v['content']:.4g}, style {v['style']:.4g}), "
+                    f"style ratio {v['ratio']:.3f}, content change {v['content_change']:.3f}"
+                    for group, v in row["val"].items()
+                )
+            )
         self.history.append(row)
 
     def export(self, out: str | Path, style_size: int | None = None) -> Weights:
         return export_weights(
-            self.model, self.data.style_paths, self.vgg, self.config, out, style_size or self.config.style_size,
-            training_summary(self.state_dict()), self.device,
+            self.model,
+            self.data.style_paths,
+            self.vgg,
+            self.config,
+            out,
+            style_size or self.config.style_size,
+            training_summary(self.state_dict()),
+            self.device,
         )
 
 
@@ -759,10 +823,14 @@ def check_checkpoint(state: dict[str, Any], path: str | Path) -> None:
     if state.get("format") != CHECKPOINT_FORMAT:
         raise RealtimeError(f"{path} is not a realtime training checkpoint")
     if state.get("version") != CHECKPOINT_VERSION:
-        raise RealtimeError(f"{path} is a training checkpoint of version {state.get('version')}; this realtime reads {CHECKPOINT_VERSION}")
+        raise RealtimeError(
+            f"{path} is a training checkpoint of version {state.get('version')}; this realtime reads {CHECKPOINT_VERSION}"
+        )
 
 
-def resolve_config(options: dict[str, Any], resume: str | Path | None = None, state: dict[str, Any] | None = None) -> TrainConfig:
+def resolve_config(
+    options: dict[str, Any], resume: str | Path | None = None, state: dict[str, Any] | None = None
+) -> TrainConfig:
     """The run's config: the checkpoint's (when resuming) updated with the options given on this command line.
 
     Paths of outputs (checkpoint, log) follow this command line, never the saved run's machine.
@@ -771,7 +839,9 @@ def resolve_config(options: dict[str, Any], resume: str | Path | None = None, st
     if state is not None:
         for name in SHAPE_OPTIONS:
             if name in options and options[name] != values.get(name):
-                raise RealtimeError(f"the checkpoint is a generator with {name}={values.get(name)}; it cannot continue as {name}={options[name]}")
+                raise RealtimeError(
+                    f"the checkpoint is a generator with {name}={values.get(name)}; it cannot continue as {name}={options[name]}"
+                )
         values.pop("checkpoint", None)
         values.pop("log", None)
     values.update(options)
@@ -903,6 +973,12 @@ def export_checkpoint(
     model.to(torch_device).eval()
     paths = image_files(config.styles, "style")
     return export_weights(
-        model, paths, load_vgg(config.vgg, torch_device), config, out, style_size or config.style_size,
-        training_summary(state), torch_device,
+        model,
+        paths,
+        load_vgg(config.vgg, torch_device),
+        config,
+        out,
+        style_size or config.style_size,
+        training_summary(state),
+        torch_device,
     )

@@ -123,9 +123,7 @@ class VideoReader(AbstractContextManager):
 
     def _video_stream(self) -> av.video.stream.VideoStream:
         # Cover art in music files is a one-picture "video" stream; it is not a video.
-        streams = [
-            s for s in self._container.streams.video if not s.disposition & av.stream.Disposition.attached_pic
-        ]
+        streams = [s for s in self._container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
         if streams:
             return streams[0]
         if self._container.streams.audio:

@@ -27,10 +27,10 @@ from tqdm import tqdm
 from realtime.atomic import refuse_overwrite
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side, frames_to_tensor, tensor_to_frames
-from realtime.video.stabilize import TemporalStabilizer
-from realtime.runtimes.stylizer import Stylizer
 from realtime.model.targets import StyleSpec, split_number_suffix
+from realtime.runtimes.stylizer import Stylizer
 from realtime.video.io import VideoReader, VideoWriter, ffmpeg_path
+from realtime.video.stabilize import TemporalStabilizer
 
 DEFAULT_FADE = 0.5  # seconds a scheduled style change takes to blend in
 DEFAULT_STABILIZE = 0.6  # `--stabilize` with no value: most flicker gone, motion still crisp
@@ -50,7 +50,9 @@ class TimedStyle:
         if start is None:
             return cls(StyleSpec.parse(text))
         if not math.isfinite(start) or start < 0:
-            raise RealtimeError(f"style start time must be 0 or more seconds, got '{text[len(head) + 1:]}' in '{text}'")
+            raise RealtimeError(
+                f"style start time must be 0 or more seconds, got '{text[len(head) + 1 :]}' in '{text}'"
+            )
         return cls(StyleSpec.parse(head), start)
 
 
