@@ -24,3 +24,16 @@ def resolve_device(name: str = "auto") -> torch.device:
             raise RealtimeError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) present")
         return device
     raise RealtimeError(f"unknown device '{name}'; use auto, cpu, cuda or cuda:N")
+
+
+def prepare_cuda(device: torch.device) -> None:
+    """Set up a CUDA device for a long run of fixed-size work (a live session, a clip, a training run).
+
+    Sizes change rarely, so cuDNN's per-size kernel search pays for itself; CUDA events and streams
+    follow the current device, so a `cuda:N` run makes N current. Nothing to do on a CPU.
+    """
+    if device.type != "cuda":
+        return
+    torch.backends.cudnn.benchmark = True
+    if device.index is not None:
+        torch.cuda.set_device(device)

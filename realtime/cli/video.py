@@ -6,8 +6,6 @@ import argparse
 import json
 import sys
 
-import torch
-
 from realtime.cli.options import (
     add_model_options,
     add_refine_options,
@@ -98,8 +96,6 @@ def _run_video(args: argparse.Namespace) -> int:
     stylizer.refine_styles(args.refine, args.vgg, progress=True)
     schedule = StyleSchedule(args.style, stylizer.styles.blend, args.fade)
     batch = args.batch or (4 if stylizer.device.type == "cuda" else 1)
-    if stylizer.device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # one frame size for the whole clip: tune kernels once
     result = stylize_video(
         args.input,
         args.output,

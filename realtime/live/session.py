@@ -287,10 +287,6 @@ class LiveSession:
         self._display: np.ndarray | None = None
         self._last_present = float("-inf")
         self._record_start: float | None = None
-        if stylizer.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True  # fixed frame sizes: pick the fastest kernels once
-            if stylizer.device.index is not None:
-                torch.cuda.set_device(stylizer.device)  # CUDA events and streams follow the current device
         self.loader = TargetLoader(stylizer.styles)
         try:
             self._applied = catalog[self.state.style_index]

@@ -140,8 +140,6 @@ class FastGenerator:
         self._run: Callable[[Tensor, Tensor], Tensor] = self._forward
         if settings.compile != "none":
             self._run = torch.compile(self._forward, mode=settings.compile, dynamic=settings.dynamic)
-        if cuda:
-            torch.backends.cudnn.benchmark = True  # working sizes are fixed, so the search pays off
         self._built: OrderedDict[tuple[int, int], _Built] = OrderedDict()
 
     def _forward(self, content: Tensor, target: Tensor) -> Tensor:

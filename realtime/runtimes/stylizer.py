@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from realtime.device import resolve_device
+from realtime.device import prepare_cuda, resolve_device
 from realtime.errors import RealtimeError
 from realtime.imaging.color import keep_colors
 from realtime.imaging.frames import frame_to_tensor, pad_for_generator, tensor_to_frame
@@ -57,6 +57,7 @@ class Stylizer:
         on_build: Callable[[str], None] | None = None,
     ) -> None:
         self.device = torch.device(device)
+        prepare_cuda(self.device)
         self.model = weights.model.to(self.device).eval().requires_grad_(False)
         self.fast = _fast_path(self.model, self.device, optimize, on_build)
         self.weights = weights

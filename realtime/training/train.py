@@ -32,7 +32,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from realtime.atomic import atomic_output, check_output_folder
-from realtime.device import resolve_device
+from realtime.device import prepare_cuda, resolve_device
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import (
     MIN_SIDE,
@@ -334,7 +334,7 @@ class Training:
         # (fp32) and 4.3x (bf16) faster than NCHW fp32.
         self.memory_format = torch.channels_last
         if cuda:
-            torch.backends.cudnn.benchmark = True
+            prepare_cuda(self.device)
             torch.set_float32_matmul_precision("high")  # TF32 for the float32 Gram matrices
         self.vgg = vgg.to(self.device, memory_format=self.memory_format)
         with torch.random.fork_rng(devices=[]):
