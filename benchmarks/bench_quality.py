@@ -39,7 +39,7 @@ from realtime.gatys.optimize import DEFAULT_CONTENT_LAYER as GATYS_CONTENT_LAYER
 from realtime.gatys.optimize import DEFAULT_TV_WEIGHT as GATYS_TV_WEIGHT
 from realtime.gatys.optimize import Gatys, GatysSettings, LossNetwork
 from realtime.imaging.frames import fit_long_side, frame_to_tensor
-from realtime.imaging.images import read_image
+from realtime.imaging.images import image_files, read_image
 from realtime.model.weights import (
     MODEL_CHOICES,
     Weights,
@@ -53,7 +53,6 @@ from realtime.perceptual.refine import DEFAULT_PHOTOS as REFINE_PHOTOS
 from realtime.perceptual.refine import RefineSettings, TargetRefiner
 from realtime.perceptual.vgg import VGGFeatures
 from realtime.runtimes.stylizer import Stylizer
-from realtime.training.datasets import image_files
 
 SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
 DEFAULT_PHOTOS = "sample:astronaut,sample:coffee,sample:chelsea,sample:rocket"

@@ -24,11 +24,11 @@ from torch import Tensor
 from tqdm import tqdm
 
 from realtime.errors import RealtimeError
-from realtime.imaging.images import read_image, write_image
+from realtime.imaging.frames import center_crop
+from realtime.imaging.images import image_files, read_image, write_image
 from realtime.model.weights import MODEL_CHOICES
 from realtime.perceptual.refine import RefineSettings, TargetRefiner
 from realtime.runtimes.stylizer import Stylizer
-from realtime.training.datasets import center_crop, image_files
 
 DEFAULT_PHOTOS = "sample:astronaut,sample:coffee,sample:chelsea,sample:rocket"
 SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"

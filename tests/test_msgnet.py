@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from realtime.model.msgnet import MODELS, Inspiration, MSGNet, UpBottleneck, gram_matrix
+from realtime.model.gram import gram_matrix
+from realtime.model.msgnet import MODELS, Inspiration, MSGNet, UpBottleneck
 
 
 def test_default_generator_has_the_papers_size():

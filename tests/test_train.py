@@ -14,14 +14,14 @@ from torch import nn
 
 from realtime.cli import main
 from realtime.errors import RealtimeError
-from realtime.imaging.frames import fit_long_side, frame_to_tensor, pad_for_generator
+from realtime.imaging.frames import center_crop, fit_long_side, frame_to_tensor, pad_for_generator
 from realtime.imaging.images import read_image
 from realtime.model.msgnet import MODELS
 from realtime.model.weights import load_weights, save_weights
 from realtime.perceptual.losses import STYLE_LAYERS, style_grams, style_loss
 from realtime.perceptual.quality import content_change, style_distance
 from realtime.training.checkpoint import load_checkpoint, save_checkpoint
-from realtime.training.datasets import ContentSet, center_crop, square_style
+from realtime.training.datasets import ContentSet, square_style
 from realtime.training.train import (
     Training,
     evenly_spaced,

@@ -89,6 +89,21 @@ def fit_long_side(frame: np.ndarray, max_side: int) -> np.ndarray:
     return resize_frame(frame, fit_size(*frame.shape[:2], max_side))
 
 
+def rescale(frame: np.ndarray, scale: float) -> np.ndarray:
+    """Resize by `scale` (area averaging to shrink, bicubic to enlarge: `resize_frame`)."""
+    h, w = frame.shape[:2]
+    return resize_frame(frame, (max(1, round(h * scale)), max(1, round(w * scale))))
+
+
+def center_crop(frame: np.ndarray, size: int) -> np.ndarray:
+    """Short side scaled to `size`, then the central size×size square."""
+    h, w = frame.shape[:2]
+    scaled = rescale(frame, size / min(h, w))
+    h, w = scaled.shape[:2]
+    top, left = (h - size) // 2, (w - size) // 2
+    return scaled[top : top + size, left : left + size]
+
+
 def resize(image: Tensor, size: Sequence[int]) -> Tensor:
     """Resize a B×3×H×W (0–255) tensor: area averaging to shrink (no aliasing), bicubic to enlarge."""
     size = tuple(size)

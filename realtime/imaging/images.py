@@ -47,6 +47,17 @@ def read_image(source: str | Path, max_side: int = 0) -> np.ndarray:
         raise RealtimeError(f"cannot read {path}: permission denied") from None
 
 
+def image_files(folder: str | Path, what: str) -> list[Path]:
+    """The image files directly inside `folder`, sorted by name; a missing or empty folder is an error."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise RealtimeError(f"{what} folder not found: {folder}")
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise RealtimeError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in the {what} folder {folder}")
+    return files
+
+
 def sample_image(name: str) -> np.ndarray:
     """One of scikit-image's bundled sample photos, as an RGB frame."""
     if name not in SAMPLES:

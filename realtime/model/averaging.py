@@ -15,10 +15,10 @@ import torch
 
 from realtime.atomic import check_output_folder
 from realtime.errors import RealtimeError
+from realtime.imaging.images import image_files
 from realtime.model.msgnet import MSGNet
 from realtime.model.targets import DEFAULT_STYLE_SIZE, StyleBank, StyleTargets
 from realtime.model.weights import Weights, load_weights, save_weights
-from realtime.training.datasets import image_files
 
 
 def parse_part(text: str) -> tuple[str, float]:

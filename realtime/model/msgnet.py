@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from realtime.model.gram import gram_matrix
+
 EXPANSION = 4
 PAPER_OUTPUT_FAN_IN = 16 * EXPANSION * 7 * 7
 # The paper's generator, and a narrow one that runs interactively on a CPU (benchmarks/bench_cpu.py:
@@ -21,13 +23,6 @@ MODELS: dict[str, dict[str, int]] = {
     "full": {"ngf": 128, "n_blocks": 6, "width": 64, "out_kernel": 7},
     "light": {"ngf": 32, "n_blocks": 2, "width": 16, "out_kernel": 3},
 }
-
-
-def gram_matrix(features: Tensor) -> Tensor:
-    """Channel correlations normalised by C·H·W, so targets from different image sizes compare."""
-    b, c, h, w = features.shape
-    flat = features.reshape(b, c, h * w)
-    return torch.bmm(flat, flat.transpose(1, 2)) / (c * h * w)
 
 
 class ConvLayer(nn.Sequential):

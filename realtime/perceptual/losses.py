@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from realtime.model.msgnet import gram_matrix
+from realtime.model.gram import gram_matrix
 
 # MSG-Net's choice (Zhang & Dana 2017, after Johnson et al.): style at four ReLUs, content at relu2_2.
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")

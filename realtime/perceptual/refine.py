@@ -24,12 +24,11 @@ from tqdm import tqdm
 
 from realtime.atomic import atomic_output
 from realtime.errors import RealtimeError
-from realtime.imaging.frames import frames_to_tensor, pad_for_generator
+from realtime.imaging.frames import center_crop, frames_to_tensor, pad_for_generator
 from realtime.imaging.images import read_image
 from realtime.model.msgnet import MSGNet
 from realtime.perceptual.losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_grams, style_loss
 from realtime.perceptual.vgg import VGGFeatures
-from realtime.training.datasets import center_crop
 
 # Photos the target is fitted on: scikit-image's bundled samples, so refinement works offline.
 DEFAULT_PHOTOS = ("sample:astronaut", "sample:coffee")

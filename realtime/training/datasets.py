@@ -18,19 +18,8 @@ import torch
 from torch import Tensor
 
 from realtime.errors import RealtimeError
-from realtime.imaging.frames import frame_to_tensor, frames_to_tensor, resize_frame
-from realtime.imaging.images import IMAGE_SUFFIXES, read_image
-
-
-def image_files(folder: str | Path, what: str) -> list[Path]:
-    """The image files directly inside `folder`, sorted by name; a missing or empty folder is an error."""
-    path = Path(folder)
-    if not path.is_dir():
-        raise RealtimeError(f"{what} folder not found: {folder}")
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise RealtimeError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in the {what} folder {folder}")
-    return files
+from realtime.imaging.frames import frame_to_tensor, frames_to_tensor, rescale
+from realtime.imaging.images import read_image
 
 
 def read_images(files: Sequence[Path], what: str) -> tuple[list[Path], list[np.ndarray]]:
@@ -53,12 +42,6 @@ def _read_or_none(path: Path) -> np.ndarray | None:
         return None
 
 
-def rescale(frame: np.ndarray, scale: float) -> np.ndarray:
-    """Resize by `scale` (area averaging to shrink, bicubic to enlarge: `resize_frame`)."""
-    h, w = frame.shape[:2]
-    return resize_frame(frame, (max(1, round(h * scale)), max(1, round(w * scale))))
-
-
 def square_style(frame: np.ndarray, size: int) -> np.ndarray:
     """Long side scaled to `size`, then mirror-padded to size×size.
 
@@ -70,15 +53,6 @@ def square_style(frame: np.ndarray, size: int) -> np.ndarray:
     h, w = scaled.shape[:2]
     top, left = (size - h) // 2, (size - w) // 2
     return np.pad(scaled, ((top, size - h - top), (left, size - w - left), (0, 0)), mode="symmetric")
-
-
-def center_crop(frame: np.ndarray, size: int) -> np.ndarray:
-    """Short side scaled to `size`, then the central size×size square."""
-    h, w = frame.shape[:2]
-    scaled = rescale(frame, size / min(h, w))
-    h, w = scaled.shape[:2]
-    top, left = (h - size) // 2, (w - size) // 2
-    return scaled[top : top + size, left : left + size]
 
 
 class ContentSet:

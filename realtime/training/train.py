@@ -37,12 +37,13 @@ from realtime.errors import RealtimeError
 from realtime.imaging.frames import (
     MIN_SIDE,
     SIZE_MULTIPLE,
+    center_crop,
     fit_long_side,
     frame_to_tensor,
     frames_to_tensor,
     pad_for_generator,
 )
-from realtime.imaging.images import read_image
+from realtime.imaging.images import image_files, read_image
 from realtime.model.msgnet import MODELS, MSGNet
 from realtime.model.targets import StyleBank, StyleTargets
 from realtime.model.weights import Weights, load_weights, save_weights
@@ -57,7 +58,7 @@ from realtime.perceptual.losses import (
 from realtime.perceptual.quality import content_change, style_distance
 from realtime.perceptual.vgg import VGGFeatures
 from realtime.training.checkpoint import load_checkpoint, save_checkpoint
-from realtime.training.datasets import ContentSet, StyleSet, center_crop, image_files, read_images
+from realtime.training.datasets import ContentSet, StyleSet, read_images
 
 CHECKPOINT_FORMAT = "realtime-train-checkpoint"
 CHECKPOINT_VERSION = 1
