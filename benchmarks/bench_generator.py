@@ -8,7 +8,7 @@ each variant, so a run stopped at its limit keeps what it measured. Needs no PyA
     python benchmarks/bench_generator.py --device cpu --sizes 72 --frames 2 --variants eager-graph
     python3 benchmarks/bench_generator.py --out $OUT/sweep.json        # H100: 480/720/1080, all variants
 
-Targets (issue 7): 720p <= 5 ms and 1080p <= 10 ms per frame, each >= 5x the eager fp32 reference,
+Targets: 720p <= 5 ms and 1080p <= 10 ms per frame, each >= 5x the eager fp32 reference,
 mean |diff| <= 1 (0-255).
 """
 

@@ -34,15 +34,17 @@ import torch
 
 from realtime.device import resolve_device
 from realtime.imaging.frames import fit_long_side, fit_size
-from realtime.live.session import LiveOptions, LiveSession, LoopStats, default_work_side
+from realtime.live.session import LiveSession
+from realtime.live.settings import LiveOptions, default_working_size
+from realtime.live.stats import LoopStats
 from realtime.live.styles import StyleCatalog
 from realtime.model.msgnet import MSGNet
-from realtime.model.targets import StyleSpec
+from realtime.model.styles import StyleSpec
 from realtime.model.weights import Weights, load_weights
 from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.capture import VideoCaptureSource
 from realtime.sources.sample import SampleSource
-from realtime.video.io import VideoWriter
+from realtime.video.writer import VideoWriter
 
 FPS = 30.0
 DRIVER_BUFFERS = 4
@@ -76,7 +78,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def run_reference(stylizer: Stylizer, clip: Path, work_side: int, warmup: int, frames: int) -> dict[str, float]:
+def run_reference(stylizer: Stylizer, clip: Path, working_size: int, warmup: int, frames: int) -> dict[str, float]:
     """Frames read oldest first from a camera-like 4-buffer queue, stylised on the host path."""
     capture = cv2.VideoCapture(str(clip))
     fifo: queue.Queue[tuple[np.ndarray, float]] = queue.Queue(maxsize=DRIVER_BUFFERS)
@@ -108,7 +110,7 @@ def run_reference(stylizer: Stylizer, clip: Path, work_side: int, warmup: int, f
                 dropped[0] = 0
             frame, captured = fifo.get()
             display = fit_size(*frame.shape[:2], 1280)
-            work = fit_long_side(frame, work_side)
+            work = fit_long_side(frame, working_size)
             start = time.perf_counter()
             out = stylizer(work)
             _sync(stylizer.device)
@@ -126,13 +128,13 @@ def run_reference(stylizer: Stylizer, clip: Path, work_side: int, warmup: int, f
     return _row(latencies, generator, stamps, dropped[0])
 
 
-def run_live(stylizer: Stylizer, clip: Path, work_side: int, warmup: int, frames: int) -> dict[str, float]:
+def run_live(stylizer: Stylizer, clip: Path, working_size: int, warmup: int, frames: int) -> dict[str, float]:
     source = VideoCaptureSource(str(clip))
     catalog = StyleCatalog([], None, [StyleSpec(STYLE)])
-    session = LiveSession(stylizer, source, catalog, LiveOptions(work_side=work_side))
+    session = LiveSession(stylizer, source, catalog, LiveOptions(working_size=working_size))
     try:
         for entry in catalog.entries:  # let background style loading finish before timing
-            session.loader.get(entry, wait=True)
+            session.switcher.loader.get(entry, wait=True)
         while session.stats.frames < warmup:
             session.step()
         session.stats = LoopStats()
@@ -184,8 +186,8 @@ def main() -> None:
         weights = Weights(MSGNet(ngf=args.ngf), source=f"untrained ngf={args.ngf}")
     stylizer = Stylizer(weights, device)
     stylizer.set_style([STYLE])
-    work_side = args.size or default_work_side(device)
-    work_h, work_w = fit_size(height, width, work_side)
+    working_size = args.size or default_working_size(device.type)
+    work_h, work_w = fit_size(height, width, working_size)
 
     with tempfile.TemporaryDirectory() as tmp:
         seconds = max(5.0, (warmup + frames) / FPS if cuda else 5.0)
@@ -196,8 +198,8 @@ def main() -> None:
             f"{frames} frames measured after {warmup} warm-up"
         )
         rows = {
-            "live (newest frame, device path)": run_live(stylizer, clip, work_side, warmup, frames),
-            "reference (driver buffers, host)": run_reference(stylizer, clip, work_side, warmup, frames),
+            "live (newest frame, device path)": run_live(stylizer, clip, working_size, warmup, frames),
+            "reference (driver buffers, host)": run_reference(stylizer, clip, working_size, warmup, frames),
         }
     frame_ms = 1000.0 / FPS
     header = (

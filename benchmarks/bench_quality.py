@@ -11,7 +11,7 @@ training). Each image (the photo itself, MSG-Net's output, Gatys' render) gets:
 
 Styles come in groups: "trained" (the weights' built-in styles, or --styles DIR) and "unseen" (--unseen DIR:
 paintings the generator never trained on). Photos default to scikit-image's bundled samples, which no
-training set here contains. Gatys renders use `realtime.gatys.optimize` (--gatys-steps 0 leaves that column pending).
+training set here contains. Gatys renders use `realtime.gatys` (--gatys-steps 0 leaves that column pending).
 --refine-steps N adds MSG-Net with style images' targets fitted by `realtime.perceptual.refine` (`--refine`), in the
 same run; the photos it fits on must not be among the photos scored.
 
@@ -35,26 +35,23 @@ from tqdm import tqdm
 
 from realtime.device import resolve_device
 from realtime.errors import RealtimeError
-from realtime.gatys.optimize import DEFAULT_CONTENT_LAYER as GATYS_CONTENT_LAYER
-from realtime.gatys.optimize import DEFAULT_TV_WEIGHT as GATYS_TV_WEIGHT
-from realtime.gatys.optimize import Gatys, GatysSettings, LossNetwork
+from realtime.gatys.network import LossNetwork
+from realtime.gatys.optimize import Gatys
+from realtime.gatys.settings import DEFAULT_CONTENT_LAYER as GATYS_CONTENT_LAYER
+from realtime.gatys.settings import DEFAULT_TV_WEIGHT as GATYS_TV_WEIGHT
+from realtime.gatys.settings import GatysSettings
 from realtime.imaging.frames import fit_long_side, frame_to_tensor
 from realtime.imaging.images import image_files, read_image
-from realtime.model.weights import (
-    MODEL_CHOICES,
-    Weights,
-    load_weights,
-    model_for,
-    shipped_weights,
-)
+from realtime.model.shapes import MODEL_CHOICES
+from realtime.model.weights import Weights, load_weights, model_for, shipped_weights
 from realtime.perceptual.losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_grams
 from realtime.perceptual.quality import content_change, style_distance
-from realtime.perceptual.refine import DEFAULT_PHOTOS as REFINE_PHOTOS
-from realtime.perceptual.refine import RefineSettings, TargetRefiner
+from realtime.perceptual.refine import TargetRefiner
+from realtime.perceptual.settings import DEFAULT_PHOTOS as REFINE_PHOTOS
+from realtime.perceptual.settings import RefineSettings
 from realtime.perceptual.vgg import VGGFeatures
 from realtime.runtimes.stylizer import Stylizer
 
-SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
 DEFAULT_PHOTOS = "sample:astronaut,sample:coffee,sample:chelsea,sample:rocket"
 METHODS = ("photo", "msgnet", "refined", "gatys")
 
@@ -145,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"photos the refinement fits on (default {','.join(REFINE_PHOTOS)})",
     )
     parser.add_argument(
-        "--vgg", default=str(SHARED_VGG) if SHARED_VGG.is_file() else None, help="VGG16 features state dict"
+        "--vgg", help="VGG16 features state dict, as training used (default: torchvision's ImageNet VGG16)"
     )
     parser.add_argument("--device", default="auto")
     parser.add_argument(
@@ -159,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         weights = load_weights(args.weights) if args.weights else shipped_weights(model_for(args.model, device))
         if weights is None:
             raise RealtimeError(f"no trained {model_for(args.model, device)} model is installed; pass --weights PATH")
-        network = LossNetwork.load(args.vgg)
+        network = LossNetwork.load(args.vgg, "vgg16")
         vgg = network.vgg.to(device)
         stylizer = Stylizer(weights, device, args.style_size)
         gatys_settings = GatysSettings(

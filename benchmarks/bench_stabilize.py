@@ -64,7 +64,9 @@ def main() -> None:
     parser.add_argument(
         "--ngf", type=int, default=128, help="width of the untrained generator (default 128, the full model)"
     )
-    parser.add_argument("--style", default="/work/shared/data/styles21/candy.jpg", help="style name or image")
+    parser.add_argument(
+        "--style", default="sample:chelsea", help="built-in style name or style image (default sample:chelsea)"
+    )
     parser.add_argument("--image", default="sample:astronaut", help="photo to pan (default sample:astronaut)")
     parser.add_argument("--width", type=int, default=320, help="frame width (16:9), default 320")
     parser.add_argument("--frames", type=int, default=16)

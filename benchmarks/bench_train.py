@@ -1,13 +1,14 @@
 """Training throughput: a naive eager step (the reference) next to `realtime train`'s step, same run, same batches.
 
 reference  eager, NCHW, the style images' VGG Grams recomputed every step, plain Adam: a straightforward
-           implementation like the one measured at 189 img/s (bf16, batch 16, 256 px) on the H100.
-realtime   `realtime.training.train.Training.train_step`: channels_last (CUDA), VGG style Grams precomputed once per
+           implementation, the baseline the optimised step is measured against.
+realtime   `realtime.training.trainer.Training.train_step`: channels_last, VGG style Grams precomputed once per
            style and size, fused Adam (CUDA), TF32 Gram matrices, uint8 data resident on the device.
 +compile   the same with torch.compile (CUDA default; minutes to compile on a CPU, so opt-in there).
 
 Every path trains one style per sample at a random style size per step; all paths see the same batches.
-Images are random (throughput does not depend on content). Prints a markdown table; --json saves it.
+Images are random (throughput does not depend on content), and so is the VGG unless --vgg names a features
+state dict (the cost per step is the same). Prints a markdown table; --json saves it.
 
     python benchmarks/bench_train.py                                  # CUDA: batch 16, 256 px, ngf 128
     OMP_NUM_THREADS=2 python benchmarks/bench_train.py --device cpu --batch 2 --size 64 --ngf 32 \\
@@ -37,17 +38,19 @@ from realtime.perceptual.losses import (
     style_loss,
 )
 from realtime.perceptual.vgg import VGGFeatures
+from realtime.training.config import TrainConfig
+from realtime.training.data import TrainingData
 from realtime.training.datasets import ContentSet, StyleSet
-from realtime.training.train import TrainConfig, Training, TrainingData, autocast_dtype
+from realtime.training.precision import autocast_dtype
+from realtime.training.trainer import Training
 
-SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
 VGG16_LAYOUT = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]
 
 
 def load_vgg(path: str | None) -> VGGFeatures:
-    """The given VGG file, else ../shared's, else a random trunk of the same shape (same cost per step)."""
-    if path or SHARED_VGG.is_file():
-        return VGGFeatures.load(path or SHARED_VGG)
+    """The given VGG file, else a random trunk of VGG16's shape (the same cost per step)."""
+    if path:
+        return VGGFeatures.load(path)
     layers: list[torch.nn.Module] = []
     channels = 3
     for width in VGG16_LAYOUT:
@@ -134,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--paths", default=None, help="comma list of reference,realtime,compiled (default: all on CUDA)"
     )
-    parser.add_argument("--vgg", help=f"VGG16 features state dict (default {SHARED_VGG} if present, else random)")
+    parser.add_argument("--vgg", metavar="PATH", help="VGG16 features state dict (default: random weights)")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
 

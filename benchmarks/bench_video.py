@@ -29,12 +29,14 @@ import torch
 
 from realtime.device import resolve_device
 from realtime.imaging.images import read_image
-from realtime.model.targets import StyleSpec
+from realtime.model.styles import StyleSpec
 from realtime.model.weights import load_weights, untrained_weights
 from realtime.runtimes.cuda import FastSettings
 from realtime.runtimes.stylizer import Stylizer
-from realtime.video.io import VideoReader, VideoWriter
-from realtime.video.stylize import StyleSchedule, TimedStyle, stylize_video
+from realtime.video.reader import VideoReader
+from realtime.video.settings import TimedStyle
+from realtime.video.stylize import StyleSchedule, stylize_video
+from realtime.video.writer import VideoWriter
 
 FPS = 30
 AUDIO_RATE = 48000
@@ -111,7 +113,9 @@ def main() -> None:
     parser.add_argument(
         "--ngf", type=int, default=128, help="width of the untrained generator (default 128, the full model)"
     )
-    parser.add_argument("--style", default="/work/shared/data/styles21/candy.jpg", help="style name or image")
+    parser.add_argument(
+        "--style", default="sample:chelsea", help="built-in style name or style image (default sample:chelsea)"
+    )
     parser.add_argument("--image", default="sample:astronaut")
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     parser.add_argument("--frames", type=int, default=30, help="frames per clip (default 30 = 1 s)")

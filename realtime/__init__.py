@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 # Imported on first use (PEP 562): `import realtime.cli` stays light, so the command can catch a Ctrl-C
 # that arrives while PyTorch loads.
 _EXPORTS = {
-    "MODELS": "model.msgnet",
+    "MODELS": "model.shapes",
     "MSGNet": "model.msgnet",
     "RealtimeError": "errors",
     "StyleBank": "model.targets",
-    "StyleSpec": "model.targets",
+    "StyleSpec": "model.styles",
     "StyleTargets": "model.targets",
     "Stylizer": "runtimes.stylizer",
     "Weights": "model.weights",
@@ -35,10 +35,10 @@ if TYPE_CHECKING:  # what type checkers and editors see; `as` marks each name as
     from realtime.errors import RealtimeError as RealtimeError
     from realtime.imaging.images import read_image as read_image
     from realtime.imaging.images import write_image as write_image
-    from realtime.model.msgnet import MODELS as MODELS
     from realtime.model.msgnet import MSGNet as MSGNet
+    from realtime.model.shapes import MODELS as MODELS
+    from realtime.model.styles import StyleSpec as StyleSpec
     from realtime.model.targets import StyleBank as StyleBank
-    from realtime.model.targets import StyleSpec as StyleSpec
     from realtime.model.targets import StyleTargets as StyleTargets
     from realtime.model.weights import Weights as Weights
     from realtime.model.weights import load_weights as load_weights

@@ -10,6 +10,7 @@ from realtime.atomic import refuse_overwrite
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side
 from realtime.imaging.images import (
+    DEFAULT_IMAGE_SIZE,
     IMAGE_SUFFIXES,
     SAMPLE_PREFIX,
     STDIO,
@@ -18,8 +19,6 @@ from realtime.imaging.images import (
     write_image,
 )
 from realtime.runtimes.stylizer import Stylizer
-
-DEFAULT_IMAGE_SIZE = 1024
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ to --tile. Default photos are scikit-image's bundled samples (never in any train
 adds, next to each, the same style with its target refined (`realtime.perceptual.refine`), to see what it does, and
 --versus WEIGHTS adds it rendered by another weights file (e.g. the WikiArt fine-tune next to the 21-style model).
 
-    python scripts/contact_sheet.py --weights weights/msgnet21.safetensors --styles ../shared/data/styles21 -o sheet.jpg
+    python scripts/contact_sheet.py --weights weights/msgnet21.safetensors --styles path/to/styles21 -o sheet.jpg
     python scripts/contact_sheet.py --model full --style-images my_paintings/ --refine 20 --photos sample:chelsea -o r.jpg
     python scripts/contact_sheet.py --model full --style-images my_paintings/ --versus fine-tuned.safetensors -o v.jpg
 """
@@ -26,12 +26,12 @@ from tqdm import tqdm
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import center_crop
 from realtime.imaging.images import image_files, read_image, write_image
-from realtime.model.weights import MODEL_CHOICES
-from realtime.perceptual.refine import RefineSettings, TargetRefiner
+from realtime.model.shapes import MODEL_CHOICES
+from realtime.perceptual.refine import TargetRefiner
+from realtime.perceptual.settings import RefineSettings
 from realtime.runtimes.stylizer import Stylizer
 
 DEFAULT_PHOTOS = "sample:astronaut,sample:coffee,sample:chelsea,sample:rocket"
-SHARED_VGG = Path(__file__).resolve().parents[2] / "shared" / "vgg" / "vgg16_hed_relu4_3.pth"
 
 
 def label(tile: np.ndarray, text: str) -> np.ndarray:
@@ -107,9 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--versus", metavar="WEIGHTS", help="with --style-images: add each style rendered by these weights"
     )
-    parser.add_argument(
-        "--vgg", default=str(SHARED_VGG) if SHARED_VGG.is_file() else None, help="VGG16 features for --refine"
-    )
+    parser.add_argument("--vgg", help="VGG16 features state dict for --refine (default: torchvision's ImageNet VGG16)")
     parser.add_argument("-o", "--output", required=True)
     args = parser.parse_args(argv)
     try:

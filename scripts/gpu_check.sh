@@ -1,24 +1,24 @@
 #!/usr/bin/env bash
-# Every GPU measurement that issues 3–7 still wait for, as ONE device call (15 minutes of device time a
-# session, 64 MiB a call: docs/gpu-session.md). Each check is time-boxed and logs as it goes, so a call cut
+# Every GPU measurement the project still waits for, as ONE device call (15 minutes of device time a
+# session, 64 MiB a call: docs/development.md). Each check is time-boxed and logs as it goes, so a call cut
 # short still returns what it measured; a rerun names only the checks that failed.
 #
-# Here, once:   scripts/gpu_check.sh prepare     # .gpu/: PyAV for the device's Python, the VGG, one painting;
-#                                                # sets aside the two weights files no check uses (~59 MiB travel)
+# Here, once:   SHARED=DIR scripts/gpu_check.sh prepare  # .gpu/: PyAV for the device's Python, the VGG, one painting
+#                                                # from DIR; sets aside the two weights files no check uses
 # The call:     run(command="bash scripts/gpu_check.sh", carry=[".gpu"], timeout_s=540)
 #               run(command="DEADLINE=170 bash scripts/gpu_check.sh gatys", carry=[".gpu"], timeout_s=200)  # a rerun, at once
 # Here, after:  scripts/gpu_check.sh restore     # the set-aside weights back into weights/
 # Rehearse:     OUT=/tmp/gpu-out DEVICE=cpu SMOKE=1 PYTHON=.venv/bin/python scripts/gpu_check.sh  # toy sizes
 #
 # Checks, in priority order (the default runs them all):
-#   bench    issue 7  eager fp32 vs the fast path at 480/720/1080 (targets: 720p ≤ 5 ms, 1080p ≤ 10 ms, ≥ 5×)
-#   live     issue 4  the live loop on a 720p 30 fps source (target: keeps up, ≤ 1.5 frames latency)
-#   video    issue 5  `realtime video` end to end at 720p and 1080p, decode/generator/encode shares (≥ 3× at 1080p30)
-#   gatys    issue 6  seconds for 512 and 1024 px at 300 steps (≤ 5 s at 512), loss vs MSG-Net, live fps meanwhile
-#   train    issue 3  training images/s, the naive step next to ours (≥ 350 img/s)
-#   profile  issue 7  where the fast path's time goes at 1080p
-#   app      issue 4  the README's `realtime demo`, then `realtime live --record` on its output, on the GPU
-#   refine   -        seconds to fit a painting's target (`--refine`; 11–22 s a painting on the 2-core CPU)
+#   bench    eager fp32 vs the fast path at 480/720/1080 (targets: 720p ≤ 5 ms, 1080p ≤ 10 ms, ≥ 5×)
+#   live     the live loop on a 720p 30 fps source (target: keeps up, ≤ 1.5 frames latency)
+#   video    `realtime video` end to end at 720p and 1080p, decode/generator/encode shares (≥ 3× at 1080p30)
+#   gatys    seconds for 512 and 1024 px at 300 steps (≤ 5 s at 512), loss vs MSG-Net, live fps meanwhile
+#   train    training images/s, the naive step next to ours (≥ 350 img/s)
+#   profile  where the fast path's time goes at 1080p
+#   app      the README's `realtime demo`, then `realtime live --record` on its output, on the GPU
+#   refine   seconds to fit a painting's target (`--refine`)
 # Output in $OUT: gpu_check.log (everything), gatys.json, train.json, live-record.mp4.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ cd "$(dirname "$0")/.."
 GPU=.gpu
 ASIDE=.gpu-aside
 SET_ASIDE=(weights/msgnet21-light.safetensors weights/msgnet21-wikiart.safetensors)
-SHARED=${SHARED:-../shared}
+SHARED=${SHARED:-}          # prepare: the folder holding vgg/vgg16_hed_relu4_3.pth and data/styles21/
 VGG=$GPU/vgg16_hed_relu4_3.pth
 PAINTING=$GPU/starry_night.jpg
 WEIGHTS=weights/msgnet21.safetensors
@@ -42,6 +42,7 @@ declare -A outcome
 
 prepare() {
     local python=${LOCAL_PYTHON:-.venv/bin/python} build
+    [ -n "$SHARED" ] || { echo "set SHARED to the folder holding vgg/vgg16_hed_relu4_3.pth and data/styles21/"; exit 2; }
     mkdir -p "$GPU" "$ASIDE"
     cp "$SHARED/vgg/vgg16_hed_relu4_3.pth" "$VGG"
     cp "$SHARED/data/styles21/starry_night.jpg" "$PAINTING"
@@ -89,9 +90,13 @@ preflight() {
         [ -e "$path" ] || { echo "missing $path: run 'scripts/gpu_check.sh prepare' here and carry $GPU"; exit 2; }
     done
     "$PYTHON" - <<'EOF' || exit 2
-import os, platform, av, torch
-from realtime.cli import build_parser
-build_parser()  # imports every command: a missing package fails here, in seconds, not inside a check
+import importlib, os, pkgutil, platform, av, torch
+import realtime
+# Every module, as the commands import theirs only when they run: a missing package fails here, in
+# seconds, not inside a check.
+for module in pkgutil.walk_packages(realtime.__path__, "realtime."):
+    if module.name != "realtime.__main__":  # that one runs the command
+        importlib.import_module(module.name)
 print(f"python {platform.python_version()}, torch {torch.__version__}, PyAV {av.__version__}", end="")
 if os.environ.get("DEVICE", "cuda") != "cpu":
     assert torch.cuda.is_available(), "no CUDA device"
@@ -124,7 +129,7 @@ run_check() {
     [ -n "$s" ] && full=
     case $1 in
     bench)
-        check bench 120 "$PYTHON" -m realtime.runtimes.bench --device "$DEVICE" --weights "$WEIGHTS" \
+        check bench 120 "$PYTHON" -m realtime bench --device "$DEVICE" --weights "$WEIGHTS" \
             ${s:+--sizes 64x48 --frames 2 --warmup 0} ${full:+--sizes 480,720,1080 --frames 30} ;;
     live)
         check live 100 "$PYTHON" benchmarks/bench_live.py --device "$DEVICE" --weights "$WEIGHTS" \
@@ -142,7 +147,7 @@ run_check() {
         check train 150 "$PYTHON" benchmarks/bench_train.py --device "$DEVICE" --vgg "$VGG" --json "$OUT/train.json" \
             ${s:+--batch 2 --size 64 --ngf 32 --style-sizes 64,96 --steps 2 --repeats 1 --paths reference,realtime} ;;
     profile)
-        check profile 60 "$PYTHON" -m realtime.runtimes.bench --device "$DEVICE" --weights "$WEIGHTS" --no-cuda-graph --profile \
+        check profile 60 "$PYTHON" -m realtime bench --device "$DEVICE" --weights "$WEIGHTS" --no-cuda-graph --profile \
             ${s:+--sizes 64x48 --frames 2 --warmup 0} ${full:+--sizes 1080 --frames 20} ;;
     app)
         local clip=${TMPDIR:-/tmp}/gpu-check-demo.mp4  # an input, not a result: kept out of $OUT

@@ -10,13 +10,13 @@ import torch
 from conftest import make_weights, photo, save_png
 from PIL import Image
 
-import realtime.cli.image
 import realtime.model.weights
+import realtime.runtimes.stylizer
 from realtime.cli import main
 from realtime.imaging.images import read_image
 from realtime.model.weights import UntrainedWeightsWarning, save_weights
 from realtime.runtimes.onnx import OnnxGenerator
-from realtime.video.io import VideoWriter
+from realtime.video.writer import VideoWriter
 
 
 def run(capsys, *argv):
@@ -49,13 +49,13 @@ def test_image_on_a_cpu_runs_the_onnxruntime_generator(
     capsys, tmp_path, weights_file, photo_file, style_images, monkeypatch
 ):
     loaded = []
-    load = realtime.cli.image.Stylizer.load
+    load = realtime.runtimes.stylizer.Stylizer.load
 
     def recording_load(*args, **kwargs):
         loaded.append(load(*args, **kwargs))
         return loaded[-1]
 
-    monkeypatch.setattr(realtime.cli.image.Stylizer, "load", recording_load)
+    monkeypatch.setattr(realtime.runtimes.stylizer.Stylizer, "load", recording_load)
     code, _, err = run(
         capsys,
         "image",
@@ -385,6 +385,18 @@ def test_the_command_imports_pytorch_only_inside_main():
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout.strip()
         == "False"
     )
+
+
+def test_building_the_parser_imports_no_heavy_module():
+    """So `realtime --help` and every command's `--help` answer at once."""
+    heavy = ("torch", "torchvision", "cv2", "av", "onnx", "onnxruntime")
+    code = (
+        "import sys, realtime.cli; realtime.cli.build_parser();"
+        f"print(' '.join(sorted(name for name in {heavy!r} if name in sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
 
 
 def test_ctrl_c_while_starting_is_one_line(capsys, monkeypatch):

@@ -15,23 +15,16 @@ import pytest
 import torch
 from conftest import make_weights, photo
 
+from realtime.cli import main
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import frame_to_tensor
-from realtime.runtimes.bench import width_for
 from realtime.runtimes.cuda import FastSettings, resolve_settings
 from realtime.runtimes.onnx import OnnxGenerator
+from realtime.runtimes.settings import width_for
 from realtime.runtimes.stylizer import Stylizer
 
 EAGER_FAST = FastSettings(dtype="fp16", channels_last=True, compile="none", cuda_graph=False)
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-
-
-def main(argv: list[str]) -> int:
-    """`realtime` itself; its video commands need PyAV, which the GPU machine's image lacks."""
-    pytest.importorskip("av")
-    from realtime.cli import main as cli_main
-
-    return cli_main(argv)
 
 
 def _pair(weights, settings: FastSettings = EAGER_FAST) -> tuple[Stylizer, Stylizer]:
@@ -209,12 +202,14 @@ def test_bench_cuda_without_cuda_is_one_line(capsys):
     assert err.startswith("realtime: error: --device cuda") and "\n" not in err
 
 
-def test_module_entry_point_runs_without_pyav(weights_file):
-    """`python -m realtime.runtimes.bench` is what runs where PyAV is missing (the GPU machine's image)."""
+def test_bench_runs_without_pyav(weights_file):
+    """`python -m realtime bench` needs no PyAV, which the GPU machine's image lacks: the command line
+    imports a command's modules only when it runs."""
     code = (
         "import sys, runpy; sys.modules['av'] = None;"  # None in sys.modules makes `import av` fail
-        f"sys.argv = ['bench', '--device', 'cpu', '--weights', {str(weights_file)!r}, '--sizes', '32', '--frames', '1'];"
-        "runpy.run_module('realtime.runtimes.bench', run_name='__main__')"
+        "sys.argv = ['realtime', 'bench', '--device', 'cpu', '--weights', "
+        f"{str(weights_file)!r}, '--sizes', '32', '--frames', '1'];"
+        "runpy.run_module('realtime', run_name='__main__')"
     )
     done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

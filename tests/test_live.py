@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import cv2
 import numpy as np
@@ -19,20 +20,17 @@ from realtime.cli import main
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import FrameTransfer
 from realtime.live.hud import HudInfo, draw_hud
-from realtime.live.session import (
-    HOTKEYS,
-    Action,
-    LiveOptions,
-    LiveSession,
-    Pick,
-    action_for_key,
-)
+from realtime.live.keys import HOTKEYS, Action, Pick, action_for_key
+from realtime.live.session import LiveSession
+from realtime.live.settings import LiveOptions
+from realtime.live.status import hud_info
 from realtime.live.styles import StyleCatalog
 from realtime.live.window import check_display, display_problem
 from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.capture import Frame, LatestFrame, SourceEnded, VideoCaptureSource
 from realtime.sources.sample import SampleSource
-from realtime.video.io import VideoReader, VideoWriter
+from realtime.video.reader import VideoReader
+from realtime.video.writer import VideoWriter
 
 CLIP_FPS = 10
 CLIP_FRAMES = 12
@@ -69,7 +67,7 @@ def _paintings(tmp_path, files: dict[str, bytes]):
 def _session(source, tmp_path, *, folder=None, start=(), inputs=(), snapshot=None, **options):
     stylizer = Stylizer(make_weights(), "cpu", style_size=64)
     catalog = StyleCatalog(stylizer.weights.bank.names(), folder, start)
-    opts = LiveOptions(**{"work_side": 160, "realtime": False, "output_dir": tmp_path, **options})
+    opts = LiveOptions(**{"working_size": 160, "realtime": False, "output_dir": tmp_path, **options})
     extra = {"snapshot": snapshot} if snapshot else {}
     return LiveSession(stylizer, source, catalog, opts, inputs=inputs, **extra)
 
@@ -111,17 +109,17 @@ def test_next_previous_and_pick_switch_targets(session):
     first = session.output.copy()
     session.handle(Action.NEXT)
     session.step()
-    assert session.state.style_index == 1 and torch.equal(session.stylizer.target, bank["style1"])
+    assert session.switcher.index == 1 and torch.equal(session.stylizer.target, bank["style1"])
     assert np.abs(session.output.astype(float) - first).mean() > 1
     session.handle(Action.NEXT)  # wraps around
-    assert session.state.style_index == 0 and torch.equal(session.stylizer.target, bank["style0"])
+    assert session.switcher.index == 0 and torch.equal(session.stylizer.target, bank["style0"])
     session.handle(Action.PREVIOUS)
-    assert session.state.style_index == 1
+    assert session.switcher.index == 1
     session.handle(Pick(0))
-    assert session.state.style_index == 0
+    assert session.switcher.index == 0
     session.handle(Pick(6))
-    assert session.state.style_index == 0
-    assert any("no style 7" in text for text, _ in session._messages)
+    assert session.switcher.index == 0
+    assert any("no style 7" in text for text in session.messages.recent)
 
 
 def test_morph_interpolates_to_the_next_target_over_its_duration(clip, tmp_path):
@@ -130,16 +128,16 @@ def test_morph_interpolates_to_the_next_target_over_its_duration(clip, tmp_path)
         start, end = s.stylizer.styles.bank["style0"], s.stylizer.styles.bank["style1"]
         s.step()
         s.handle(Action.MORPH)
-        assert s.state.style_index == 1
+        assert s.switcher.index == 1
         s.step()  # the morph starts on this frame
         assert torch.allclose(s.stylizer.target, start)
         s.step()
         s.step()
         assert torch.allclose(s.stylizer.target, (start + end) / 2, atol=1e-6)
-        assert s._hud_info().style.endswith("(morphing)")
+        assert hud_info(s).style.endswith("(morphing)")
         s.step()
         s.step()
-        assert torch.equal(s.stylizer.target, end) and s._morph is None
+        assert torch.equal(s.stylizer.target, end) and not s.switcher.morphing
     finally:
         s.close()
 
@@ -148,17 +146,17 @@ def test_the_styles_folder_is_rescanned_when_switching(clip, tmp_path, style_ima
     folder = _paintings(tmp_path, {"a.png": style_images[0].read_bytes()})
     s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, folder=folder, start=[])
     try:
-        assert [e.name for e in s.catalog.entries] == ["style0", "style1", "a"]
+        assert [e.name for e in s.switcher.catalog.entries] == ["style0", "style1", "a"]
         (folder / "b.png").write_bytes(style_images[1].read_bytes())
         (folder / ".b.part.png").write_bytes(b"half-written")
         s.handle(Pick(1))
-        assert [e.name for e in s.catalog.entries] == ["style0", "style1", "a", "b"]
-        assert any("1 new style" in text for text, _ in s._messages)
+        assert [e.name for e in s.switcher.catalog.entries] == ["style0", "style1", "a", "b"]
+        assert any("1 new style" in text for text in s.messages.recent)
         s.handle(Pick(3))
         s.step()
         expected = s.stylizer.styles.target(str(folder / "b.png"))
-        assert s.state.style_index == 3 and torch.equal(s.stylizer.target, expected)
-        assert s._preview is not None and max(s._preview.shape[:2]) <= 112
+        assert s.switcher.index == 3 and torch.equal(s.stylizer.target, expected)
+        assert s.switcher.preview is not None and max(s.switcher.preview.shape[:2]) <= 112
     finally:
         s.close()
 
@@ -170,8 +168,8 @@ def test_a_broken_style_image_is_reported_and_the_style_kept(clip, tmp_path, sty
         s.step()
         before = s.stylizer.target
         s.handle(Pick(2))
-        assert s.state.style_index == 0 and s.stylizer.target is before
-        assert any("broken.png" in text for text, _ in s._messages)
+        assert s.switcher.index == 0 and s.stylizer.target is before
+        assert any("broken.png" in text for text in s.messages.recent)
     finally:
         s.close()
 
@@ -186,9 +184,9 @@ def test_next_and_previous_skip_styles_that_fail(clip, tmp_path, style_images):
         indices = []
         for action in (Action.NEXT, Action.NEXT, Action.PREVIOUS, Action.PREVIOUS):
             s.handle(action)
-            indices.append(s.state.style_index)
-        assert indices == [4, 0, 4, 2] and s._applied.name == "a"
-        assert sum("b.png" in text for text, _ in s._messages) == 1
+            indices.append(s.switcher.index)
+        assert indices == [4, 0, 4, 2] and s.switcher.applied.name == "a"
+        assert sum("b.png" in text for text in s.messages.recent) == 1
     finally:
         s.close()
 
@@ -198,10 +196,10 @@ def test_a_style_that_failed_is_retried_once_its_file_changes(clip, tmp_path, st
     s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, folder=folder)
     try:
         s.handle(Pick(2))
-        assert s.state.style_index == 0
+        assert s.switcher.index == 0
         (folder / "b.png").write_bytes(style_images[1].read_bytes())  # the copy completes
         s.handle(Pick(2))
-        assert s.state.style_index == 2
+        assert s.switcher.index == 2
         assert torch.equal(s.stylizer.target, s.stylizer.styles.target(str(folder / "b.png")))
     finally:
         s.close()
@@ -214,20 +212,20 @@ def test_a_removed_styles_folder_keeps_the_known_styles(clip, tmp_path, style_im
         s.step()
         folder.rename(tmp_path / "moved")
         s.handle(Action.NEXT)
-        assert s.state.style_index == 1 and [e.name for e in s.catalog.entries] == ["style0", "style1", "a"]
-        assert any("cannot read styles folder" in text for text, _ in s._messages)
+        assert s.switcher.index == 1 and [e.name for e in s.switcher.catalog.entries] == ["style0", "style1", "a"]
+        assert any("cannot read styles folder" in text for text in s.messages.recent)
         assert s.step()
     finally:
         s.close()
 
 
 def test_start_style_can_be_a_blend_outside_the_list(clip, tmp_path, style_images):
-    from realtime.model.targets import StyleSpec
+    from realtime.model.styles import StyleSpec
 
     specs = [StyleSpec(str(style_images[0]), 0.5), StyleSpec("style1", 0.5)]
     s = _session(VideoCaptureSource(str(clip), drop=False), tmp_path, start=specs)
     try:
-        assert s.catalog[0].name == "stripes 50% + style1 50%" and s.state.style_index == 0
+        assert s.switcher.catalog[0].name == "stripes 50% + style1 50%" and s.switcher.index == 0
         assert torch.allclose(s.stylizer.target, s.stylizer.styles.blend(specs))
     finally:
         s.close()
@@ -244,31 +242,31 @@ def test_strength_keys_step_and_clamp(session):
         session.handle(Action.STRENGTH_DOWN)
     assert session.stylizer.strength == 0.0
     session.step()
-    assert np.array_equal(session.output, session._frame.image)  # strength 0 shows the photo
+    assert np.array_equal(session.output, session.frame.image)  # strength 0 shows the photo
     session.handle(Action.STRENGTH_UP)
     assert session.stylizer.strength == pytest.approx(0.1)
 
 
 def test_resolution_keys_change_the_working_size_not_the_display(session):
-    session.state.work_side = 128
+    session.sizes.chosen = 128
     session.step()
-    assert session.renderer.work_size == (128, 96) and session.output.shape == (120, 160, 3)
+    assert session.renderer.working_resolution == (128, 96) and session.output.shape == (120, 160, 3)
     session.handle(Action.SIZE_UP)
     session.step()
-    assert session.renderer.work_size == (160, 120) and session.output.shape == (120, 160, 3)
+    assert session.renderer.working_resolution == (160, 120) and session.output.shape == (120, 160, 3)
     session.handle(Action.SIZE_UP)
-    assert session.work_side == 160
-    assert any("already at the display size" in text for text, _ in session._messages)
+    assert session.sizes.current == 160
+    assert any("already at the display size" in text for text in session.messages.recent)
     session.handle(Action.SIZE_DOWN)
     session.handle(Action.SIZE_DOWN)
-    assert session.work_side == 128
-    assert any("smallest" in text for text, _ in session._messages)
+    assert session.sizes.current == 128
+    assert any("smallest" in text for text in session.messages.recent)
 
 
 def test_mirror_flips_the_picture(session):
     session.stylizer.strength = 0.0
     session.step()
-    photo = session._frame.image
+    photo = session.frame.image
     session.handle(Action.MIRROR)
     session.state.paused = True  # re-render the same frame
     session.step()
@@ -278,7 +276,7 @@ def test_mirror_flips_the_picture(session):
 def test_compare_shows_the_photo_left_and_the_stylisation_right(session):
     session.state.paused = False
     session.step()
-    photo, stylized = session._frame.image, session.output.copy()
+    photo, stylized = session.frame.image, session.output.copy()
     session.handle(Action.COMPARE)
     session.state.paused = True
     session.step()
@@ -291,16 +289,16 @@ def test_compare_shows_the_photo_left_and_the_stylisation_right(session):
 
 def test_pause_holds_the_frame_and_space_resumes(session):
     session.step()
-    held = session._frame.index
+    held = session.frame.index
     session.handle(Action.PAUSE)
     for _ in range(3):
         session.step()
-    assert session._frame.index == held and session.stats.frames == 1
+    assert session.frame.index == held and session.stats.frames == 1
     session.handle(Action.STRENGTH_DOWN)  # settings still apply to the held frame
     session.step()
     session.handle(Action.PAUSE)
     session.step()
-    assert session._frame.index == held + 1 and session.stats.frames == 2
+    assert session.frame.index == held + 1 and session.stats.frames == 2
 
 
 def test_hud_cycles_through_help_and_off(session):
@@ -321,9 +319,9 @@ def test_out_of_memory_drops_the_working_size_and_goes_on(session, monkeypatch):
 
     monkeypatch.setattr(session.stylizer, "stylize_tensor", limited)
     session.step()
-    assert session.state.work_side == 128 and session.renderer.work_size == (128, 96)
+    assert session.sizes.chosen == 128 and session.renderer.working_resolution == (128, 96)
     assert session.output.shape == (120, 160, 3)
-    assert any("out of GPU memory" in text for text, _ in session._messages)
+    assert any("out of GPU memory" in text for text in session.messages.recent)
 
 
 # The loop, recording and snapshots ----------------------------------------------------------------
@@ -367,7 +365,7 @@ def test_the_generator_warms_up_before_the_source_plays(clip, tmp_path):
     real, source_started = s.stylizer.stylize_tensor, []
 
     def noting_call(content, target=None):
-        source_started.append(s.source._started)
+        source_started.append(s.source.started)
         return real(content, target)
 
     s.stylizer.stylize_tensor = noting_call
@@ -413,7 +411,7 @@ def test_snapshot_saves_the_stylised_frame(session, tmp_path):
     [png] = tmp_path.glob("snapshot-style0-*.png")
     saved = cv2.cvtColor(cv2.imread(str(png)), cv2.COLOR_BGR2RGB)
     assert np.array_equal(saved, session.renderer.snapshot()[1])  # the stylisation, not the split view
-    assert "saved snapshot" in session.snapshot_status.read()[0]
+    assert "saved snapshot" in session.snapshots.status.read()[0]
 
 
 def test_a_snapshot_hook_gets_the_photo_and_reports_progress(clip, tmp_path):
@@ -428,9 +426,9 @@ def test_a_snapshot_hook_gets_the_photo_and_reports_progress(clip, tmp_path):
         s.step()
         s.handle(Action.SNAPSHOT)
         [request] = seen
-        assert np.array_equal(request.photo, s._frame.image) and request.style_name == "style0"
+        assert np.array_equal(request.photo, s.frame.image) and request.style_name == "style0"
         assert request.folder == tmp_path
-        assert s._hud_info().progress == ("rendering full quality", 0.25)
+        assert hud_info(s).progress == ("rendering full quality", 0.25)
     finally:
         s.close()
 
@@ -494,11 +492,13 @@ def _cameras(*counts):
 def test_capture_thread_drops_frames_a_slow_reader_missed():
     source = VideoCaptureSource(0, open_capture=_cameras(10), reconnect_s=0)
     source.start()
-    source._thread.join(timeout=10)
+    deadline = time.monotonic() + 10
+    while source.dropped < 9 and time.monotonic() < deadline:  # the camera's 10 frames, none read yet
+        time.sleep(0.01)
     frame = source.read(0)
     assert frame.index == 9 and source.dropped == 9
     with pytest.raises(SourceEnded, match=r"camera 0 was lost"):
-        source.read(0)
+        source.read(10)
     source.close()
 
 
@@ -539,7 +539,7 @@ def _hud(**changes):
     info = HudInfo(
         style="1/2 style0",
         strength=1.0,
-        work_size=(320, 240),
+        working_resolution=(320, 240),
         fps=12.0,
         generator_ms=30.0,
         latency_ms=50.0,
@@ -599,7 +599,7 @@ def test_session_on_cuda_matches_cpu(clip, tmp_path):
     for device in ("cpu", "cuda"):
         stylizer = Stylizer(make_weights(), device, style_size=64)
         catalog = StyleCatalog(stylizer.weights.bank.names())
-        options = LiveOptions(work_side=128, realtime=False, output_dir=tmp_path, compare=True, mirror=True)
+        options = LiveOptions(working_size=128, realtime=False, output_dir=tmp_path, compare=True, mirror=True)
         s = LiveSession(stylizer, VideoCaptureSource(str(clip), drop=False), catalog, options)
         try:
             for _ in range(3):

@@ -3,7 +3,8 @@ import torch
 from torch import nn
 
 from realtime.model.gram import gram_matrix
-from realtime.model.msgnet import MODELS, Inspiration, MSGNet, UpBottleneck
+from realtime.model.msgnet import Inspiration, MSGNet, UpBottleneck
+from realtime.model.shapes import MODELS
 
 
 def test_default_generator_has_the_papers_size():

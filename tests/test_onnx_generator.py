@@ -5,7 +5,8 @@ import torch
 from conftest import make_weights
 
 from realtime.imaging.frames import pad_for_generator
-from realtime.model.msgnet import MODELS, MSGNet
+from realtime.model.msgnet import MSGNet
+from realtime.model.shapes import MODELS
 from realtime.runtimes.onnx import OnnxGenerator
 
 

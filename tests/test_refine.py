@@ -11,10 +11,12 @@ from realtime.errors import RealtimeError
 from realtime.imaging.frames import frame_to_tensor
 from realtime.imaging.images import read_image
 from realtime.live.styles import StyleEntry, TargetLoader
-from realtime.model.targets import StyleSpec, StyleTargets
+from realtime.model.styles import StyleSpec
+from realtime.model.targets import StyleTargets
 from realtime.perceptual.losses import STYLE_LAYERS, style_grams
 from realtime.perceptual.quality import style_distance
-from realtime.perceptual.refine import RefineSettings, TargetRefiner
+from realtime.perceptual.refine import TargetRefiner
+from realtime.perceptual.settings import RefineSettings
 from realtime.runtimes.stylizer import Stylizer
 
 

@@ -6,7 +6,8 @@ import torch
 from conftest import save_png
 
 from realtime.errors import RealtimeError
-from realtime.model.targets import StyleSpec, StyleTargets
+from realtime.model.styles import StyleSpec, file_stamp
+from realtime.model.targets import StyleTargets
 
 
 @pytest.mark.parametrize(
@@ -28,6 +29,22 @@ def test_style_spec_parsing(text, source, weight):
 def test_style_spec_rejects_bad_weights(text):
     with pytest.raises(RealtimeError):
         StyleSpec.parse(text)
+
+
+def test_style_specs_as_given_or_parsed():
+    assert StyleSpec.parse_all([StyleSpec("a.jpg", 2.0), "b.png:0.5"]) == [
+        StyleSpec("a.jpg", 2.0),
+        StyleSpec("b.png", 0.5),
+    ]
+
+
+def test_a_file_stamp_changes_with_the_file_and_only_files_have_one(tmp_path):
+    path = tmp_path / "style.png"
+    path.write_bytes(b"one")
+    before = file_stamp(path)
+    path.write_bytes(b"three")
+    assert before is not None and file_stamp(path) not in (None, before)
+    assert file_stamp(tmp_path) is None and file_stamp(tmp_path / "missing.png") is None and file_stamp("candy") is None
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from conftest import make_weights
 import realtime.live.styles
 import realtime.runtimes.cuda
 from realtime.live.styles import StyleEntry, TargetLoader
-from realtime.model.targets import StyleSpec, StyleTargets
+from realtime.model.styles import StyleSpec
+from realtime.model.targets import StyleTargets
 from realtime.runtimes.cuda import FastGenerator, FastSettings
 from realtime.runtimes.tracing import TracingGate
 

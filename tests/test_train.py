@@ -16,21 +16,17 @@ from realtime.cli import main
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import center_crop, fit_long_side, frame_to_tensor, pad_for_generator
 from realtime.imaging.images import read_image
-from realtime.model.msgnet import MODELS
+from realtime.model.shapes import MODELS
 from realtime.model.weights import load_weights, save_weights
 from realtime.perceptual.losses import STYLE_LAYERS, style_grams, style_loss
 from realtime.perceptual.quality import content_change, style_distance
 from realtime.training.checkpoint import load_checkpoint, save_checkpoint
+from realtime.training.config import resolve_config
+from realtime.training.data import evenly_spaced, load_data
 from realtime.training.datasets import ContentSet, square_style
-from realtime.training.train import (
-    Training,
-    evenly_spaced,
-    load_data,
-    load_init,
-    load_teacher,
-    resolve_config,
-    training_summary,
-)
+from realtime.training.export import training_summary
+from realtime.training.run import load_init, load_teacher
+from realtime.training.trainer import Training
 
 TINY = {"ngf": 8, "n_blocks": 1, "size": 32, "style_sizes": (32, 48), "style_size": 32, "batch": 2, "val_count": 1}
 VGG16_LAYOUT = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]
@@ -38,7 +34,7 @@ VGG16_LAYOUT = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512]
 
 @pytest.fixture(scope="session")
 def vgg16_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A random state dict in torchvision's `vgg16().features[:23]` layout, float16 like ../shared's."""
+    """A random state dict in torchvision's `vgg16().features[:23]` layout, stored as float16."""
     torch.manual_seed(0)
     layers: list[nn.Module] = []
     channels = 3
@@ -201,7 +197,7 @@ def test_holdout_styles_stay_out_of_training_and_the_bank(folders):
     assert len(data.holdout_names) == 2
     assert not set(data.holdout_names) & set(data.styles.names)
     assert data.main_styles == 3 and len(data.styles) == 5
-    assert {group for group, *_ in training._val} == {"trained", "unseen"}
+    assert {group for group, *_ in training.validation.styles} == {"trained", "unseen"}
     assert set(training.validate()) == {"trained", "unseen"}
     out = folders["root"] / "w.safetensors"
     training.run(progress=False)

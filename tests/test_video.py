@@ -17,11 +17,13 @@ from conftest import make_weights, photo
 from realtime.cli import main
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import frames_to_tensor, tensor_to_frames
-from realtime.model.targets import StyleSpec
+from realtime.model.styles import StyleSpec
 from realtime.runtimes.stylizer import Stylizer
-from realtime.video.io import VideoReader, VideoWriter
+from realtime.video.reader import VideoReader
+from realtime.video.settings import TimedStyle
 from realtime.video.stabilize import TemporalStabilizer
-from realtime.video.stylize import StyleSchedule, TimedStyle, stylize_video
+from realtime.video.stylize import StyleSchedule, stylize_video
+from realtime.video.writer import VideoWriter
 
 AUDIO_RATE = 8000
 

@@ -8,7 +8,8 @@ from safetensors.torch import save_file
 
 import realtime.model.weights
 from realtime.errors import RealtimeError
-from realtime.model.msgnet import MODELS, MSGNet
+from realtime.model.msgnet import MSGNet
+from realtime.model.shapes import MODELS
 from realtime.model.targets import StyleBank
 from realtime.model.weights import (
     UntrainedWeightsWarning,

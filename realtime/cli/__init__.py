@@ -3,8 +3,9 @@
 Exit codes: 0 success, 2 bad usage or bad input (one line on stderr), 130 interrupted (Ctrl-C),
 143 / 129 stopped by SIGTERM / SIGHUP (`kill`, `docker stop`, a closed terminal).
 
-The commands, and PyTorch with them, are imported inside `main`, so a Ctrl-C during those seconds of
-importing is one line too, not a traceback.
+Building the parser imports no PyTorch (every cli module keeps its heavy imports inside the function that
+runs its command), so `--help` is instant, and a Ctrl-C during the seconds PyTorch takes to load lands
+in `main`'s handler: one line, not a traceback.
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+def _out_of_memory(exc: Exception) -> bool:
+    """PyTorch's out-of-memory error, looked up only where PyTorch is loaded (it alone raises it)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(exc, torch.OutOfMemoryError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     warnings.formatwarning = _one_line_warning
     try:
@@ -58,8 +65,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("realtime: interrupted while starting", file=sys.stderr)
         return 130
-    import torch
-
     args = parser.parse_args(argv)
     received: list[int] = []
 
@@ -81,7 +86,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RealtimeError as exc:
         print(f"realtime: error: {exc}", file=sys.stderr)
         return 2
-    except torch.OutOfMemoryError:
+    except BrokenPipeError:
+        # The reader of our standard output went away (`realtime image … -o - | head -c 10`): not an error of
+        # ours, and Python would otherwise complain again while flushing stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:
+        if not _out_of_memory(exc):
+            raise
         print("realtime: error: out of memory at this size; try a smaller --size", file=sys.stderr)
         return 2
     except Terminated as stop:
@@ -90,11 +102,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("realtime: interrupted; no partial output was left behind", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # The reader of our standard output went away (`realtime image … -o - | head -c 10`): not an error of
-        # ours, and Python would otherwise complain again while flushing stdout at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

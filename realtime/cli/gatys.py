@@ -7,9 +7,8 @@ import json
 import sys
 
 from realtime.cli.options import add_model_options, non_negative_int, positive_int, style_spec
-from realtime.device import resolve_device
 from realtime.errors import RealtimeError
-from realtime.gatys.optimize import (
+from realtime.gatys.settings import (
     DEFAULT_ADAM_LR,
     DEFAULT_CONTENT_LAYER,
     DEFAULT_STYLE_WEIGHT,
@@ -17,22 +16,15 @@ from realtime.gatys.optimize import (
     INITS,
     OPTIMIZERS,
     POOLS,
-    Gatys,
     GatysSettings,
-    LossNetwork,
     parse_layer_list,
     parse_weight_list,
-    render_still,
 )
-from realtime.gatys.optimize import (
-    DEFAULT_SIZE as GATYS_SIZE,
-)
-from realtime.gatys.optimize import (
-    DEFAULT_STEPS as GATYS_STEPS,
-)
+from realtime.gatys.settings import DEFAULT_SIZE as GATYS_SIZE
+from realtime.gatys.settings import DEFAULT_STEPS as GATYS_STEPS
 from realtime.imaging.images import check_output_path
-from realtime.perceptual.losses import STYLE_LAYERS
-from realtime.perceptual.vgg import ARCHITECTURES as VGG_ARCHITECTURES
+from realtime.perceptual.layers import ARCHITECTURES as VGG_ARCHITECTURES
+from realtime.perceptual.layers import STYLE_LAYERS
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -106,7 +98,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     gatys.add_argument(
         "--vgg",
         metavar="PATH",
-        help="local VGG features state dict (default: torchvision's ImageNet VGG19, else VGG16, if downloadable)",
+        help="local VGG16/VGG19 features state dict, e.g. torchvision's saved with "
+        "torch.save(torchvision.models.vgg16(weights='IMAGENET1K_V1').features.state_dict(), PATH) "
+        "(default: torchvision's ImageNet VGG19, else VGG16, downloaded once)",
     )
     gatys.add_argument("--vgg-arch", choices=VGG_ARCHITECTURES, help="layout of --vgg (default: detected)")
     gatys.add_argument("--pool", choices=POOLS, default="max", help="VGG pooling (default max; avg as in the paper)")
@@ -116,6 +110,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _run_gatys(args: argparse.Namespace) -> int:
+    from realtime.device import resolve_device
+    from realtime.gatys.network import LossNetwork
+    from realtime.gatys.optimize import Gatys
+    from realtime.gatys.still import render_still
+
     if args.json and args.output == "-":
         raise RealtimeError("--json and -o - both want standard output; choose one")
     check_output_path(args.output)

@@ -15,11 +15,8 @@ from realtime.cli.options import (
     add_style_options,
     non_negative_int,
 )
-from realtime.device import resolve_device
 from realtime.errors import RealtimeError
-from realtime.model.weights import resolve_weights
-from realtime.runtimes.stylizer import Stylizer
-from realtime.stills import DEFAULT_IMAGE_SIZE, plan_jobs, stylize_file
+from realtime.imaging.images import DEFAULT_IMAGE_SIZE
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,14 +48,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _run_image(args: argparse.Namespace) -> int:
+    from realtime.device import resolve_device
+    from realtime.runtimes.stylizer import Stylizer
+    from realtime.stills import plan_jobs, stylize_file
+
     if args.json and args.output == "-":
         raise RealtimeError("--json and -o - both want standard output; choose one")
     jobs = plan_jobs(args.inputs, args.output)
     for job in jobs:
         refuse_overwrite(job.output, [spec.source for spec in args.style], "the style image")
     device = resolve_device(args.device)
-    # Eager on CUDA: compiling the fast path for a still's size (10–17 s on an H100) costs more than
-    # hundreds of eager renders (25–56 ms each at 720p–1080p). A CPU keeps its default, onnxruntime.
+    # Eager on CUDA: compiling the fast path for a still's size costs more than hundreds of eager renders.
+    # A CPU keeps its default, onnxruntime.
     optimize = False if device.type == "cuda" else None
     stylizer = Stylizer.load(args.weights, str(device), args.style_size, optimize=optimize, model=args.model)
     stylizer.refine_styles(args.refine, args.vgg, progress=True)
@@ -105,6 +106,9 @@ def _run_image(args: argparse.Namespace) -> int:
 
 
 def _run_styles(args: argparse.Namespace) -> int:
+    from realtime.device import resolve_device
+    from realtime.model.weights import resolve_weights
+
     weights = resolve_weights(args.weights, args.model, resolve_device(args.device))
     names = weights.bank.names()
     if args.json:

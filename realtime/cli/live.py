@@ -6,6 +6,7 @@ import argparse
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from realtime.atomic import refuse_overwrite
 from realtime.cli.options import (
@@ -17,25 +18,16 @@ from realtime.cli.options import (
     positive_int,
 )
 from realtime.errors import RealtimeError
-from realtime.gatys.optimize import DEFAULT_SIZE as GATYS_SIZE
-from realtime.gatys.optimize import DEFAULT_STEPS as GATYS_STEPS
-from realtime.gatys.optimize import Gatys, GatysSettings, LossNetwork
-from realtime.live.demo import DEMO_SECONDS, demo_source, render_demo
-from realtime.live.gatys_worker import GatysSnapshotRenderer
-from realtime.live.recorder import check_video_path
-from realtime.live.session import (
-    DEFAULT_WORK_SIDE,
-    LiveOptions,
-    LiveSession,
-    LiveSummary,
-    default_work_side,
-    hotkey_help,
-    open_source,
-)
-from realtime.live.snapshot import save_stylized
-from realtime.live.styles import StyleCatalog
-from realtime.live.window import Window, check_display, display_problem
-from realtime.runtimes.stylizer import Stylizer
+from realtime.gatys.settings import DEFAULT_SIZE as GATYS_SIZE
+from realtime.gatys.settings import DEFAULT_STEPS as GATYS_STEPS
+from realtime.live.keys import hotkey_help
+from realtime.live.settings import DEFAULT_WORKING_SIZE, DEMO_SECONDS, LiveOptions, default_working_size
+
+if TYPE_CHECKING:
+    from realtime.live.stats import LiveSummary
+    from realtime.live.styles import StyleCatalog
+    from realtime.runtimes.stylizer import Stylizer
+    from realtime.sources.capture import FrameSource
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,8 +54,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     live.add_argument(
         "--size",
         type=positive_int,
-        help=f"working size, the long side the generator sees (default {DEFAULT_WORK_SIDE['cuda']} on CUDA, "
-        f"{DEFAULT_WORK_SIDE['cpu']} on CPU; [ and ] change it live)",
+        help=f"working size, the long side the generator sees (default {DEFAULT_WORKING_SIZE['cuda']} on CUDA, "
+        f"{DEFAULT_WORKING_SIZE['cpu']} on CPU; [ and ] change it live)",
     )
     live.add_argument("--mirror", action="store_true", help="flip the picture left-right (selfie view)")
     live.add_argument("--record", metavar="PATH", help="record the stylised video from the start (.mp4, .mkv or .mov)")
@@ -125,7 +117,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     demo.add_argument(
         "--size",
         type=positive_int,
-        help=f"working size (default {DEFAULT_WORK_SIDE['cuda']} on CUDA, {DEFAULT_WORK_SIDE['cpu']} on CPU)",
+        help=f"working size (default {DEFAULT_WORKING_SIZE['cuda']} on CUDA, {DEFAULT_WORKING_SIZE['cpu']} on CPU)",
     )
     demo.add_argument("--no-window", action="store_true", help="render the demo video even when a display is available")
     add_model_options(demo)
@@ -133,6 +125,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _run_live(args: argparse.Namespace) -> int:
+    from realtime.gatys.network import LossNetwork
+    from realtime.gatys.optimize import Gatys
+    from realtime.gatys.settings import GatysSettings
+    from realtime.live.gatys_worker import GatysSnapshotRenderer
+    from realtime.live.recorder import check_video_path
+    from realtime.live.session import LiveSession
+    from realtime.live.snapshot import save_stylized
+    from realtime.live.styles import StyleCatalog
+    from realtime.live.window import Window, check_display
+    from realtime.runtimes.stylizer import Stylizer
+
     record = check_video_path(args.record) if args.record else None
     if record is not None:
         refuse_overwrite(record, [args.source], role="the --source file")
@@ -143,7 +146,7 @@ def _run_live(args: argparse.Namespace) -> int:
         )
     if not args.no_window:
         check_display()
-    with open_source(args.source, loop=not args.once) as source:  # a bad source fails before the model loads
+    with _open_source(args.source, loop=not args.once) as source:  # a bad source fails before the model loads
         stylizer = Stylizer.load(args.weights, args.device, args.style_size, on_build=build_note, model=args.model)
         stylizer.strength = args.strength
         stylizer.preserve_color = args.preserve_color
@@ -153,7 +156,7 @@ def _run_live(args: argparse.Namespace) -> int:
         if args.no_window and record is None:
             print("realtime: note: --no-window without --record shows and saves nothing", file=sys.stderr)
         options = LiveOptions(
-            work_side=args.size or default_work_side(stylizer.device),
+            working_size=args.size or default_working_size(stylizer.device.type),
             mirror=args.mirror,
             record=record,
             max_frames=args.max_frames or 0,
@@ -175,20 +178,27 @@ def _run_live(args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    from realtime.live.demo import demo_source, render_demo
+    from realtime.live.recorder import check_video_path
+    from realtime.live.session import LiveSession
+    from realtime.live.styles import StyleCatalog
+    from realtime.live.window import Window, display_problem
+    from realtime.runtimes.stylizer import Stylizer
+
     no_window = "--no-window" if args.no_window else display_problem()
     output = check_video_path(args.output) if no_window else None
     stylizer = Stylizer.load(args.weights, args.device, on_build=build_note, model=args.model)
-    work_side = args.size or default_work_side(stylizer.device)
+    working_size = args.size or default_working_size(stylizer.device.type)
     if output is not None:
         print(f"realtime: no window ({no_window}): rendering the demo to {output}", file=sys.stderr)
-        summary = render_demo(stylizer, output, seconds=args.seconds, work_side=work_side)
+        summary = render_demo(stylizer, output, seconds=args.seconds, working_size=working_size)
         _print_live_summary(summary, quiet=True)
         recording = summary.recordings[0] if summary.recordings else None
         if recording is None:
             return 2
         print(
             f"realtime: wrote {recording.path} ({recording.frames} frames, {args.seconds:g} s); stylised at "
-            f"{summary.fps:.1f} fps on {stylizer.device} at working size {work_side}",
+            f"{summary.fps:.1f} fps on {stylizer.device} at working size {working_size}",
             file=sys.stderr,
         )
         print(recording.path)
@@ -198,10 +208,20 @@ def _run_demo(args: argparse.Namespace) -> int:
         print(f"realtime: {why_not_camera}: showing built-in footage instead", file=sys.stderr)
     catalog = StyleCatalog(stylizer.weights.bank.names())
     _live_notes(stylizer, catalog, args.size)
-    session = LiveSession(stylizer, source, catalog, LiveOptions(work_side=work_side), window=Window())
+    session = LiveSession(stylizer, source, catalog, LiveOptions(working_size=working_size), window=Window())
     summary = session.run()
     _print_live_summary(summary)
     return _exit_code(summary)
+
+
+def _open_source(spec: str, *, loop: bool) -> FrameSource:
+    """`--source` text → a frame source: `sample` (built-in footage), a camera index, a video file or a URL."""
+    from realtime.sources.capture import VideoCaptureSource, parse_source
+    from realtime.sources.sample import SampleSource
+
+    if spec == "sample":
+        return SampleSource()
+    return VideoCaptureSource(parse_source(spec), loop=loop)
 
 
 def _exit_code(summary: LiveSummary) -> int:
@@ -215,7 +235,7 @@ def _exit_code(summary: LiveSummary) -> int:
 def _live_notes(stylizer: Stylizer, catalog: StyleCatalog, size: int | None) -> None:
     if stylizer.device.type == "cpu" and size is None:
         print(
-            f"realtime: note: running on the CPU at working size {default_work_side(stylizer.device)} "
+            f"realtime: note: running on the CPU at working size {default_working_size('cpu')} "
             "(--size changes it; a CUDA GPU allows far larger sizes)",
             file=sys.stderr,
         )

@@ -1,4 +1,8 @@
-"""Options and argparse value types shared by the subcommands, so each command says them the same way."""
+"""Options and argparse value types shared by the subcommands, so each command says them the same way.
+
+Like every module of the command line, it imports only torch-free modules at the top, so `--help` is instant;
+the commands import the heavy ones when they run.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,10 @@ from collections.abc import Callable
 from tqdm import tqdm
 
 from realtime.errors import RealtimeError
-from realtime.model.targets import DEFAULT_STYLE_SIZE, StyleSpec
-from realtime.model.weights import MODEL_CHOICES
-from realtime.perceptual.refine import DEFAULT_REFINE_STEPS
-from realtime.video.stylize import TimedStyle
+from realtime.model.shapes import MODEL_CHOICES
+from realtime.model.styles import DEFAULT_STYLE_SIZE, StyleSpec
+from realtime.perceptual.settings import DEFAULT_REFINE_STEPS
+from realtime.video.settings import TimedStyle
 
 
 class Parser(argparse.ArgumentParser):
@@ -75,6 +79,10 @@ style_spec = _parsed_by(StyleSpec.parse)
 timed_style = _parsed_by(TimedStyle.parse)
 
 
+def add_device_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+
+
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--weights",
@@ -86,7 +94,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="shipped generator: full (the paper's), light (runs live on a CPU); auto = full on CUDA, light on a CPU",
     )
-    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    add_device_option(parser)
 
 
 def add_style_options(
@@ -119,7 +127,7 @@ def add_refine_options(parser: argparse.ArgumentParser, vgg: bool = True) -> Non
         default=0,
         metavar="STEPS",
         help=f"fit each style image's target in STEPS gradient steps (--refine alone = {DEFAULT_REFINE_STEPS}): "
-        "paintings the generator never trained on transfer far more fully; 10–25 s per painting on a 2-core CPU; "
+        "paintings the generator never trained on transfer far more fully; seconds per painting, tens on a CPU; "
         "needs VGG16 (--vgg or torchvision's download); built-in styles are unaffected",
     )
     if vgg:

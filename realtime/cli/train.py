@@ -10,15 +10,8 @@ from typing import Any
 
 from realtime.cli.options import int_list, non_negative_int, positive_int
 from realtime.errors import RealtimeError
-from realtime.model.averaging import write_average
-from realtime.model.msgnet import MODELS
-from realtime.training.train import (
-    PRECISIONS,
-    TRAIN_OPTIONS,
-    TrainConfig,
-    export_checkpoint,
-    run_training,
-)
+from realtime.model.shapes import MODELS
+from realtime.training.config import PRECISIONS, TRAIN_OPTIONS, TrainConfig
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -172,7 +165,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--part-mb",
         type=float,
         metavar="MIB",
-        help=f"split checkpoints into files of at most this many MiB (default {defaults.part_mb:g}; 0 = never)",
+        help="split checkpoints into files of at most this many MiB, to copy them through something that caps "
+        "file sizes; resuming reads the parts back (default 0 = one file)",
     )
     train.add_argument(
         "--compact-checkpoint",
@@ -206,6 +200,8 @@ def _run_train(args: argparse.Namespace) -> int:
     for name, value in MODELS.get(getattr(args, "model", ""), {}).items():
         options.setdefault(name, value)
     if args.export is not None:
+        from realtime.training.export import export_checkpoint
+
         if "out" not in options:
             raise RealtimeError("--export needs --out PATH for the weights file")
         weights = export_checkpoint(
@@ -227,6 +223,8 @@ def _run_train(args: argparse.Namespace) -> int:
         return 0
     if args.average is not None:
         return _run_average(args.average, options)
+    from realtime.training.run import run_training
+
     result = run_training(
         options, args.resume, args.device, args.compile, args.time_limit, args.chunk_steps, progress=not args.quiet
     )
@@ -264,6 +262,8 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_average(parts: list[str], options: dict[str, Any]) -> int:
+    from realtime.model.averaging import write_average
+
     if "out" not in options or "styles" not in options:
         raise RealtimeError("--average needs --out PATH and --styles DIR (the built-in styles' images)")
     weights = write_average(

@@ -17,17 +17,7 @@ from realtime.cli.options import (
     stabilize_strength,
     timed_style,
 )
-from realtime.device import resolve_device
-from realtime.runtimes.cuda import FastSettings
-from realtime.runtimes.stylizer import Stylizer
-from realtime.video.io import DEFAULT_CODEC, VideoReader
-from realtime.video.stylize import (
-    DEFAULT_FADE,
-    DEFAULT_STABILIZE,
-    StyleSchedule,
-    check_paths,
-    stylize_video,
-)
+from realtime.video.settings import DEFAULT_CODEC, DEFAULT_FADE, DEFAULT_STABILIZE
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -67,8 +57,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     video.add_argument(
         "--compile",
         action="store_true",
-        help="compile the generator for the clip's frame size first (torch.compile; on a 2-core CPU 20-40 s, "
-        "then about 2x the frames per second: worth it for clips over a few hundred frames; on CUDA the default)",
+        help="compile the generator for the clip's frame size first (torch.compile: tens of seconds on a CPU, "
+        "then faster frames: worth it for clips over a few hundred frames; on CUDA the default)",
     )
     video.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     add_style_options(
@@ -84,6 +74,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _run_video(args: argparse.Namespace) -> int:
+    from realtime.device import resolve_device
+    from realtime.runtimes.cuda import FastSettings
+    from realtime.runtimes.stylizer import Stylizer
+    from realtime.video.reader import VideoReader
+    from realtime.video.stylize import StyleSchedule, check_paths, stylize_video
+
     check_paths(args.input, args.output)
     VideoReader(args.input).close()  # a bad input fails before the model loads
     device = resolve_device(args.device)

@@ -22,6 +22,8 @@ SAMPLE_PREFIX = "sample:"
 # scikit-image bundles these public-domain photos in its wheel, so they load without a network.
 SAMPLES = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "retina")
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+# Long side stills are downscaled to by default: most of a photo's detail, at a bounded cost in time and memory.
+DEFAULT_IMAGE_SIZE = 1024
 
 
 def read_image(source: str | Path, max_side: int = 0) -> np.ndarray:

@@ -11,13 +11,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from realtime.errors import RealtimeError
-from realtime.live.session import Action, LiveOptions, LiveSession, LiveSummary
+from realtime.live.keys import Action
+from realtime.live.session import LiveSession
+from realtime.live.settings import DEMO_SECONDS, LiveOptions
+from realtime.live.stats import LiveSummary
 from realtime.live.styles import StyleCatalog
 from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.capture import FrameSource, VideoCaptureSource
 from realtime.sources.sample import SampleSource
 
-DEMO_SECONDS = 8.0
 SECONDS_PER_STYLE = 2.0
 DEMO_STYLES = 4
 
@@ -39,7 +41,7 @@ def demo_source() -> tuple[FrameSource, str | None]:
 
 
 def render_demo(
-    stylizer: Stylizer, output: str | Path, *, seconds: float = DEMO_SECONDS, work_side: int
+    stylizer: Stylizer, output: str | Path, *, seconds: float = DEMO_SECONDS, working_size: int
 ) -> LiveSummary:
     """Stylise `seconds` of the built-in footage into `output`, morphing to the next style every few seconds.
 
@@ -57,7 +59,7 @@ def render_demo(
         bar.update(done - bar.n)
         return [Action.MORPH] if done and done % per_style == 0 else []
 
-    options = LiveOptions(work_side=work_side, record=Path(output), max_frames=frames, realtime=False)
+    options = LiveOptions(working_size=working_size, record=Path(output), max_frames=frames, realtime=False)
     try:
         summary = LiveSession(stylizer, source, catalog, options, inputs=[schedule]).run()
         bar.update(summary.frames - bar.n)

@@ -2,9 +2,10 @@
 
 The live loop hands over a frame and returns at once; one worker thread renders the queued
 snapshots in turn and writes each atomically. The loop reads `GatysSnapshot.progress`, `.status`
-and `.saved` (or passes `on_update`) for its HUD. On CUDA the worker runs on its own stream at the
-lowest priority (a live loop on a higher-priority stream is served first), and it can pause after
-every optimiser step to leave the device and the interpreter to the live loop.
+and `.saved` (or passes `on_update`) for its HUD. On CUDA the worker runs on a stream of its own, so
+its kernels are not queued in order with the live loop's; that stream has the same priority as the
+default stream the live loop uses, so what yields to the live loop is `pause`: a sleep after every
+optimiser step that leaves the device and the interpreter to it.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import numpy as np
 import torch
 
 from realtime.errors import RealtimeError
-from realtime.gatys.optimize import Gatys, GatysProgress, StyleGrams
+from realtime.gatys.grams import StyleGrams
+from realtime.gatys.optimize import Gatys, GatysProgress
 from realtime.imaging.images import write_image
 from realtime.live.snapshot import SnapshotRequest, SnapshotStatus, slug, unique_path
-from realtime.model.targets import StyleSpec
+from realtime.model.styles import StyleSpec
 from realtime.model.weights import Weights
 from realtime.runtimes.tracing import GATE
 
@@ -149,7 +151,7 @@ class GatysSnapshotRenderer:
 
     def _work(self) -> None:
         device = self.gatys.device
-        # 0 is CUDA's lowest stream priority; a live loop on a negative-priority stream is served first.
+        # Priority 0, the default stream's (and CUDA's lowest): not ranked above or below the live loop.
         stream = torch.cuda.Stream(device, priority=0) if device.type == "cuda" else None
         while (request := self._requests.get()) is not None:
             self._running = request.job

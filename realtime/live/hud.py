@@ -6,13 +6,17 @@ clean. Text is outlined rather than boxed, which reads on any picture and costs 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from realtime.live.window import Window
+
 HUD_MODES = ("on", "help", "off")
+_REFRESH_S = 0.1  # how often the window is redrawn when no new frame arrives (timers, messages)
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _WHITE = (255, 255, 255)
 _YELLOW = (255, 220, 80)
@@ -27,7 +31,7 @@ class HudInfo:
 
     style: str
     strength: float
-    work_size: tuple[int, int]
+    working_resolution: tuple[int, int]  # width, height of the frame the generator saw
     fps: float
     generator_ms: float
     latency_ms: float
@@ -42,6 +46,30 @@ class HudInfo:
     messages: Sequence[str] = field(default_factory=list)
     progress: tuple[str, float] | None = None
     hotkeys: Sequence[tuple[str, str]] = field(default_factory=list)
+
+
+class HudScreen:
+    """Shows frames in the window with the HUD drawn on a copy, so what is recorded stays clean.
+
+    Without a new frame the picture is redrawn now and then, so timers and messages stay current.
+    """
+
+    def __init__(self, window: Window) -> None:
+        self.window = window
+        self._shown: np.ndarray | None = None
+        self._last = float("-inf")
+
+    def show(self, frame: np.ndarray, info: Callable[[], HudInfo], new: bool) -> None:
+        """Show `frame` with the HUD `info()` describes; a frame that is not `new` only when a refresh is due."""
+        now = time.perf_counter()
+        if not new and now - self._last < _REFRESH_S:
+            return
+        if self._shown is None or self._shown.shape != frame.shape:
+            self._shown = np.empty_like(frame)
+        np.copyto(self._shown, frame)
+        draw_hud(self._shown, info())
+        self.window.show(self._shown)
+        self._last = now
 
 
 def draw_hud(frame: np.ndarray, info: HudInfo) -> None:
@@ -68,8 +96,8 @@ def _draw_status(frame: np.ndarray, info: HudInfo, scale: float, line: int, marg
     rows = [
         f"{info.style}{'  (loading...)' if info.loading else ''}",
         f"{info.fps:4.1f} fps   generator {info.generator_ms:.0f} ms   latency {info.latency_ms:.0f} ms",
-        f"strength {info.strength:.1f}   working {info.work_size[0]}x{info.work_size[1]}   {info.device}"
-        + "".join(f"   {flag}" for flag in flags),
+        f"strength {info.strength:.1f}   working {info.working_resolution[0]}x{info.working_resolution[1]}   "
+        f"{info.device}" + "".join(f"   {flag}" for flag in flags),
     ]
     for i, row in enumerate(rows):
         _text(frame, row, (margin, margin + line * (i + 1) - line // 4), scale, _YELLOW if i == 0 else _WHITE)

@@ -16,7 +16,8 @@ import numpy as np
 
 from realtime.atomic import check_output_folder
 from realtime.errors import RealtimeError
-from realtime.video.io import DEFAULT_CODEC, VideoWriter
+from realtime.video.settings import DEFAULT_CODEC
+from realtime.video.writer import VideoWriter
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov")
 _QUEUE_FRAMES = 8  # frames that may wait for the encoder before live recording starts skipping

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from realtime.errors import RealtimeError
 from realtime.imaging.images import write_image
-from realtime.model.targets import StyleSpec
+from realtime.live.styles import StyleEntry
+from realtime.model.styles import StyleSpec
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,32 @@ class SnapshotStatus:
 
 
 SnapshotHook = Callable[[SnapshotRequest, SnapshotStatus], None]
+
+
+class Snapshots:
+    """The `s` key: hands what is shown to the hook, and says what the HUD should show of its status."""
+
+    def __init__(self, hook: SnapshotHook, folder: Path, message_seconds: float) -> None:
+        self.hook = hook
+        self.folder = folder
+        self.message_seconds = message_seconds
+        self.status = SnapshotStatus()
+
+    def take(
+        self, photo: np.ndarray, stylized: np.ndarray, style: StyleEntry, strength: float, preserve_color: bool
+    ) -> None:
+        request = SnapshotRequest(photo, stylized, style.specs, style.name, strength, preserve_color, self.folder)
+        try:
+            self.hook(request, self.status)
+        except RealtimeError as exc:
+            self.status.update(str(exc))
+
+    def on_hud(self) -> tuple[str | None, tuple[str, float] | None]:
+        """A message to show (for a while after the status last changed), or a progress bar while one runs."""
+        text, progress, age = self.status.read()
+        if progress is not None and progress < 1.0:
+            return None, (text, progress)
+        return (text if text and age < self.message_seconds else None), None
 
 
 def unique_path(folder: Path, stem: str, suffix: str) -> Path:

@@ -7,7 +7,6 @@ worker thread, so switching to a new painting never freezes the picture; built-i
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -20,7 +19,8 @@ from torch import Tensor
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side
 from realtime.imaging.images import IMAGE_SUFFIXES, SAMPLE_PREFIX, SAMPLES, read_image
-from realtime.model.targets import StyleSpec, StyleTargets
+from realtime.model.styles import StyleSpec, file_stamp
+from realtime.model.targets import StyleTargets
 from realtime.runtimes.tracing import GATE
 
 PREVIEW_SIDE = 112
@@ -245,16 +245,8 @@ class TargetLoader:
 
 
 def _file_stamps(entry: StyleEntry) -> tuple[tuple[int, int] | None, ...]:
-    """Modification time and size of each style file in `entry` (None for built-ins, samples, missing files)."""
-    stamps: list[tuple[int, int] | None] = []
-    for spec in entry.specs:
-        try:
-            stat = os.stat(spec.source)
-        except OSError:
-            stamps.append(None)
-        else:
-            stamps.append((stat.st_mtime_ns, stat.st_size))
-    return tuple(stamps)
+    """The file stamp of each style in `entry` (None for built-ins, samples, missing files)."""
+    return tuple(file_stamp(spec.source) for spec in entry.specs)
 
 
 def _preview(source: str | None) -> np.ndarray | None:

@@ -17,20 +17,15 @@ from realtime.atomic import check_output_folder
 from realtime.errors import RealtimeError
 from realtime.imaging.images import image_files
 from realtime.model.msgnet import MSGNet
-from realtime.model.targets import DEFAULT_STYLE_SIZE, StyleBank, StyleTargets
+from realtime.model.styles import DEFAULT_STYLE_SIZE, number_suffix
+from realtime.model.targets import StyleBank, StyleTargets
 from realtime.model.weights import Weights, load_weights, save_weights
 
 
 def parse_part(text: str) -> tuple[str, float]:
     """`PATH[:FRACTION]` (fraction 1 when left out; fractions are normalised over all parts)."""
-    path, sep, fraction = text.rpartition(":")
-    try:
-        value = float(fraction) if sep else 1.0
-    except ValueError:
-        return text, 1.0  # a colon that is part of the path
-    if not value > 0:
-        raise RealtimeError(f"the fraction in '{text}' must be above 0")
-    return (path if sep else text), value
+    path, fraction = number_suffix(text, ":", "the fraction", "above 0", lambda value: value > 0)
+    return path, 1.0 if fraction is None else fraction
 
 
 @torch.no_grad()

@@ -17,12 +17,6 @@ from realtime.model.gram import gram_matrix
 
 EXPANSION = 4
 PAPER_OUTPUT_FAN_IN = 16 * EXPANSION * 7 * 7
-# The paper's generator, and a narrow one that runs interactively on a CPU (benchmarks/bench_cpu.py:
-# 34 ms per 320×240 frame on 2 cores with onnxruntime, against 254 ms for the full model).
-MODELS: dict[str, dict[str, int]] = {
-    "full": {"ngf": 128, "n_blocks": 6, "width": 64, "out_kernel": 7},
-    "light": {"ngf": 32, "n_blocks": 2, "width": 16, "out_kernel": 3},
-}
 
 
 class ConvLayer(nn.Sequential):

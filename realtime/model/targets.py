@@ -7,9 +7,7 @@ Switching between known styles is a dictionary lookup, and blends are weighted s
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -19,9 +17,11 @@ from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side, frame_to_tensor, pad_for_generator
 from realtime.imaging.images import SAMPLE_PREFIX, SAMPLES, read_image
 from realtime.model.msgnet import MSGNet
-from realtime.perceptual.refine import TargetRefiner
+from realtime.model.styles import DEFAULT_STYLE_SIZE, StyleSpec, file_stamp
 
-DEFAULT_STYLE_SIZE = 512
+# Fits an image's target after encoding: (1×3×H×W style image, its C×C encoder target) → C×C target.
+# Handed in from above (`realtime.perceptual.refine.TargetRefiner`), so the model layer needs no VGG.
+Refiner = Callable[[Tensor, Tensor], Tensor]
 
 
 def unknown_style_message(source: str, bank_names: Sequence[str]) -> str:
@@ -62,40 +62,6 @@ class StyleBank:
         return StyleBank({name: t.to(device, dtype) for name, t in self._targets.items()})
 
 
-@dataclass(frozen=True)
-class StyleSpec:
-    """One `--style` argument: a built-in name, an image path or `sample:NAME`, with a blend weight."""
-
-    source: str
-    weight: float = 1.0
-
-    @classmethod
-    def parse(cls, text: str) -> StyleSpec:
-        """`NAME|PATH[:WEIGHT]`; a suffix that is not a number stays part of the path."""
-        if not text:
-            raise RealtimeError("empty --style value")
-        source, weight = split_number_suffix(text, ":")
-        if weight is None:
-            return cls(text)
-        if not math.isfinite(weight) or weight <= 0:
-            raise RealtimeError(f"style weight must be a positive number, got '{text[len(source) + 1 :]}' in '{text}'")
-        return cls(source, weight)
-
-
-def split_number_suffix(text: str, separator: str, unit: str = "") -> tuple[str, float | None]:
-    """`head<separator>number[unit]` → (head, number); (text, None) when there is no numeric suffix.
-
-    Style arguments end in optional numbers (`:0.7`, `@4.5s`), but paths may contain the separators too.
-    """
-    head, sep, tail = text.rpartition(separator)
-    if not (sep and head):
-        return text, None
-    try:
-        return head, float(tail.removesuffix(unit) if unit else tail)
-    except ValueError:
-        return text, None
-
-
 class StyleTargets:
     """Resolves style specs to targets on the generator's device, caching image targets.
 
@@ -111,7 +77,7 @@ class StyleTargets:
         bank: StyleBank,
         device: torch.device,
         style_size: int = DEFAULT_STYLE_SIZE,
-        refiner: TargetRefiner | None = None,
+        refiner: Refiner | None = None,
     ) -> None:
         self.model = model
         self.bank = bank.to(device)
@@ -145,11 +111,10 @@ class StyleTargets:
         recipe = (self.style_size, self.refiner)  # the refiner itself: its VGG is part of what it fits
         if source.startswith(SAMPLE_PREFIX):
             return (source, *recipe)
-        path = Path(source)
-        if not path.is_file():
+        stamp = file_stamp(source)
+        if stamp is None:
             raise RealtimeError(unknown_style_message(source, self.bank.names()))
-        stat = path.stat()
-        return (str(path.resolve()), stat.st_size, stat.st_mtime_ns, *recipe)
+        return (str(Path(source).resolve()), *stamp, *recipe)
 
     def _encode(self, source: str) -> Tensor:
         frame = fit_long_side(read_image(source, self.style_size), self.style_size)

@@ -25,14 +25,14 @@ from torch import Tensor
 
 from realtime.atomic import atomic_output
 from realtime.errors import RealtimeError
-from realtime.model.msgnet import MODELS, MSGNet
+from realtime.model.msgnet import MSGNet
+from realtime.model.shapes import MODELS
 from realtime.model.targets import StyleBank
 
 FORMAT = "realtime-msgnet"
 VERSION = 1
-# The shipped weights of each model in `realtime.model.msgnet.MODELS`.
+# The shipped weights of each model in `realtime.model.shapes.MODELS`.
 SHIPPED_FILES = {"full": "msgnet21.safetensors", "light": "msgnet21-light.safetensors"}
-MODEL_CHOICES = ("auto", *MODELS)
 GENERATOR_PREFIX = "generator."
 BANK_KEY = "style_bank"
 VGG_BANK_PREFIX = "vgg_bank."
@@ -164,7 +164,7 @@ class UntrainedWeightsWarning(UserWarning):
 
 
 def model_for(model: str, device: torch.device | str) -> str:
-    """`auto` = the full model on CUDA, the light one elsewhere (a CPU runs the full one at ~3 fps at 320×240)."""
+    """`auto` = the full model on CUDA, the light one elsewhere (a CPU runs the full one too slowly to be live)."""
     if model == "auto":
         return "full" if torch.device(device).type == "cuda" else "light"
     if model not in MODELS:

@@ -9,10 +9,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from realtime.model.gram import gram_matrix
+from realtime.perceptual.layers import CONTENT_LAYER, STYLE_LAYERS
 
-# MSG-Net's choice (Zhang & Dana 2017, after Johnson et al.): style at four ReLUs, content at relu2_2.
-STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
-CONTENT_LAYER = "relu2_2"
+__all__ = ["CONTENT_LAYER", "STYLE_LAYERS", "content_loss", "style_grams", "style_loss", "total_variation"]
 
 
 def style_grams(features: Mapping[str, Tensor]) -> dict[str, Tensor]:

@@ -1,11 +1,10 @@
 """Refining a painting's style target: a few gradient steps on the target, generator and VGG frozen.
 
-A generator trained on 21 styles follows the encoder's target for a painting it never saw only
-partway, sometimes not at all (benchmarks/bench_quality.py on 31 unseen paintings: style-distance
-ratio 1.59 on average, median 0.43; trained styles 0.017). The target is just a C×C matrix, so it
-can be fitted directly: training's objective (VGG Gram distance to the painting plus content loss)
-on a few generic photos, optimised over the target alone. 20 steps bring that mean ratio to 0.105
-without retraining, scored on photos it never fitted: the target carries over to other content.
+A generator trained on its set of styles follows the encoder's target for a painting it never saw only
+partway, sometimes not at all (`benchmarks/bench_quality.py` scores this). The target is just a C×C
+matrix, so it can be fitted directly: training's objective (VGG Gram distance to the painting plus
+content loss) on a few generic photos, optimised over the target alone. A few tens of steps close most
+of the gap without retraining, also on photos it never fitted: the target carries over to other content.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -28,11 +26,9 @@ from realtime.imaging.frames import center_crop, frames_to_tensor, pad_for_gener
 from realtime.imaging.images import read_image
 from realtime.model.msgnet import MSGNet
 from realtime.perceptual.losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_grams, style_loss
+from realtime.perceptual.settings import RefineSettings
 from realtime.perceptual.vgg import VGGFeatures
 
-# Photos the target is fitted on: scikit-image's bundled samples, so refinement works offline.
-DEFAULT_PHOTOS = ("sample:astronaut", "sample:coffee")
-DEFAULT_REFINE_STEPS = 20
 CACHE_ENV = "REALTIME_CACHE"
 
 
@@ -42,22 +38,6 @@ def default_cache_dir() -> Path:
         return Path(os.environ[CACHE_ENV]) / "refined"
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "realtime" / "refined"
-
-
-@dataclass(frozen=True)
-class RefineSettings:
-    """The fitting recipe; part of a refined target's cache key."""
-
-    steps: int = DEFAULT_REFINE_STEPS
-    size: int = 192  # square crops of the photos: small is fast; the fitted target then serves any working size
-    photos: tuple[str, ...] = DEFAULT_PHOTOS
-    content_weight: float = 1.0  # training's weights: the refined target keeps training's balance
-    style_weight: float = 5.0
-    lr: float = 0.05  # Adam step, relative to the encoder target's mean magnitude
-
-    def __post_init__(self) -> None:
-        if self.steps < 0 or self.size < 16 or not self.photos or self.lr <= 0:
-            raise RealtimeError("refinement needs steps ≥ 0, size ≥ 16, at least one photo and a positive rate")
 
 
 class TargetRefiner:

@@ -14,11 +14,11 @@ import torchvision
 from torch import Tensor, nn
 
 from realtime.errors import RealtimeError
+from realtime.perceptual.layers import ARCHITECTURES
 
 # torchvision's input convention: RGB in [0, 1], normalised with the ImageNet statistics.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-ARCHITECTURES = ("vgg16", "vgg19")
 
 
 def relu_names(features: nn.Sequential) -> dict[str, int]:

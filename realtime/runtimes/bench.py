@@ -8,16 +8,10 @@ absolute pixel difference (0–255) between their outputs on the same photo. Tim
 `Stylizer.stylize_tensor` (a float frame already on the device in, the stylised frame out) after
 warm-up; on CUDA it uses events around back-to-back frames, and the fast path's one-off compile/capture
 is reported separately.
-
-Runs as `realtime bench` or, where PyAV is missing (the CLI's video commands need it),
-as `python -m realtime.runtimes.bench` with the same options.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -31,26 +25,15 @@ from realtime.device import resolve_device
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import frame_to_tensor, tensor_to_frame
 from realtime.imaging.images import sample_image
-from realtime.model.msgnet import MODELS
-from realtime.model.weights import (
-    MODEL_CHOICES,
-    Weights,
-    load_weights,
-    model_for,
-    shipped_weights,
-    untrained_weights,
-)
-from realtime.runtimes.cuda import COMPILE_MODES, DTYPES, FastSettings, resolve_settings
+from realtime.model.shapes import MODELS
+from realtime.model.weights import Weights, load_weights, model_for, shipped_weights, untrained_weights
+from realtime.runtimes.cuda import FastSettings, resolve_settings
 from realtime.runtimes.onnx import OnnxGenerator
+from realtime.runtimes.settings import CPU_SIZES, CUDA_SIZES, RUNTIMES
 from realtime.runtimes.stylizer import Stylizer
 
-CUDA_SIZES = ((854, 480), (1280, 720), (1920, 1080))
-# Webcam sizes: the light model's targets (issue 8) are set at 320×240 and 640×480.
-CPU_SIZES = ((320, 240), (640, 480))
-RUNTIMES = ("auto", "onnx", "torch")
 PHOTO = "astronaut"
 FALLBACK_STYLE = "sample:chelsea"
-MAX_SIDE = 7680  # 8K: larger frames only exhaust memory, on any device this runs on
 
 
 @dataclass
@@ -102,11 +85,6 @@ class BenchReport:
             "sizes": [r.as_dict() for r in self.results],
             "profiles": self.profiles,
         }
-
-
-def width_for(height: int) -> int:
-    """16:9 width for a height, as video sizes name it (480 → 854)."""
-    return int(height * 16 / 9 + 0.5) // 2 * 2
 
 
 def _device_name(device: torch.device) -> str:
@@ -184,7 +162,7 @@ def load_bench_weights(path: str | None, model: str, device: torch.device) -> We
 
 def run_bench(
     device: str = "auto",
-    sizes: Sequence[int] | None = None,
+    sizes: Sequence[tuple[int, int]] | None = None,
     frames: int | None = None,
     warmup: int | None = None,
     weights: str | None = None,
@@ -271,133 +249,3 @@ def format_table(report: BenchReport) -> str:
     for name, table in report.profiles.items():
         lines += ["", f"profile of the {name} path at the largest size:", table]
     return "\n".join(lines)
-
-
-def _sizes(text: str) -> tuple[tuple[int, int], ...]:
-    """`720` is a 16:9 frame of that height, `640x480` a width and height."""
-    try:
-        sizes = tuple(
-            tuple(int(side) for side in part.lower().split("x"))
-            if "x" in part.lower()
-            else (width_for(int(part)), int(part))
-            for part in text.split(",")
-        )
-    except ValueError:
-        sizes = ()
-    if not sizes or any(len(size) != 2 for size in sizes):
-        raise argparse.ArgumentTypeError(
-            f"expected sizes like 480,720,1080 (16:9 heights) or 320x240,640x480, got '{text}'"
-        )
-    if min(min(size) for size in sizes) < 16:
-        raise argparse.ArgumentTypeError(f"sides must be 16 or more, got '{text}'")
-    if max(max(size) for size in sizes) > MAX_SIDE:
-        raise argparse.ArgumentTypeError(f"sides must be {MAX_SIDE} or less (8K), got '{text}'")
-    return sizes
-
-
-def _whole(minimum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {text}")
-        return value
-
-    return parse
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The bench's options, shared by `realtime bench` and `python -m realtime.runtimes.bench`."""
-    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
-    parser.add_argument(
-        "--weights", help="weights file (default: the shipped weights of --model, else an untrained one)"
-    )
-    parser.add_argument(
-        "--model",
-        choices=MODEL_CHOICES,
-        default="auto",
-        help="shipped generator (default auto: full on CUDA, light on a CPU)",
-    )
-    parser.add_argument(
-        "--runtime",
-        choices=RUNTIMES,
-        default="auto",
-        help="fast path to time: auto = the app's (onnx on a CPU, torch on CUDA), onnx = onnxruntime, torch = PyTorch",
-    )
-    parser.add_argument(
-        "--sizes",
-        type=_sizes,
-        help="16:9 heights or WxH sizes, comma-separated (default 480,720,1080 on CUDA, 320x240,640x480 on CPU)",
-    )
-    parser.add_argument(
-        "--frames", type=_whole(1), help="timed frames per size and path (default 50 on CUDA, 10 on CPU)"
-    )
-    parser.add_argument("--warmup", type=_whole(0), help="untimed frames first (default 10 on CUDA, 2 on CPU)")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
-    parser.add_argument(
-        "--profile",
-        action="store_true",
-        help="also print where each path's time goes at the largest size (torch.profiler)",
-    )
-    tuning = parser.add_argument_group("fast-path settings (defaults: what the app uses on this device)")
-    tuning.add_argument("--dtype", choices=tuple(DTYPES), help="compute precision (default fp16)")
-    tuning.add_argument(
-        "--compile", choices=COMPILE_MODES, help="torch.compile mode (default: default on CUDA, none on CPU)"
-    )
-    tuning.add_argument(
-        "--no-cuda-graph", action="store_true", help="launch kernels per frame instead of replaying a graph"
-    )
-    tuning.add_argument("--no-channels-last", action="store_true", help="keep activations in NCHW")
-    tuning.add_argument(
-        "--dynamic",
-        action="store_true",
-        help="compile with dynamic shapes (what the app switches to after a change of size)",
-    )
-
-
-def settings_from(args: argparse.Namespace, device: torch.device) -> FastSettings:
-    base = resolve_settings(True, device)
-    return FastSettings(
-        dtype=args.dtype or base.dtype,
-        channels_last=base.channels_last and not args.no_channels_last,
-        compile=args.compile or base.compile,
-        cuda_graph=base.cuda_graph and not args.no_cuda_graph,
-        dynamic=bool(args.dynamic),  # each size specialised, as for the app's first working size
-    )
-
-
-def run_command(args: argparse.Namespace) -> int:
-    device = resolve_device(args.device)
-    progress = None if args.json else (lambda message: print(message, file=sys.stderr, flush=True))
-    report = run_bench(
-        args.device,
-        args.sizes,
-        args.frames,
-        args.warmup,
-        args.weights,
-        settings_from(args, device),
-        progress,
-        args.profile,
-        args.model,
-        args.runtime,
-    )
-    print(json.dumps(report.as_dict(), indent=2) if args.json else format_table(report))
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m realtime.runtimes.bench`: the same command without importing the CLI package (and PyAV)."""
-    parser = argparse.ArgumentParser(prog="python -m realtime.runtimes.bench", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run_command(args)
-    except RealtimeError as exc:
-        print(f"realtime: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,13 +1,13 @@
 """The generator at hardware speed: half precision, channels_last, torch.compile and a CUDA graph per size.
 
-Issue 7 measured on an H100 that eager MSG-Net spends its time in the memory-bound ops around the convolutions
+Profiled on an H100, eager MSG-Net spends its time in the memory-bound ops around the convolutions
 (instance norm, reflection padding, upsampling, layout changes), and fp16 alone made it slower.
 Compiling fuses those ops into the convolutions' neighbours; a CUDA graph per working size removes the
 launch gaps and the host work per frame. Inputs and the style target live in static device buffers, so
 a replay allocates nothing and a style switch is a copy into the target buffer, never a rebuild.
 
-`Stylizer` uses `FastGenerator` by default on CUDA (on an H100 with the trained full model: 4.3–5.0x
-the eager fp32 speed at 480p–1080p, mean |diff| 0.03 grey levels) and when asked (`optimize=True`).
+`Stylizer` uses `FastGenerator` by default on CUDA (several times the eager fp32 speed, with pixels a
+fraction of a grey level apart: `realtime bench`, docs/benchmarks.md) and when asked (`optimize=True`).
 On CPU the same code runs eagerly (any dtype, channels_last, no compile, no graphs) when asked for
 explicitly, which is how its numerics are tested.
 """
@@ -27,14 +27,11 @@ from torch import Tensor
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import pad_for_generator
 from realtime.model.msgnet import MSGNet
+from realtime.runtimes.settings import COMPILE_MODES, DTYPES
 from realtime.runtimes.tracing import GATE
 
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-# "reduce-overhead" and "max-autotune" capture CUDA graphs themselves (cudagraph trees); the others
-# leave that to `FastSettings.cuda_graph`.
-COMPILE_MODES = ("none", "default", "max-autotune-no-cudagraphs", "reduce-overhead", "max-autotune")
 _SELF_GRAPHING_MODES = ("reduce-overhead", "max-autotune")
-# Built sizes kept at once: each holds its activations' memory pool (about 1 GB at 1080p in fp16).
+# Built sizes kept at once: each holds its activations' memory pool, which is large at video resolutions.
 MAX_CACHED_SIZES = 3
 
 
@@ -65,7 +62,7 @@ class FastSettings:
     @classmethod
     def compiled_for(cls, device: torch.device) -> FastSettings:
         """What `--compile` asks for: the CUDA set, or on a CPU torch.compile in bf16 where oneDNN runs it
-        natively (AVX512/AMX; 2.4x onnxruntime's speed at 640×480 on a 2-core Xeon) and fp32 elsewhere."""
+        natively (AVX512/AMX, where it outruns onnxruntime) and fp32 elsewhere."""
         if torch.device(device).type == "cuda":
             return cls()
         try:
@@ -130,7 +127,7 @@ class FastGenerator:
         if settings.cuda_graph and (not cuda or settings.compile in _SELF_GRAPHING_MODES):
             settings = replace(settings, cuda_graph=False)
         self.settings = settings
-        self._dtype = DTYPES[settings.dtype]
+        self._dtype = getattr(torch, DTYPES[settings.dtype])
         self._format = torch.channels_last if settings.channels_last else torch.contiguous_format
         self.model = copy.deepcopy(model).to(self.device, self._dtype).eval().requires_grad_(False)
         self.model.to(memory_format=self._format)

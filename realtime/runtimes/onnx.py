@@ -1,13 +1,12 @@
 """The generator on onnxruntime: the CPU's fast path.
 
-On a 2-core Xeon (issue 8, `benchmarks/bench_cpu.py`, `realtime bench --device cpu`) onnxruntime ran the
-same fp32 MSG-Net 1.3–1.8x faster than eager PyTorch (light model at 320×240: 32–34 ms against 44–57 ms;
-full model 254 ms against 318 ms) with the same pixels. torch.compile in bf16 was twice as fast alone,
-but compiles for 18–38 s per frame size, needs a C++ compiler, and in the live loop beside the capture
-thread measured slower (39 against 25 ms, `benchmarks/bench_live.py`); `realtime video --compile` uses
-it where it pays. The export happens once per
-generator, in memory (a fraction of a second), with the style target as an input: a style switch is a
-new input, never a new export, and any frame size runs on the one graph.
+On a CPU onnxruntime runs the same fp32 MSG-Net faster than eager PyTorch, with the same pixels
+(`benchmarks/bench_cpu.py`, `realtime bench --device cpu`). torch.compile in bf16 is faster alone, but
+compiles for tens of seconds per frame size, needs a C++ compiler, and in the live loop, beside the
+capture thread, measured slower (`benchmarks/bench_live.py`); `realtime video --compile` uses it where
+it pays. The export happens once per generator, in memory (a fraction of a second), with the style
+target as an input: a style switch is a new input, never a new export, and any frame size runs on the
+one graph.
 """
 
 from __future__ import annotations

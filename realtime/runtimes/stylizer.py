@@ -14,14 +14,11 @@ from realtime.errors import RealtimeError
 from realtime.imaging.color import keep_colors
 from realtime.imaging.frames import frame_to_tensor, pad_for_generator, tensor_to_frame
 from realtime.model.msgnet import MSGNet
-from realtime.model.targets import DEFAULT_STYLE_SIZE, StyleSpec, StyleTargets
+from realtime.model.styles import DEFAULT_STYLE_SIZE, StyleSpec
+from realtime.model.targets import StyleTargets
 from realtime.model.weights import Weights, resolve_weights
-from realtime.perceptual.refine import (
-    DEFAULT_REFINE_STEPS,
-    RefineSettings,
-    TargetRefiner,
-    default_cache_dir,
-)
+from realtime.perceptual.refine import TargetRefiner, default_cache_dir
+from realtime.perceptual.settings import DEFAULT_REFINE_STEPS, RefineSettings
 from realtime.runtimes.cuda import FastGenerator, FastSettings, resolve_settings
 from realtime.runtimes.onnx import OnnxGenerator
 
@@ -42,7 +39,7 @@ class Stylizer:
     which behaves the same for every style and costs nothing extra per frame.
 
     `optimize` picks the generator path: None = the device's default (onnxruntime on a CPU, which
-    measured faster than PyTorch there; PyTorch's fast path on CUDA, ~5x eager on an H100), False =
+    measured faster than PyTorch there; PyTorch's fast path on CUDA, several times eager), False =
     always eager PyTorch fp32 (the reference), True or `FastSettings` = PyTorch's fast path.
     `on_build(message)` hears when the fast path compiles for a new working size (seconds, once per size),
     so a UI can say so; `warm_up` pays that cost up front.
@@ -99,8 +96,8 @@ class Stylizer:
     ) -> None:
         """Fit style images' targets from now on (`realtime.perceptual.refine`; 0 steps turns it off).
 
-        Paintings the generator never trained on then transfer far more fully, for 11–22 s per painting
-        on a 2-core CPU (not yet timed on a GPU), once: with `cache`, fitted targets are kept in
+        Paintings the generator never trained on then transfer far more fully, for seconds of fitting per
+        painting (tens of them on a CPU), once: with `cache`, fitted targets are kept in
         `default_cache_dir()`. Built-in styles are unaffected; styles set before this call keep their
         targets. `vgg`: a local VGG16 features file, else torchvision's download.
         """
@@ -114,8 +111,7 @@ class Stylizer:
 
     def set_style(self, specs: Sequence[StyleSpec | str]) -> None:
         """Blend one or more styles into the current target (cached, so re-selecting is free)."""
-        parsed = [s if isinstance(s, StyleSpec) else StyleSpec.parse(s) for s in specs]
-        self.target = self.styles.blend(parsed)
+        self.target = self.styles.blend(StyleSpec.parse_all(specs))
 
     @torch.inference_mode()
     def stylize_tensor(self, content: Tensor, target: Tensor | None = None) -> Tensor:

@@ -133,6 +133,11 @@ class FrameSource(AbstractContextManager):
     def dropped(self) -> int:
         return self._mailbox.dropped
 
+    @property
+    def started(self) -> bool:
+        """Whether frames are being produced: from `start()` or the first `read()` on."""
+        return self._started
+
     def start(self) -> FrameSource:
         if not self._started:
             self._started = True

@@ -1,11 +1,12 @@
-"""Training checkpoints on disk: written atomically, read without running code, split when too big to move.
+"""Training checkpoints on disk: written atomically, read without running code, optionally split.
 
 A checkpoint is a `torch.save`d dict of tensors and plain values, read back with `weights_only=True`.
-Some transports cap file sizes (the GPU machine returns files of at most 16 MiB), so a checkpoint over
-`part_bytes` is written as numbered part files plus a small manifest at the checkpoint's own path that
-lists them with their sizes and SHA-256: resuming from the manifest path works either way, and a missing,
-truncated or mismatched part is a one-line error rather than a corrupt resume. Parts carry a hash of the
-contents in their names, so the previous checkpoint stays intact until the new manifest replaces it.
+For copying through something that caps file sizes (an upload form, an e-mail attachment, a transfer tool),
+`part_bytes` splits a checkpoint into numbered part files plus a small manifest at the checkpoint's own
+path that lists them with their sizes and SHA-256: resuming from the manifest path works either way,
+and a missing, truncated or mismatched part is a one-line error rather than a corrupt resume. Parts
+carry a hash of the contents in their names, so the previous checkpoint stays intact until the new
+manifest replaces it.
 """
 
 from __future__ import annotations

@@ -27,33 +27,15 @@ from tqdm import tqdm
 from realtime.atomic import refuse_overwrite
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side, frames_to_tensor, tensor_to_frames
-from realtime.model.targets import StyleSpec, split_number_suffix
+from realtime.model.styles import StyleSpec
 from realtime.runtimes.stylizer import Stylizer
-from realtime.video.io import VideoReader, VideoWriter, ffmpeg_path
+from realtime.video.ffmpeg import ffmpeg_path
+from realtime.video.reader import VideoReader
+from realtime.video.settings import DEFAULT_FADE, TimedStyle
 from realtime.video.stabilize import TemporalStabilizer
+from realtime.video.writer import VideoWriter
 
-DEFAULT_FADE = 0.5  # seconds a scheduled style change takes to blend in
-DEFAULT_STABILIZE = 0.6  # `--stabilize` with no value: most flicker gone, motion still crisp
 _QUEUE_BATCHES = 3  # batches each queue may hold: enough slack for one slow frame, little memory
-
-
-@dataclass(frozen=True)
-class TimedStyle:
-    """One `--style` entry of a video: `NAME|PATH[:WEIGHT][@SECONDS]` (no `@` means from the start)."""
-
-    spec: StyleSpec
-    start: float = 0.0
-
-    @classmethod
-    def parse(cls, text: str) -> TimedStyle:
-        head, start = split_number_suffix(text, "@", unit="s")
-        if start is None:
-            return cls(StyleSpec.parse(text))
-        if not math.isfinite(start) or start < 0:
-            raise RealtimeError(
-                f"style start time must be 0 or more seconds, got '{text[len(head) + 1 :]}' in '{text}'"
-            )
-        return cls(StyleSpec.parse(head), start)
 
 
 class StyleSchedule:

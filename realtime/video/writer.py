@@ -1,18 +1,15 @@
-"""Video files in and out through PyAV (FFmpeg): upright RGB frames with their timestamps, and back.
+"""Video files out through PyAV (FFmpeg), published atomically (see `atomic.py`).
 
-Reading applies the display-matrix rotation phones write, so every frame the app sees is upright.
 Writing keeps each frame's own timestamp and duration where the format and encoder can (variable frame
 rates survive; otherwise one tick a frame), pads odd sizes to the even sizes 4:2:0 needs without
-resampling, tags BT.709 so players show the colours we computed, copies an input's audio packets
-untouched, and publishes the file atomically (see `atomic.py`).
+resampling, tags BT.709 so players show the colours we computed, and copies an input's audio packets
+untouched.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -23,151 +20,71 @@ from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTr
 
 from realtime.atomic import atomic_output
 from realtime.errors import RealtimeError
+from realtime.video.ffmpeg import ffmpeg_path, ffmpeg_reason, ffmpeg_reasons
+from realtime.video.settings import DEFAULT_CODEC
 
-DEFAULT_CODEC = "libx264"
 # Fine enough for any real frame rate (30000/1001 lands on whole ticks) and for wall-clock recording times;
 # used where the format stores each frame's time and the encoder accepts it, else one tick per frame.
 _TIME_BASE = Fraction(1, 90000)
 # Quality-first defaults for the x26x encoders: visually lossless and fast enough to keep up with a GPU.
 _X26X_OPTIONS = {"crf": "18", "preset": "veryfast"}
-_FALLBACK_FPS = Fraction(25)
-# FFmpeg's log level is process-wide: one thread at a time turns it on (see `_ffmpeg_reasons`).
-_LOG_LOCK = threading.RLock()
 
 
-@dataclass(frozen=True)
-class VideoFrame:
-    """One decoded frame: upright H×W×3 uint8 RGB, its presentation time and duration in seconds."""
+class AudioCopy:
+    """An input's audio packets copied into an output container untouched, interleaved with its video by time.
 
-    image: np.ndarray
-    time: float
-    duration: float | None
+    `source` is an input container (its first audio stream is used; none is fine) or an audio stream;
+    give it a container opened for this purpose alone: the copy reads it.
+    """
 
-
-class VideoReader(AbstractContextManager):
-    """Decodes a file's first video stream; opening it decodes one frame, so broken files fail early."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        if not self.path.exists():
-            raise RealtimeError(f"no such file: {self.path}")
-        if self.path.is_dir():
-            raise RealtimeError(f"expected a video file, got a folder: {self.path}")
-        try:
-            with _ffmpeg_reasons():
-                self._container = av.open(ffmpeg_path(self.path))
-        except PermissionError:
-            raise RealtimeError(f"cannot read {self.path}: permission denied") from None
-        except (av.FFmpegError, OSError, ValueError) as exc:
-            raise RealtimeError(f"{self.path} is not a video file FFmpeg can read ({_reason(exc)})") from None
-        try:
-            self._stream = self._video_stream()
-            self._stream.thread_type = "AUTO"
-            self.rate = self._stream.average_rate or self._stream.guessed_rate or _FALLBACK_FPS
-            self._frames = self._decode()
-            self._first = next(self._frames, None)
-            if self._first is None:
-                raise RealtimeError(f"{self.path} has a video stream but no frame could be decoded")
-        except BaseException:
-            self._container.close()
-            raise
-        self.rotation = self._first_rotation
-        self.height, self.width = self._first.image.shape[:2]
-
-    @property
-    def fps(self) -> float:
-        return float(self.rate)
-
-    @property
-    def audio_codec(self) -> str | None:
-        """Name of the first audio stream's codec, or None when the file is silent."""
-        audio = self._container.streams.audio
-        return audio[0].codec_context.name if audio else None
-
-    @property
-    def duration(self) -> float:
-        """Seconds of video, from the stream header, else the container's; 0 when neither says."""
-        stream = self._stream
-        if stream.duration is not None and stream.time_base is not None:
-            return float(stream.duration * stream.time_base)
-        if self._container.duration is not None:
-            return self._container.duration / av.time_base
-        return 0.0
-
-    @property
-    def frame_count(self) -> int:
-        """Frames the header promises, or an estimate from duration × rate (for progress: far off for a
-        variable frame rate, where the rate a file declares is not its average)."""
-        return self.announced_frames or round(self.duration * self.fps)
-
-    @property
-    def announced_frames(self) -> int:
-        """Frames the header states (MP4, MOV), 0 where it does not say (Matroska, MPEG-TS)."""
-        return self._stream.frames
-
-    def __iter__(self) -> Iterator[VideoFrame]:
-        """Each frame once, in presentation order; a reader is a one-pass stream."""
-        first, self._first = self._first, None
-        if first is None:
-            raise RealtimeError(f"{self.path} was already read; open it again to read it twice")
-        yield first
-        yield from self._frames
-
-    def close(self) -> None:
-        self._container.close()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    def __init__(
+        self,
+        container: av.container.OutputContainer,
+        source: av.container.InputContainer | av.audio.stream.AudioStream,
+        path: Path,
     ) -> None:
-        self.close()
+        self._container = container
+        stream = source if isinstance(source, av.audio.stream.AudioStream) else next(iter(source.streams.audio), None)
+        self._out = self._add_stream(stream, path) if stream is not None else None
+        self._packets = stream.container.demux(stream) if stream is not None else iter(())
+        self._pending: av.Packet | None = None
 
-    def _video_stream(self) -> av.video.stream.VideoStream:
-        # Cover art in music files is a one-picture "video" stream; it is not a video.
-        streams = [s for s in self._container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
-        if streams:
-            return streams[0]
-        if self._container.streams.audio:
-            raise RealtimeError(f"{self.path} is audio only; it has no video stream to stylise")
-        raise RealtimeError(f"{self.path} has no video stream")
-
-    def _decode(self) -> Iterator[VideoFrame]:
-        stream = self._stream
-        start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
-        index = 0
-        self._first_rotation = 0
+    def _add_stream(self, stream: av.audio.stream.AudioStream, path: Path) -> av.stream.Stream:
+        name = stream.codec_context.name
+        # FFmpeg's header check refuses the pairs a format cannot hold, with its reason (see `VideoWriter._start`);
+        # PyAV's list of a format's codecs is no guide, as it leaves out what .ts takes (AAC, MP3, H.264). PCM is
+        # the exception: .ts drops it without a word, and .mp4 takes mono PCM only, failing on the rest at the end.
+        listed = name in self._container.supported_codecs
+        refusal = f"the input's {name} audio cannot be copied into a {path.suffix or 'this'} file"
+        if name.startswith("pcm_") and (not listed or self._container.format.name == "mp4"):
+            raise RealtimeError(f"{refusal}; choose an .mkv or .mov output")
         try:
-            for frame in self._container.decode(stream):
-                if index == 0:
-                    self._first_rotation = _stream_rotation(frame, stream)
-                time = frame.time if frame.time is not None else start + index / self.fps
-                duration = float(frame.duration * frame.time_base) if frame.duration and frame.time_base else None
-                image = frame.to_ndarray(format="rgb24")
-                quarter_turns = round(self._first_rotation / 90) % 4
-                if quarter_turns:
-                    image = np.ascontiguousarray(np.rot90(image, quarter_turns))
-                yield VideoFrame(image, time, duration)
-                index += 1
-        except av.FFmpegError as exc:
-            raise RealtimeError(f"cannot decode {self.path} after {index} frames ({_reason(exc)})") from None
+            return self._container.add_stream_from_template(stream)
+        except ValueError as exc:
+            raise RealtimeError(f"{refusal} ({exc}); choose an .mkv or .mov output") from None
 
-
-def _stream_rotation(frame: av.VideoFrame, stream: av.video.stream.VideoStream) -> int:
-    """Counter-clockwise degrees to turn frames upright: the display matrix, else an old `rotate` tag."""
-    if frame.rotation:
-        return int(frame.rotation)
-    tag = stream.metadata.get("rotate")
-    try:
-        return -int(tag) if tag else 0  # the tag counts clockwise
-    except ValueError:
-        return 0
+    def mux_until(self, limit: Fraction | None) -> None:
+        """Copy audio packets that start before `limit` seconds (all of them for None)."""
+        if self._out is None:
+            return
+        while True:
+            packet = self._pending or next(self._packets, None)
+            self._pending = None
+            if packet is None:
+                return
+            if packet.dts is None:
+                continue  # the demuxer's end-of-stream marker
+            if limit is not None and packet.pts is not None and packet.pts * packet.time_base > limit:
+                self._pending = packet
+                return
+            packet.stream = self._out
+            self._container.mux(packet)
 
 
 class VideoWriter(AbstractContextManager):
     """Encode RGB frames to a video file that appears at `path` only once it is complete.
 
-    `audio_from` is an input container (its first audio stream is used) or an audio stream; its
-    packets are copied without re-encoding, interleaved with the video by time. Give it a container
-    opened for this purpose alone: the writer reads it.
+    `audio_from`, an input container or an audio stream, has its audio copied untouched (`AudioCopy`).
 
     Frame size comes from the first frame; odd sizes are padded by one edge-repeated row or column
     (4:2:0 needs even sizes), never scaled. `codec=None` picks H.264, or the format's own codec
@@ -197,12 +114,10 @@ class VideoWriter(AbstractContextManager):
         try:
             self._container = self._open(tmp)
             self._video = self._add_video_stream(codec)
-            self._audio_in, self._audio_out = self._add_audio_stream(audio_from)
+            self._audio = AudioCopy(self._container, audio_from, self.path) if audio_from is not None else None
         except BaseException as exc:
             self._atomic.__exit__(type(exc), exc, exc.__traceback__)
             raise
-        self._audio_packets = self._audio_in.container.demux(self._audio_in) if self._audio_in else iter(())
-        self._pending_audio: av.Packet | None = None
         self._closed = False
 
     def write(self, frame_rgb: np.ndarray, time_s: float | None = None, duration_s: float | None = None) -> None:
@@ -232,7 +147,8 @@ class VideoWriter(AbstractContextManager):
         frame.time_base = self._time_base
         self._durations[pts] = max(1, round(duration_s / self._time_base)) if duration_s else self._frame_ticks
         with self._writing():
-            self._mux_audio_until(pts * self._time_base)
+            if self._audio is not None:
+                self._audio.mux_until(pts * self._time_base)
             self._mux_video(frame)
         self._last_pts = pts
         self.frames_written += 1
@@ -247,7 +163,8 @@ class VideoWriter(AbstractContextManager):
                 raise RealtimeError(f"no frames were written, so {self.path} was not created")
             with self._writing(reasons=True):
                 self._mux_video(None)
-                self._mux_audio_until(None)
+                if self._audio is not None:
+                    self._audio.mux_until(None)
                 self._container.close()  # writes the trailer, where some formats refuse a stream
         except BaseException as exc:
             self._abort(exc)
@@ -280,7 +197,7 @@ class VideoWriter(AbstractContextManager):
                 f"cannot tell the video format of {self.path} from its extension; use .mp4, .mkv or .mov"
             ) from None
         except (av.FFmpegError, OSError) as exc:
-            raise RealtimeError(f"cannot write {self.path}: {_reason(exc)}") from None
+            raise RealtimeError(f"cannot write {self.path}: {ffmpeg_reason(exc)}") from None
 
     def _add_video_stream(self, codec: str | None) -> av.video.stream.VideoStream:
         if codec is None:
@@ -313,27 +230,6 @@ class VideoWriter(AbstractContextManager):
         stream.codec_context.color_trc = ColorTrc.BT709
         return stream
 
-    def _add_audio_stream(
-        self, source: av.container.InputContainer | av.audio.stream.AudioStream | None
-    ) -> tuple[av.audio.stream.AudioStream | None, av.stream.Stream | None]:
-        if source is None:
-            return None, None
-        stream = source if isinstance(source, av.audio.stream.AudioStream) else next(iter(source.streams.audio), None)
-        if stream is None:
-            return None, None
-        name = stream.codec_context.name
-        # FFmpeg's header check refuses the pairs a format cannot hold, with its reason (see `_start`); PyAV's
-        # list of a format's codecs is no guide, as it leaves out what .ts takes (AAC, MP3, H.264). PCM is the
-        # exception: .ts drops it without a word, and .mp4 takes mono PCM only, failing on the rest at the end.
-        listed = name in self._container.supported_codecs
-        refusal = f"the input's {name} audio cannot be copied into a {self.path.suffix or 'this'} file"
-        if name.startswith("pcm_") and (not listed or self._container.format.name == "mp4"):
-            raise RealtimeError(f"{refusal}; choose an .mkv or .mov output")
-        try:
-            return stream, self._container.add_stream_from_template(stream)
-        except ValueError as exc:
-            raise RealtimeError(f"{refusal} ({exc}); choose an .mkv or .mov output") from None
-
     def _start(self, height: int, width: int) -> None:
         """Open the encoder at the frame size and write the header. Frames keep their own times where the
         format stores them and the encoder takes the fine time base; elsewhere they get one tick each."""
@@ -355,12 +251,12 @@ class VideoWriter(AbstractContextManager):
     def _writing(self, reasons: bool = False) -> Iterator[None]:
         """FFmpeg failing to encode or mux, as one line naming the file and FFmpeg's reason. `reasons`
         asks FFmpeg for its own words: only around one-off calls (opening, finishing), never per frame,
-        since a decoder thread beside us could log meanwhile (see `_ffmpeg_reasons`)."""
+        since a decoder thread beside us could log meanwhile (see `ffmpeg_reasons`)."""
         try:
-            with _ffmpeg_reasons() if reasons else nullcontext():
+            with ffmpeg_reasons() if reasons else nullcontext():
                 yield
         except (av.FFmpegError, ValueError) as exc:
-            raise RealtimeError(f"cannot write {self.path}: {_reason(exc)}") from None
+            raise RealtimeError(f"cannot write {self.path}: {ffmpeg_reason(exc)}") from None
 
     def _mux_video(self, frame: av.VideoFrame | None) -> None:
         """Encode `frame` (None flushes) and mux what comes out. Encoders drop frame durations, so each
@@ -369,35 +265,12 @@ class VideoWriter(AbstractContextManager):
             packet.duration = self._durations.pop(packet.pts, packet.duration)
             self._container.mux(packet)
 
-    def _mux_audio_until(self, limit: Fraction | None) -> None:
-        """Copy audio packets that start before `limit` seconds (all of them for None)."""
-        if self._audio_out is None:
-            return
-        while True:
-            packet = self._pending_audio or next(self._audio_packets, None)
-            self._pending_audio = None
-            if packet is None:
-                return
-            if packet.dts is None:
-                continue  # the demuxer's end-of-stream marker
-            if limit is not None and packet.pts is not None and packet.pts * packet.time_base > limit:
-                self._pending_audio = packet
-                return
-            packet.stream = self._audio_out
-            self._container.mux(packet)
-
 
 def _pad_even(frame: np.ndarray) -> np.ndarray:
     h, w = frame.shape[:2]
     if h % 2 == 0 and w % 2 == 0:
         return frame
     return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-
-
-def ffmpeg_path(path: str | Path) -> str:
-    """The name to give FFmpeg for a local file: it reads a leading `word:` as a protocol (a file named
-    `2024-05-01T10:30:00.mp4` is "Protocol not found"), and an absolute path never starts with one."""
-    return str(Path(path).absolute())
 
 
 def _pixel_format(encoder: av.Codec) -> str:
@@ -418,30 +291,3 @@ def _opens_with(context: av.video.codeccontext.VideoCodecContext, time_base: Fra
     except av.FFmpegError:
         return False
     return True
-
-
-@contextmanager
-def _ffmpeg_reasons() -> Iterator[None]:
-    """Let FFmpeg errors raised inside carry FFmpeg's reason (`exc.log`, which `_reason` prefers).
-
-    FFmpeg states the reason only in its log, which PyAV keeps off. It is on here just for the call,
-    captured from every thread so no line reaches stderr, and off again after: PyAV's log hook takes
-    the GIL inside FFmpeg's own threads, which can deadlock them.
-    """
-    with _LOG_LOCK, av.logging.Capture(local=False):
-        previous = av.logging.get_level()
-        av.logging.set_level(av.logging.ERROR)
-        try:
-            yield
-        finally:
-            av.logging.set_level(previous)
-
-
-def _reason(exc: BaseException) -> str:
-    """FFmpeg's own words, on one line: its logged error when there is one, else the exception's message
-    without the file name and errno PyAV adds around it."""
-    log = getattr(exc, "log", None)
-    if log and log[2].strip():
-        return " ".join(log[2].split())
-    strerror = getattr(exc, "strerror", None)
-    return strerror or str(exc).splitlines()[0]

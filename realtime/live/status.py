@@ -1,0 +1,41 @@
+"""What the HUD shows, gathered from the live session's parts whenever the window is redrawn."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from realtime.live.hud import HudInfo
+from realtime.live.keys import HOTKEYS
+
+if TYPE_CHECKING:
+    from realtime.live.session import LiveSession
+
+
+def hud_info(session: LiveSession) -> HudInfo:
+    """The session's state as the HUD shows it now (messages that have not expired yet included)."""
+    messages = session.messages.showing()
+    if session.source.status == "reconnecting":
+        messages.append(f"{session.source.name} lost: reconnecting...")
+    snapshot_message, progress = session.snapshots.on_hud()
+    if snapshot_message:
+        messages.append(snapshot_message)
+    state, stats, switcher = session.state, session.stats, session.switcher
+    return HudInfo(
+        style=switcher.label,
+        strength=state.strength,
+        working_resolution=session.renderer.working_resolution,
+        fps=stats.fps,
+        generator_ms=stats.generator_ms,
+        latency_ms=stats.latency_ms,
+        device=str(session.stylizer.device),
+        mode=state.hud,
+        loading=switcher.loading,
+        preview=switcher.preview,
+        recording_s=session.recording.elapsed(session.clock.now()),
+        paused=state.paused,
+        mirror=state.mirror,
+        compare=state.compare,
+        messages=messages,
+        progress=progress,
+        hotkeys=HOTKEYS,
+    )

@@ -1,0 +1,196 @@
+"""Switching styles in the live loop: which style is selected, which is in use, and the way between.
+
+A selected style applies once its target is ready (the loader computes it off the display thread),
+either at once or as a morph over a second; a style that cannot be used is reported and skipped in
+the direction of travel, and the styles folder is re-read on every switch so new paintings appear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from realtime.errors import RealtimeError
+from realtime.live.messages import Messages
+from realtime.live.settings import MORPH_SECONDS
+from realtime.live.styles import StyleCatalog, StyleEntry, TargetLoader
+from realtime.model.styles import StyleSpec
+from realtime.runtimes.stylizer import Stylizer
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A selected style waiting for its target.
+
+    `step` is +1 or -1 for next/previous, which move on past styles that fail, 0 for a pick, which stays
+    put; `tried` counts the styles tried on the way, so a list where every style fails ends the search.
+    """
+
+    entry: StyleEntry
+    morph: bool
+    step: int = 0
+    tried: int = 1
+
+
+@dataclass
+class _Morph:
+    """A blend from the `start` target to `end` over the morph's seconds, counted from `started` (its first frame)."""
+
+    start: Tensor
+    end: Tensor
+    entry: StyleEntry
+    buffer: Tensor
+    started: float | None = None
+
+
+class StyleSwitcher:
+    """Owns the stylizer's target: the selection index, the style applied, the one pending, the morph.
+
+    `wait=True` (offline) applies a selected style as soon as it is selected, waiting for its target;
+    live, the loop calls `update()` every turn and the style applies once its target is ready. The
+    first style is loaded before the constructor returns, and a failure there is an error.
+    """
+
+    def __init__(
+        self,
+        stylizer: Stylizer,
+        catalog: StyleCatalog,
+        messages: Messages,
+        *,
+        wait: bool = False,
+        morph_seconds: float = MORPH_SECONDS,
+    ) -> None:
+        self.stylizer = stylizer
+        self.catalog = catalog
+        self.messages = messages
+        self.wait = wait
+        self.morph_seconds = morph_seconds
+        self.index = catalog.start_index
+        self.applied = catalog[self.index]
+        self._pending: _Pending | None = None
+        self._failures: dict[tuple[StyleSpec, ...], str] = {}  # styles that failed, and why: reported once
+        self._morph: _Morph | None = None
+        self.preview: np.ndarray | None = None  # the thumbnail of the style last selected
+        self.loader = TargetLoader(stylizer.styles)
+        try:
+            loaded = self.loader.get(self.applied, wait=True)
+            if loaded is None or loaded.error:
+                raise RealtimeError(loaded.error if loaded else "closed while loading the first style")
+            stylizer.target = loaded.target
+            self.preview = loaded.preview
+            self.loader.prefetch(catalog.entries[self.index + 1 :] + catalog.entries[: self.index])
+        except BaseException:
+            self.loader.close()
+            raise
+
+    @property
+    def loading(self) -> bool:
+        """Whether a selected style is still waiting for its target."""
+        return self._pending is not None
+
+    @property
+    def morphing(self) -> bool:
+        return self._morph is not None
+
+    @property
+    def label(self) -> str:
+        """The selected style as the HUD names it: its place in the list and its name."""
+        text = f"{self.index + 1}/{len(self.catalog)} {self.catalog[self.index].name}"
+        return text + "  (morphing)" if self._morph is not None else text
+
+    def pick(self, index: int) -> None:
+        """Select the style at `index` (0-based); one past the end of the list is reported."""
+        self._rescan()
+        if index < len(self.catalog):
+            self._select(index)
+        else:
+            self.messages.post(f"no style {index + 1}: the list has {len(self.catalog)}")
+
+    def step(self, direction: int, morph: bool = False) -> None:
+        """Select the next (+1) or previous (-1) style, skipping styles that fail; `morph` blends into it."""
+        self._rescan()
+        self._select(self.index + direction, morph=morph, step=direction)
+
+    def update(self) -> bool:
+        """Apply the selected style once its target exists; True when the picture changes because of it."""
+        changed = False
+        while self._pending is not None:
+            pending = self._pending
+            loaded = self.loader.get(pending.entry, wait=self.wait)
+            if loaded is None:
+                return changed
+            self._pending = None
+            if loaded.error or loaded.target is None:
+                self._failed(pending, loaded.error or f"cannot use style {pending.entry.name}")
+                continue
+            self._failures.pop(pending.entry.specs, None)  # fixed since: a new failure is news again
+            self.preview = loaded.preview
+            if pending.morph:
+                start = self.stylizer.target.clone()
+                self._morph = _Morph(start, loaded.target, pending.entry, torch.empty_like(start))
+            else:
+                self.stylizer.target = loaded.target
+                self.applied = pending.entry
+            changed = True
+        return changed
+
+    def advance(self, now: float) -> None:
+        """Move a running morph to time `now` (its clock starts with the first call)."""
+        morph = self._morph
+        if morph is None:
+            return
+        if morph.started is None:
+            morph.started = now
+        progress = (now - morph.started) / self.morph_seconds
+        if progress >= 1.0:
+            self.stylizer.target = morph.end
+            self.applied = morph.entry
+            self._morph = None
+        else:
+            torch.lerp(morph.start, morph.end, progress, out=morph.buffer)
+            self.stylizer.target = morph.buffer
+
+    def close(self) -> None:
+        self.loader.close()
+
+    def _rescan(self) -> None:
+        if self.catalog.folder is None:
+            return
+        selected = self.catalog[min(self.index, len(self.catalog) - 1)]
+        try:
+            new = self.catalog.scan()
+        except RealtimeError as exc:  # the folder was removed or renamed: keep switching between the styles known
+            self.messages.post(str(exc))
+            return
+        if new:
+            self.messages.post(f"{new} new style{'s' if new > 1 else ''} in {self.catalog.folder}")
+        entries = self.catalog.entries
+        self.index = entries.index(selected) if selected in entries else min(self.index, len(entries) - 1)
+        self.loader.prefetch(entries)
+
+    def _select(self, index: int, morph: bool = False, step: int = 0) -> None:
+        index %= len(self.catalog)
+        self.index = index
+        self._pending = _Pending(self.catalog[index], morph, step)
+        if not morph:
+            self._morph = None
+        self.update()
+
+    def _failed(self, pending: _Pending, error: str) -> None:
+        """Report a style that cannot be used and move on past it in the direction of travel, so one bad
+        image does not wall off the styles after it; a pick (or a list where nothing else works) returns
+        to the style in use. Next/previous skip a style that failed before without repeating its message."""
+        if not pending.step or self._failures.get(pending.entry.specs) != error:
+            self.messages.post(error)
+        self._failures[pending.entry.specs] = error
+        entries = self.catalog.entries
+        if pending.step and pending.entry in entries and pending.tried < len(entries):
+            index = (entries.index(pending.entry) + pending.step) % len(entries)
+            if entries[index] != self.applied:
+                self.index = index
+                self._pending = _Pending(entries[index], pending.morph, pending.step, pending.tried + 1)
+                return
+        self.index = entries.index(self.applied) if self.applied in entries else 0

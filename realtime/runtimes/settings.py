@@ -1,0 +1,21 @@
+"""The generator runtimes' choices and the bench's sizes: torch-free, so the command line can offer them."""
+
+from __future__ import annotations
+
+# Precisions the fast path computes in, by the name options use → the torch dtype's name.
+DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+# "reduce-overhead" and "max-autotune" capture CUDA graphs themselves (cudagraph trees); the others
+# leave that to `FastSettings.cuda_graph`.
+COMPILE_MODES = ("none", "default", "max-autotune-no-cudagraphs", "reduce-overhead", "max-autotune")
+# Which fast path the bench times: the app's for the device, onnxruntime (CPU) or PyTorch's.
+RUNTIMES = ("auto", "onnx", "torch")
+
+# The bench's default sizes: common video heights on CUDA; on a CPU, the webcam sizes the light model is for.
+CUDA_SIZES = ((854, 480), (1280, 720), (1920, 1080))
+CPU_SIZES = ((320, 240), (640, 480))
+MAX_SIDE = 7680  # 8K: larger frames only exhaust memory, on any device this runs on
+
+
+def width_for(height: int) -> int:
+    """16:9 width for a height, as video sizes name it (480 → 854)."""
+    return int(height * 16 / 9 + 0.5) // 2 * 2

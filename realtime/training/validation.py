@@ -1,0 +1,69 @@
+"""Validation: held-out photos in trained and unseen styles, scored by the yardsticks the benchmarks use."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from realtime.imaging.frames import frame_to_tensor, pad_for_generator
+from realtime.model.msgnet import MSGNet
+from realtime.perceptual.layers import CONTENT_LAYER, STYLE_LAYERS
+from realtime.perceptual.losses import content_loss
+from realtime.perceptual.quality import content_change, style_distance
+from realtime.perceptual.vgg import VGGFeatures
+from realtime.training.data import TrainingData, ValidationStyle
+from realtime.training.precision import Precision, vgg_grams
+
+
+class Validation:
+    """Mean losses and quality yardsticks of a generator on the run's held-out photos, per style group.
+
+    Each style's input image and VGG Grams are prepared once; `loss` weighs the mean content and style
+    losses with the training weights, so validation and training losses read alike.
+    """
+
+    def __init__(
+        self, data: TrainingData, vgg: VGGFeatures, precision: Precision, content_weight: float, style_weight: float
+    ) -> None:
+        self.photos = data.val_photos
+        self.vgg = vgg
+        self.precision = precision
+        self.weights = content_weight, style_weight
+        self.styles = [self._prepare(style) for style in data.val_styles]
+
+    def __bool__(self) -> bool:
+        return bool(self.styles)
+
+    def _prepare(self, style: ValidationStyle) -> tuple[str, Tensor, dict[str, Tensor]]:
+        image = frame_to_tensor(style.frame, self.precision.device)
+        return style.group, pad_for_generator(image), vgg_grams(self.vgg, image, self.precision)
+
+    @torch.no_grad()
+    def __call__(self, model: MSGNet) -> dict[str, dict[str, float]]:
+        """{group: {style, content, ratio, content_change, loss}} for groups "trained" and "unseen"."""
+        autocast, photos = self.precision.autocast, self.precision.input(self.photos)
+        with autocast():
+            reference = self.vgg(photos, STYLE_LAYERS)
+        sums: dict[str, dict[str, float]] = {}
+        for group, image, grams in self.styles:
+            with autocast():
+                output = model(photos, model.encode_style(self.precision.input(image)))
+                features = self.vgg(output, STYLE_LAYERS)
+            distance = style_distance(features, grams)
+            scores = {
+                "style": distance.mean(),
+                "content": content_loss(features[CONTENT_LAYER], reference[CONTENT_LAYER]),
+                "ratio": (distance / style_distance(reference, grams).clamp_min(1e-12)).mean(),
+                "content_change": content_change(features[CONTENT_LAYER], reference[CONTENT_LAYER]).mean(),
+            }
+            totals = sums.setdefault(group, {"n": 0.0})
+            totals["n"] += 1
+            for key, value in scores.items():
+                totals[key] = totals.get(key, 0.0) + float(value)
+        results = {}
+        for group, totals in sums.items():
+            n = totals.pop("n")
+            means = {key: value / n for key, value in totals.items()}
+            means["loss"] = self.weights[0] * means["content"] + self.weights[1] * means["style"]
+            results[group] = means
+        return results
