@@ -34,6 +34,29 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         raise
 
 
+def remove_leftovers(folder: str | Path, names: Iterable[str]) -> int:
+    """Delete the temporary files `atomic_output` left in `folder` for targets called `names`; how many.
+
+    Only a process killed outright (SIGKILL, a lost cluster node) leaves them: anything else cleans up. A
+    job that resumes into the folder calls this for the outputs it still has to write.
+    """
+    wanted = set(names)
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # no such folder yet, or one we cannot list: nothing of ours to remove there
+        return 0
+    removed = 0
+    for entry in entries:
+        # `.{stem}.{random}.part{suffix}`, as `atomic_output` names them; mkstemp's random part has no dot.
+        stem, dot, rest = entry.name[1:].rpartition(".part")
+        if not (entry.name.startswith(".") and dot and "." in stem):
+            continue
+        if stem.rpartition(".")[0] + rest in wanted and entry.is_file(follow_symlinks=False):
+            Path(entry.path).unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def check_output_folder(path: str | Path) -> Path:
     """The folder `path` would be written into; an error when it does not exist or cannot take a new
     file (read-only, full, no permission), so callers fail before minutes of work, not at the final write."""

@@ -24,6 +24,8 @@ SAMPLES = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "ret
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 # Long side stills are downscaled to by default: most of a photo's detail, at a bounded cost in time and memory.
 DEFAULT_IMAGE_SIZE = 1024
+# JPEG and WebP quality of written images unless asked otherwise: high, since outputs are often compared closely.
+DEFAULT_QUALITY = 95
 
 
 def read_image(source: str | Path, max_side: int = 0) -> np.ndarray:
@@ -49,12 +51,25 @@ def read_image(source: str | Path, max_side: int = 0) -> np.ndarray:
         raise RealtimeError(f"cannot read {path}: permission denied") from None
 
 
-def image_files(folder: str | Path, what: str) -> list[Path]:
-    """The image files directly inside `folder`, sorted by name; a missing or empty folder is an error."""
+def decode_image(data: bytes, name: str, max_side: int = 0) -> np.ndarray:
+    """Decode image bytes already in memory (an upload) like `read_image` decodes a file; `name` is for messages."""
+    return _decode(io.BytesIO(data), name, max_side)
+
+
+def image_files(folder: str | Path, what: str, recursive: bool = False) -> list[Path]:
+    """The image files inside `folder`, sorted by name; a missing or empty folder is an error.
+
+    `recursive` walks subfolders too (a dataset's class folders), skipping hidden files and folders: they
+    hold other tools' bookkeeping (`.DS_Store`, `._x.jpg`) and our own temporary files, never images.
+    """
     path = Path(folder)
     if not path.is_dir():
         raise RealtimeError(f"{what} folder not found: {folder}")
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if recursive:
+        found = (p for p in path.rglob("*") if not any(part.startswith(".") for part in p.relative_to(path).parts))
+    else:
+        found = path.iterdir()
+    files = sorted(p for p in found if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise RealtimeError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in the {what} folder {folder}")
     return files
@@ -124,8 +139,11 @@ def check_output_path(path: str | Path) -> None:
         raise RealtimeError(f"output is a folder, expected a file name: {target}")
 
 
-def write_image(frame: np.ndarray, path: str | Path) -> None:
-    """Save an RGB frame; `-` writes PNG bytes to stdout. The file appears only once complete."""
+def write_image(frame: np.ndarray, path: str | Path, quality: int = DEFAULT_QUALITY) -> None:
+    """Save an RGB frame; `-` writes PNG bytes to stdout. The file appears only once complete.
+
+    `quality` (1–100) applies to JPEG and WebP; other formats are lossless.
+    """
     img = Image.fromarray(frame)
     if str(path) == STDIO:
         if sys.stdout is None:
@@ -138,7 +156,7 @@ def write_image(frame: np.ndarray, path: str | Path) -> None:
     check_output_path(path)
     target = Path(path)
     fmt = Image.registered_extensions()[target.suffix.lower()]
-    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
     with atomic_output(target) as tmp:
         try:
             img.save(tmp, format=fmt, **options)
