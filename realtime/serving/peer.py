@@ -1,0 +1,170 @@
+"""One viewer: its peer connection, its settings and style, its control channel, its stylised track."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from torch import Tensor
+
+from realtime.errors import RealtimeError
+from realtime.serving import compose
+from realtime.serving.controls import ViewerSettings, parse_message
+from realtime.serving.gallery import Gallery
+from realtime.serving.generator import Job, SharedGenerator
+from realtime.serving.settings import MORPH_SECONDS
+from realtime.serving.track import StylizedTrack
+
+STATS_SECONDS = 1.0  # how often the page hears its numbers
+
+
+class Viewer:
+    """A browser (or any WebRTC client) watching its own camera stylised.
+
+    Closing is idempotent and frees everything the viewer holds: the peer connection, the outgoing track,
+    the stats task; `on_closed(viewer)` then tells the registry.
+    """
+
+    def __init__(
+        self,
+        gallery: Gallery,
+        generator: SharedGenerator,
+        settings: ViewerSettings,
+        on_closed: Callable[[Viewer], None],
+    ) -> None:
+        self.gallery = gallery
+        self.generator = generator
+        self.settings = settings
+        self.pc = RTCPeerConnection()
+        self.track: StylizedTrack | None = None
+        self.channel: RTCDataChannel | None = None
+        self.closed = asyncio.Event()
+        self._on_closed = on_closed
+        self._target: Tensor | None = None
+        self._morph: tuple[Tensor, float] | None = None  # (the target morphed from, start time)
+        self._style_requests = 0
+        self._style_name = ""
+        self._stats_task: asyncio.Task | None = None
+        self.pc.on("track", self._on_track)
+        self.pc.on("datachannel", self._on_datachannel)
+        self.pc.on("connectionstatechange", self._on_state)
+
+    async def answer(self, offer: RTCSessionDescription, changes: dict[str, object]) -> RTCSessionDescription:
+        """Apply the offer's settings, take the offer, and return the answer (ICE candidates included)."""
+        await self.change(changes)
+        await self.pc.setRemoteDescription(offer)
+        if self.track is None:
+            raise RealtimeError("the offer has no video track: send the camera (sendrecv video)")
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        self._stats_task = asyncio.ensure_future(self._send_stats())
+        return self.pc.localDescription
+
+    async def change(self, changes: dict[str, object]) -> None:
+        """Apply `{"style", "morph", "strength", ...}`: checked first, so a bad message changes nothing.
+
+        A style may take a moment to load (a painting's first use); settings changed meanwhile are kept, and a
+        style picked meanwhile wins over this one.
+        """
+        others = {k: v for k, v in changes.items() if k not in ("style", "morph")}
+        style = self.gallery.find(str(changes["style"])) if "style" in changes else None
+        ViewerSettings(**self.settings.as_json()).apply(others)  # raises before anything changes
+        target = None
+        if style is not None or self._target is None:
+            self._style_requests += 1
+            request = self._style_requests
+            style = style or self.gallery.find(self.settings.style)
+            target = await self.gallery.target(style)
+            if request != self._style_requests:
+                target = None  # a newer pick is on its way
+        settings = ViewerSettings(**self.settings.as_json())
+        settings.apply(others)
+        if target is not None:
+            morph = changes.get("morph") is True and self._target is not None
+            self._morph = (self._current_target(), time.perf_counter()) if morph else None
+            self._target, settings.style, self._style_name = target, style.id, style.name
+        self.settings = settings
+        if self.track is not None:
+            self.track.poke()
+
+    async def render(self, image: np.ndarray) -> np.ndarray:
+        """The camera frame as this viewer sees it: mirrored, at its working size, stylised, compared."""
+        s = self.settings
+        loop = asyncio.get_running_loop()
+        work = await loop.run_in_executor(None, compose.prepare, image, s.size, s.mirror)
+        try:
+            out = await self.generator.stylize(Job(work, self._current_target(), s.strength, s.preserve_color))
+        except Exception as exc:  # noqa: BLE001 - the generator failed this frame (out of memory…): say so, keep going
+            self.send({"error": f"the generator failed: {exc}"})
+            out = work
+        if self._morph is not None and self.track is not None:
+            self.track.poke()  # a morph moves on every frame, also while paused
+        return compose.compare(work, out) if s.compare else out
+
+    def send(self, message: dict[str, object]) -> None:
+        channel = self.channel
+        if channel is not None and channel.readyState == "open":
+            channel.send(json.dumps(message))
+
+    def state(self) -> dict[str, object]:
+        return {**self.settings.as_json(), "style_name": self._style_name}
+
+    async def close(self) -> None:
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        if self._stats_task is not None:
+            self._stats_task.cancel()
+        if self.track is not None:
+            self.track.stop()
+        with contextlib.suppress(Exception):  # a connection half set up may fail to close: it is gone either way
+            await self.pc.close()
+        self._on_closed(self)
+
+    def _current_target(self) -> Tensor:
+        if self._morph is None:
+            return self._target
+        start_target, began = self._morph
+        t = (time.perf_counter() - began) / MORPH_SECONDS
+        if t >= 1.0:
+            self._morph = None
+            return self._target
+        return torch.lerp(start_target, self._target, t)
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind != "video" or self.track is not None:
+            return
+        self.track = StylizedTrack(track, self.render, paused=lambda: self.settings.paused)
+        self.pc.addTrack(self.track)
+
+    def _on_datachannel(self, channel: RTCDataChannel) -> None:
+        self.channel = channel
+        channel.on("message", lambda text: asyncio.ensure_future(self._on_message(text)))
+        self.send({"state": self.state()})
+
+    async def _on_message(self, text: str | bytes) -> None:
+        try:
+            message = parse_message(text)
+            if "ping" in message:
+                self.send({"pong": message["ping"]})
+            if "set" in message:
+                await self.change(message["set"])
+                self.send({"state": self.state()})
+        except RealtimeError as exc:
+            self.send({"error": str(exc)})
+
+    async def _on_state(self) -> None:
+        if self.pc.connectionState in ("failed", "closed"):
+            await self.close()
+
+    async def _send_stats(self) -> None:
+        while True:
+            await asyncio.sleep(STATS_SECONDS)
+            track = self.track
+            if track is not None:
+                self.send({"stats": {"fps": track.fps, "server_ms": track.latency_ms, "dropped": track.dropped}})
