@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from realtime.device import resolve_device
+from realtime.imaging.photoset import ContentSet
 from realtime.model.msgnet import MSGNet
 from realtime.perceptual.losses import (
     CONTENT_LAYER,
@@ -40,7 +41,7 @@ from realtime.perceptual.losses import (
 from realtime.perceptual.vgg import VGGFeatures
 from realtime.training.config import TrainConfig
 from realtime.training.data import TrainingData
-from realtime.training.datasets import ContentSet, StyleSet
+from realtime.training.datasets import StyleSet
 from realtime.training.precision import autocast_dtype
 from realtime.training.trainer import Training
 

@@ -21,6 +21,7 @@ _EXPORTS = {
     "StyleSpec": "model.styles",
     "StyleTargets": "model.targets",
     "Stylizer": "runtimes.stylizer",
+    "WCT": "wct.stylize",
     "Weights": "model.weights",
     "load_weights": "model.weights",
     "read_image": "imaging.images",
@@ -45,6 +46,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; `as` marks each name as
     from realtime.model.weights import resolve_weights as resolve_weights
     from realtime.model.weights import save_weights as save_weights
     from realtime.runtimes.stylizer import Stylizer as Stylizer
+    from realtime.wct.stylize import WCT as WCT
 
 
 def __getattr__(name: str) -> Any:

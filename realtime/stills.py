@@ -1,13 +1,24 @@
-"""Stylising still images: which inputs go to which outputs, and one file through the stylizer."""
+"""Stylising still images: which inputs go to which outputs, the methods (MSG-Net, WCT, Gatys), one file through one."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import torch
+import torchvision
+
 from realtime.atomic import refuse_overwrite
+from realtime.device import resolve_device
 from realtime.errors import RealtimeError
+from realtime.gatys.grams import is_image_source
+from realtime.gatys.network import LossNetwork
+from realtime.gatys.optimize import Gatys
+from realtime.gatys.settings import GatysSettings
+from realtime.gatys.still import installed_weights
 from realtime.imaging.frames import fit_long_side
 from realtime.imaging.images import (
     DEFAULT_IMAGE_SIZE,
@@ -18,7 +29,12 @@ from realtime.imaging.images import (
     read_image,
     write_image,
 )
-from realtime.runtimes.stylizer import Stylizer
+from realtime.model.styles import StyleSpec
+from realtime.wct.settings import WCTSettings
+from realtime.wct.stylize import WCT
+
+# A still-image method: H×W×3 uint8 RGB in, stylised frame of the same size out (a Stylizer, a WCT, a Gatys render).
+Render = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -91,12 +107,70 @@ def _output_name(source: str) -> str:
     return Path(source).name
 
 
-def stylize_file(stylizer: Stylizer, job: Job, max_side: int = DEFAULT_IMAGE_SIZE) -> Result:
-    """Read, downscale to `max_side` (long side, 0 = no limit), stylise, write atomically."""
+def stylize_file(render: Render, job: Job, max_side: int = DEFAULT_IMAGE_SIZE, strength: float = 1.0) -> Result:
+    """Read, downscale to `max_side` (long side, 0 = no limit), stylise, blend with the photo by `strength`
+    (for methods that do not blend themselves), write atomically."""
     start = time.perf_counter()
     frame = read_image(job.source, max_side)
     work = fit_long_side(frame, max_side)
-    out = stylizer(work)
+    out = render(work)
+    if strength != 1.0:
+        out = np.clip(work + strength * (out.astype(np.float32) - work) + 0.5, 0, 255).astype(np.uint8)
     write_image(out, job.output)
     h, w = out.shape[:2]
     return Result(job.source, job.output, w, h, work is not frame, time.perf_counter() - start)
+
+
+def choose_method(method: str, specs: Sequence[StyleSpec], vgg: str | None = None, msgnet_asked: bool = False) -> str:
+    """`auto`: WCT when every style is a picture (a file or sample:NAME) and a VGG16 is at hand (--vgg, or
+    torchvision's already downloaded), since it follows paintings MSG-Net never trained on far more closely
+    (docs/benchmarks.md); MSG-Net for built-in styles, when MSG-Net's own options are given (`msgnet_asked`:
+    --refine, --weights, --model) and where WCT would need a download."""
+    if method != "auto":
+        return method
+    if msgnet_asked or not all(is_image_source(spec.source) for spec in specs):
+        return "msgnet"
+    return "wct" if vgg is not None or torchvision_vgg16_cached() else "msgnet"
+
+
+def torchvision_vgg16_cached() -> bool:
+    """Whether torchvision's ImageNet VGG16 is in torch's download cache (so using it needs no network)."""
+    url = torchvision.models.VGG16_Weights.IMAGENET1K_V1.url
+    return (Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]).is_file()
+
+
+def load_wct(
+    specs: Sequence[StyleSpec],
+    settings: WCTSettings,
+    decoders: str | None = None,
+    vgg: str | None = None,
+    device: str = "auto",
+) -> WCT:
+    """WCT with its paintings' statistics computed (once each, cached for every still after)."""
+    wct = WCT.load(decoders, vgg, device, settings)
+    wct.set_style(specs)
+    return wct
+
+
+def load_gatys(
+    specs: Sequence[StyleSpec],
+    settings: GatysSettings,
+    vgg: str | None = None,
+    device: str = "auto",
+    weights: str | None = None,
+) -> Render:
+    """A Gatys render per still, the style targets computed once (`realtime gatys`' optimiser and its loss
+    network). Ctrl-C stops at once: `realtime image` writes whole renders only, and the command `realtime
+    gatys` is the one that keeps an interrupted render's best image."""
+    network = LossNetwork.load(vgg)
+    gatys = Gatys(network, settings, resolve_device(device))
+    needs_weights = not all(is_image_source(spec.source) for spec in specs)
+    styles = gatys.styles(specs, installed_weights(weights) if needs_weights else None)
+
+    def render(frame: np.ndarray) -> np.ndarray:
+        result = gatys.render(frame, styles, progress=True)
+        if result.interrupted:
+            raise KeyboardInterrupt
+        return result.frame
+
+    return render

@@ -19,6 +19,7 @@
 #   profile  where the fast path's time goes at 1080p
 #   app      the README's `realtime demo`, then `realtime live --record` on its output, on the GPU
 #   refine   seconds to fit a painting's target (`--refine`)
+#   wct      a 1024 px WCT still on CUDA: the full-size float32 pipeline next to the app's (bf16, coarse levels)
 # Output in $OUT: gpu_check.log (everything), gatys.json, train.json, live-record.mp4.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +35,7 @@ PYTHON=${PYTHON:-python3}
 DEVICE=${DEVICE:-cuda}
 SMOKE=${SMOKE:-}            # set: toy sizes, so a CPU rehearses every command in a few minutes
 DEADLINE=${DEADLINE:-510}   # seconds from the start; no check runs past it (the call's timeout_s is 540)
-CHECKS=(bench live video gatys train profile app refine)
+CHECKS=(bench live video gatys train profile app refine wct)
 
 started=$SECONDS
 failed=0
@@ -170,6 +171,9 @@ for painting in paintings:  # the first one also pays for cuDNN's kernel choice
     print(f"--refine target for {painting}: {time.perf_counter() - start:.2f} s")
 EOF
         ;;
+    wct)
+        check wct 90 "$PYTHON" benchmarks/bench_wct.py --device "$DEVICE" --vgg "$VGG" --style "$PAINTING" \
+            ${s:+--size 128 --rounds 1} ${full:+--size 1024 --rounds 3} ;;
     *)
         echo "unknown check '$1'; checks: ${CHECKS[*]}" >&2
         exit 2 ;;
@@ -179,7 +183,7 @@ EOF
 case "${1:-}" in
 prepare) prepare ;;
 restore) restore ;;
--h | --help | help) sed -n '2,22p' "$0" ;;
+-h | --help | help) sed -n '2,23p' "$0" ;;
 *)
     for name in "$@"; do
         [[ " ${CHECKS[*]} " == *" $name "* ]] || { echo "unknown check '$name'; checks: ${CHECKS[*]}" >&2; exit 2; }

@@ -1,10 +1,11 @@
-"""`realtime image` and `realtime styles`: stills with the fast generator, and the styles it knows."""
+"""`realtime image` and `realtime styles`: stills by MSG-Net, WCT or Gatys, and the styles MSG-Net knows."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from typing import Any
 
 from tqdm import tqdm
 
@@ -13,17 +14,26 @@ from realtime.cli.options import (
     add_model_options,
     add_refine_options,
     add_style_options,
+    fraction,
     non_negative_int,
+    wct_levels,
 )
 from realtime.errors import RealtimeError
+from realtime.gatys.settings import DEFAULT_SIZE as GATYS_SIZE
 from realtime.imaging.images import DEFAULT_IMAGE_SIZE
+from realtime.wct.settings import DEFAULT_ALPHA, DEFAULT_COARSE_SIZE, DEFAULT_DECODERS, LEVELS
+
+METHODS = ("auto", "msgnet", "wct", "gatys")
+STILLS_MODEL = "full"
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     image = commands.add_parser(
         "image",
         help="stylise images or folders of images",
-        description="Stylise images. INPUT is a file, a folder (every image in it), - (stdin) or sample:NAME.",
+        description="Stylise images. INPUT is a file, a folder (every image in it), - (stdin) or sample:NAME. "
+        "--method msgnet is the fast generator, wct follows any painting closely in seconds (Li et al. 2017), "
+        "gatys optimises each image for minutes.",
     )
     image.add_argument("inputs", nargs="+", metavar="INPUT")
     image.add_argument(
@@ -32,13 +42,53 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     image.add_argument(
         "--size",
         type=non_negative_int,
-        default=DEFAULT_IMAGE_SIZE,
-        help=f"downscale larger images to this long side (default {DEFAULT_IMAGE_SIZE}; 0 = full size)",
+        default=None,
+        help=f"downscale larger images to this long side (default {DEFAULT_IMAGE_SIZE}, gatys {GATYS_SIZE}; 0 = full size)",
     )
     image.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    image.add_argument(
+        "--method",
+        choices=METHODS,
+        default="auto",
+        help="msgnet: the generator (built-in styles, any picture); wct: follows any painting closely, seconds "
+        "per image, needs VGG16; gatys: optimisation, minutes per image, needs VGG16; auto (default): wct when "
+        "every style is a picture, VGG16 is at hand (--vgg or torchvision's download cache) and no MSG-Net "
+        "option (--refine, --weights, --model) is given, else msgnet",
+    )
     add_style_options(image)
-    add_refine_options(image)
-    add_model_options(image)
+    add_refine_options(image, vgg=False)
+    image.add_argument(
+        "--vgg",
+        metavar="PATH",
+        help="local VGG16 features state dict for --refine, --method wct and gatys (default: torchvision's ImageNet VGG16)",
+    )
+    wct = image.add_argument_group("WCT (--method wct)")
+    wct.add_argument(
+        "--alpha",
+        type=fraction,
+        default=DEFAULT_ALPHA,
+        help=f"blend of the painting's and the photo's features at every level: 0 = photo, 1 = painting (default {DEFAULT_ALPHA:g})",
+    )
+    wct.add_argument(
+        "--levels",
+        type=wct_levels,
+        default=tuple(reversed(LEVELS)),
+        metavar="L1,L2,...",
+        help=f"VGG levels transformed, applied deep to shallow (default {','.join(reversed(LEVELS))}; also 4,3,2,1)",
+    )
+    wct.add_argument(
+        "--coarse-size",
+        type=non_negative_int,
+        default=DEFAULT_COARSE_SIZE,
+        metavar="PX",
+        help=f"long side the deep levels work at; larger is slower and makes strokes smaller (default {DEFAULT_COARSE_SIZE}; 0 = full size)",
+    )
+    wct.add_argument(
+        "--decoders",
+        metavar="PATH",
+        help=f"decoders file from `realtime train-decoder` (default: the shipped {DEFAULT_DECODERS})",
+    )
+    add_model_options(image, default=STILLS_MODEL)  # a still can wait the second the full model takes on a CPU
     image.set_defaults(run=_run_image)
 
     styles = commands.add_parser("styles", help="list the built-in styles", description="List the built-in styles.")
@@ -48,29 +98,23 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _run_image(args: argparse.Namespace) -> int:
-    from realtime.device import resolve_device
-    from realtime.runtimes.stylizer import Stylizer
-    from realtime.stills import plan_jobs, stylize_file
+    from realtime.stills import choose_method, plan_jobs, stylize_file
 
     if args.json and args.output == "-":
         raise RealtimeError("--json and -o - both want standard output; choose one")
+    msgnet_asked = bool(args.refine) or args.weights is not None or args.model != STILLS_MODEL
+    args.method = choose_method(args.method, args.style, args.vgg, msgnet_asked)
+    if args.refine and args.method != "msgnet":
+        raise RealtimeError(f"--refine fits MSG-Net's style targets; --method {args.method} does not use them")
     jobs = plan_jobs(args.inputs, args.output)
     for job in jobs:
         refuse_overwrite(job.output, [spec.source for spec in args.style], "the style image")
-    device = resolve_device(args.device)
-    # Eager on CUDA: compiling the fast path for a still's size costs more than hundreds of eager renders.
-    # A CPU keeps its default, onnxruntime.
-    optimize = False if device.type == "cuda" else None
-    stylizer = Stylizer.load(args.weights, str(device), args.style_size, optimize=optimize, model=args.model)
-    stylizer.refine_styles(args.refine, args.vgg, progress=True)
-    stylizer.set_style(args.style)
-    stylizer.strength = args.strength
-    stylizer.preserve_color = args.preserve_color
+    render, size, blend, about = {"msgnet": _msgnet, "wct": _wct, "gatys": _gatys}[args.method](args)
 
     results, failures = [], []
     for job in tqdm(jobs, desc="images", unit="img", disable=len(jobs) < 2, file=sys.stderr):
         try:
-            result = stylize_file(stylizer, job, args.size)
+            result = stylize_file(render, job, size, blend)
         except RealtimeError as exc:
             if len(jobs) == 1:
                 raise
@@ -80,14 +124,13 @@ def _run_image(args: argparse.Namespace) -> int:
         results.append(result)
         if result.downscaled:
             tqdm.write(
-                f"realtime: note: {job.source} was larger than --size {args.size}; output is "
-                f"{result.width}×{result.height}",
+                f"realtime: note: {job.source} was larger than --size {size}; output is {result.width}×{result.height}",
                 file=sys.stderr,
             )
     if args.json:
         summary = {
-            "device": str(stylizer.device),
-            "weights": stylizer.weights.source,
+            "method": args.method,
+            **about,
             "styles": [{"style": s.source, "weight": s.weight} for s in args.style],
             "images": [
                 {
@@ -103,6 +146,53 @@ def _run_image(args: argparse.Namespace) -> int:
         }
         print(json.dumps(summary, indent=2))
     return 2 if failures else 0
+
+
+Method = tuple[Any, int, float, dict[str, Any]]  # renderer, working size, strength left to blend, JSON facts
+
+
+def _msgnet(args: argparse.Namespace) -> Method:
+    from realtime.device import resolve_device
+    from realtime.runtimes.stylizer import Stylizer
+
+    device = resolve_device(args.device)
+    # Eager on CUDA: compiling the fast path for a still's size costs more than hundreds of eager renders.
+    # A CPU keeps its default runtime.
+    optimize = False if device.type == "cuda" else None
+    stylizer = Stylizer.load(args.weights, str(device), args.style_size, optimize=optimize, model=args.model)
+    stylizer.refine_styles(args.refine, args.vgg, progress=True)
+    stylizer.set_style(args.style)
+    stylizer.strength = args.strength
+    stylizer.preserve_color = args.preserve_color
+    size = DEFAULT_IMAGE_SIZE if args.size is None else args.size
+    return stylizer, size, 1.0, {"device": str(stylizer.device), "weights": stylizer.weights.source}
+
+
+def _wct(args: argparse.Namespace) -> Method:
+    from realtime.stills import load_wct
+    from realtime.wct.settings import WCTSettings
+
+    settings = WCTSettings(
+        alpha=args.alpha,
+        levels=args.levels,
+        style_size=args.style_size,
+        coarse_size=args.coarse_size,
+        preserve_color=args.preserve_color,
+    )
+    wct = load_wct(args.style, settings, args.decoders, args.vgg, args.device)
+    size = DEFAULT_IMAGE_SIZE if args.size is None else args.size
+    facts = {"device": str(wct.device), "decoders": wct.source, "alpha": args.alpha, "levels": list(args.levels)}
+    return wct, size, args.strength, facts
+
+
+def _gatys(args: argparse.Namespace) -> Method:
+    from realtime.gatys.settings import GatysSettings
+    from realtime.stills import load_gatys
+
+    size = GATYS_SIZE if args.size is None else args.size
+    settings = GatysSettings(size=size or GATYS_SIZE, preserve_color=args.preserve_color)
+    render = load_gatys(args.style, settings, args.vgg, args.device, args.weights)
+    return render, size, args.strength, {"steps": settings.steps}
 
 
 def _run_styles(args: argparse.Namespace) -> int:

@@ -17,8 +17,9 @@ from torch import Tensor
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import center_crop, fit_long_side, frames_to_tensor
 from realtime.imaging.images import image_files
+from realtime.imaging.photoset import ContentSet, read_images
 from realtime.training.config import TrainConfig
-from realtime.training.datasets import ContentSet, StyleSet, read_images
+from realtime.training.datasets import StyleSet
 
 VAL_TRAINED_STYLES = 32
 VAL_UNSEEN_STYLES = 16

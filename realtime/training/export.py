@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from realtime.atomic import check_output_folder
+from realtime.checkpoint import load_checkpoint
 from realtime.device import resolve_device
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side, frame_to_tensor
@@ -18,7 +19,6 @@ from realtime.model.weights import Weights, save_weights
 from realtime.perceptual.layers import STYLE_LAYERS
 from realtime.perceptual.losses import style_grams
 from realtime.perceptual.vgg import VGGFeatures
-from realtime.training.checkpoint import load_checkpoint
 from realtime.training.config import PATH_OPTIONS, TrainConfig
 from realtime.training.data import check_unique_names
 from realtime.training.state import check_checkpoint

@@ -17,11 +17,11 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from realtime.checkpoint import save_checkpoint
 from realtime.errors import RealtimeError
-from realtime.training.checkpoint import save_checkpoint
+from realtime.stopping import StopRequests
 from realtime.training.export import last_validation, snapshot_path
 from realtime.training.history import RunRecord
-from realtime.training.stop import StopRequests
 
 if TYPE_CHECKING:
     from realtime.training.trainer import Training

@@ -9,12 +9,12 @@ from typing import Any
 
 from tqdm import tqdm
 
+from realtime.checkpoint import load_checkpoint
 from realtime.device import resolve_device
 from realtime.errors import RealtimeError
 from realtime.model.msgnet import MSGNet
 from realtime.model.weights import Weights, load_weights
 from realtime.perceptual.vgg import VGGFeatures
-from realtime.training.checkpoint import load_checkpoint
 from realtime.training.config import SHAPE_OPTIONS, TrainConfig, resolve_config
 from realtime.training.data import TrainingData, load_data
 from realtime.training.loop import TrainResult

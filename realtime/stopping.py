@@ -1,4 +1,4 @@
-"""Stop requests: Ctrl-C or SIGTERM ends training after the current step, with a checkpoint."""
+"""Stop requests: Ctrl-C or SIGTERM ends a training loop after the current step, with a checkpoint."""
 
 from __future__ import annotations
 
