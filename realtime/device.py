@@ -37,3 +37,13 @@ def prepare_cuda(device: torch.device) -> None:
     torch.backends.cudnn.benchmark = True
     if device.index is not None:
         torch.cuda.set_device(device)
+
+
+def cpu_has_amx() -> bool:
+    """Whether this CPU has Intel AMX, whose bf16 matrix units run the full generator at live speed where
+    AVX512-BF16 alone does not (docs/benchmarks.md). Read from Linux's CPU flags; elsewhere False."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            return any(line.startswith("flags") and " amx_bf16" in line for line in info)
+    except OSError:
+        return False

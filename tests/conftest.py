@@ -10,6 +10,8 @@ import torch
 import torchvision
 from PIL import Image
 
+import realtime.device
+import realtime.model.weights
 from realtime.model.msgnet import MSGNet
 from realtime.model.targets import StyleBank
 from realtime.model.weights import Weights, save_weights
@@ -57,6 +59,14 @@ def save_png(path: Path, frame: np.ndarray) -> Path:
 def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Refined style targets are cached on disk: keep each test's cache to itself, never in ~/.cache."""
     monkeypatch.setenv("REALTIME_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(autouse=True)
+def _cpu_without_amx(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defaults that follow the CPU (the model and working size `auto` picks) are the same on every test machine:
+    those of a CPU without AMX. Tests of the AMX choice patch it back."""
+    monkeypatch.setattr(realtime.device, "cpu_has_amx", lambda: False)
+    monkeypatch.setattr(realtime.model.weights, "cpu_has_amx", lambda: False)
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from conftest import make_weights, photo
 from realtime.cli import main
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import frame_to_tensor
+from realtime.runtimes.cpu import CpuGenerator
 from realtime.runtimes.cuda import FastSettings, resolve_settings
-from realtime.runtimes.onnx import OnnxGenerator
 from realtime.runtimes.settings import width_for
 from realtime.runtimes.stylizer import Stylizer
 
@@ -123,7 +123,7 @@ def test_device_defaults():
     assert resolve_settings(False, torch.device("cuda")) is None
     assert resolve_settings(None, torch.device("cuda")) == FastSettings()
     assert resolve_settings(True, torch.device("cpu")).compile == "none"
-    assert isinstance(Stylizer(make_weights(), "cpu").fast, OnnxGenerator)  # measured faster on a CPU
+    assert isinstance(Stylizer(make_weights(), "cpu").fast, CpuGenerator)  # measured faster on a CPU
     assert Stylizer(make_weights(), "cpu", optimize=False).fast is None
     with pytest.raises(RealtimeError, match="dtype"):
         FastSettings(dtype="int8")
@@ -146,8 +146,9 @@ def test_bench_table_on_cpu(weights_file, capsys):
     ]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "fast path: onnxruntime fp32" in out and "model: " in out and "ngf=8" in out
-    assert "profile of the eager fp32 path" in out and "profile of the fast (onnxruntime fp32)" in out
+    runtime = "OpenVINO bf16" if "fast path: OpenVINO bf16" in out else "OpenVINO f32"
+    assert f"fast path: {runtime}" in out and "model: " in out and "ngf=8" in out
+    assert "profile of the eager fp32 path" in out and f"profile of the fast ({runtime})" in out
     assert "aten::" in out.split("profile of the fast")[0]  # the eager path's operators
     assert "torch.profiler cannot see it" in out.split("profile of the fast")[1]  # not torch's few glue ops
     assert "eager fp32 ms" in out and "speedup" in out and "mean|diff|" in out
@@ -155,13 +156,18 @@ def test_bench_table_on_cpu(weights_file, capsys):
     assert "note: CPU" in out
 
 
-def test_bench_onnx_path_matches_eager(weights_file, capsys):
+def test_bench_cpu_runtimes_match_eager(weights_file, capsys):
     args = ["bench", "--device", "cpu", "--weights", str(weights_file), "--sizes", "64x48", "--frames", "1", "--json"]
-    assert main(args) == 0
+    assert main([*args, "--runtime", "onnxruntime"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["fast_path"] == "onnxruntime fp32" and report["fast_settings"] is None
     (row,) = report["sizes"]
     assert row["max_diff"] <= 1 and row["mean_diff"] < 0.01  # the same fp32 network, another runtime
+    assert main(args) == 0  # the default: OpenVINO, in bf16 where the CPU has it
+    report = json.loads(capsys.readouterr().out)
+    assert report["fast_path"].startswith("OpenVINO")
+    (row,) = report["sizes"]
+    assert row["mean_diff"] < 3.0  # bf16 rounding, amplified by the test generator's 64× output layer
 
 
 def test_bench_json_on_cpu(weights_file, capsys):

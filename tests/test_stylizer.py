@@ -1,10 +1,12 @@
 import numpy as np
 import pytest
-from conftest import photo
+import torch
+from conftest import make_weights, photo
 
 from realtime.errors import RealtimeError
 from realtime.imaging.color import rgb_to_ycbcr
 from realtime.imaging.frames import frame_to_tensor
+from realtime.model.targets import BOLDER_REACH, bolder
 from realtime.runtimes.stylizer import Stylizer
 
 
@@ -51,7 +53,9 @@ def test_blend_lies_between_its_parts(stylizer):
     assert 0 < np.abs(mix - a).mean() < np.abs(b - a).mean()
 
 
-def test_strength_blends_from_photo_to_style(stylizer):
+def test_strength_blends_from_photo_to_style(weights):
+    stylizer = Stylizer(weights, "cpu", style_size=64, cpu_runtime="onnxruntime")  # fp32: the blend exactly
+    stylizer.set_style(["style0"])
     frame = photo()
     stylizer.strength = 0.0
     assert np.array_equal(stylizer(frame), frame)
@@ -61,7 +65,20 @@ def test_strength_blends_from_photo_to_style(stylizer):
     half = stylizer(frame).astype(float)
     assert np.allclose(half, (full + frame) / 2, atol=1.01)
     with pytest.raises(RealtimeError):
-        stylizer.strength = 1.5
+        stylizer.strength = 2.5
+
+
+def test_the_default_cpu_runtime_blends_like_the_fp32_one(weights):
+    """bf16 where the CPU has it (OpenVINO) computes the blend and preserve-colour in bf16 too: a fraction of
+    a grey level from fp32 on average."""
+    frame = photo()
+    outputs = []
+    for runtime in ("auto", "onnxruntime"):
+        stylizer = Stylizer(weights, "cpu", style_size=64, cpu_runtime=runtime)
+        stylizer.set_style(["style0"])
+        stylizer.strength, stylizer.preserve_color = 0.5, True
+        outputs.append(stylizer(frame).astype(float))
+    assert np.abs(outputs[0] - outputs[1]).mean() < 1.0
 
 
 def test_preserve_color_keeps_the_photos_chroma(stylizer):
@@ -77,3 +94,24 @@ def test_preserve_color_keeps_the_photos_chroma(stylizer):
 def test_stylizing_without_a_style_is_an_error(weights):
     with pytest.raises(RealtimeError, match="no style"):
         Stylizer(weights, "cpu")(photo())
+
+
+def test_strength_above_one_pushes_the_target_past_the_style():
+    weights = make_weights(styles=3)
+    stylizer = Stylizer(weights, "cpu", style_size=64)
+    stylizer.set_style(["style0"])
+    neutral = stylizer.styles.neutral
+    assert torch.allclose(neutral, torch.stack([weights.bank[n] for n in weights.bank.names()]).mean(0))
+    target = stylizer.target
+    assert bolder(target, neutral, 1.0) is target
+    assert torch.allclose(bolder(target, neutral, 2.0), neutral + (1 + BOLDER_REACH) * (target - neutral))
+    assert torch.allclose(bolder(target, None, 2.0), target * (1 + BOLDER_REACH))
+    frame = photo()
+    stylizer.strength = 1.0
+    trained = stylizer(frame).astype(int)
+    stylizer.strength = 2.0
+    bold = stylizer(frame).astype(int)
+    assert np.abs(bold - trained).mean() > 1  # another target, another picture
+    assert torch.equal(stylizer.target, target)  # the style itself is left as it was
+    with pytest.raises(RealtimeError, match="between 0 and 2"):
+        stylizer.strength = 2.5

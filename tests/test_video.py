@@ -129,7 +129,7 @@ def clip(tmp_path):
 
 @pytest.fixture
 def stylizer(weights):
-    s = Stylizer(weights, "cpu")
+    s = Stylizer(weights, "cpu", cpu_runtime="onnxruntime")  # fp32: batches give the same pixels as single frames
     s.set_style(["style0"])
     return s
 
@@ -420,15 +420,15 @@ def test_video_bad_inputs_exit_2_with_one_line_and_no_output(capsys, tmp_path, c
 
 def test_interruption_leaves_no_output_and_says_so(capsys, tmp_path, clip, weights_file, monkeypatch):
     calls = []
-    original = Stylizer.stylize_tensor
+    original = Stylizer.stylize_frames
 
-    def interrupt_third_call(self, content, target=None):
-        calls.append(len(content))
+    def interrupt_third_call(self, frames, target=None):
+        calls.append(len(frames))
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return original(self, content, target)
+        return original(self, frames, target)
 
-    monkeypatch.setattr(Stylizer, "stylize_tensor", interrupt_third_call)
+    monkeypatch.setattr(Stylizer, "stylize_frames", interrupt_third_call)
     out = tmp_path / "out.mp4"
     code, _, err = run(capsys, "video", clip, "-o", out, "--style", "style0", "--weights", weights_file)
     assert code == 130 and "no partial output" in err
@@ -506,13 +506,13 @@ def test_schedule_switches_with_a_continuous_cross_fade():
 
 def test_video_frames_get_the_target_their_time_calls_for(tmp_path, clip, stylizer, monkeypatch):
     seen = []
-    original = Stylizer.stylize_tensor
+    original = Stylizer.stylize_frames
 
-    def record(self, content, target=None):
+    def record(self, frames, target=None):
         seen.extend(target)
-        return original(self, content, target)
+        return original(self, frames, target)
 
-    monkeypatch.setattr(Stylizer, "stylize_tensor", record)
+    monkeypatch.setattr(Stylizer, "stylize_frames", record)
     entries = [TimedStyle(StyleSpec("style0"), 0.0), TimedStyle(StyleSpec("style1"), 0.5)]
     schedule = StyleSchedule(entries, stylizer.styles.blend, fade=0.2)
     stylize_video(clip, tmp_path / "s.mp4", stylizer, schedule, batch=4, progress=False)

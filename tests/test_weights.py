@@ -128,9 +128,12 @@ def test_impossible_shape_metadata_is_one_line(tmp_path):
         load_weights(path)
 
 
-def test_auto_model_is_full_on_cuda_and_light_elsewhere():
-    assert model_for("auto", "cuda") == "full" and model_for("auto", "cpu") == "light"
-    assert model_for("full", "cpu") == "full"
+@pytest.mark.parametrize("amx", [False, True])
+def test_auto_model_is_full_on_cuda_and_amx_cpus_and_light_elsewhere(monkeypatch, amx):
+    monkeypatch.setattr(realtime.model.weights, "cpu_has_amx", lambda: amx)
+    assert model_for("auto", "cuda") == "full"
+    assert model_for("auto", "cpu") == ("full" if amx else "light")
+    assert model_for("full", "cpu") == "full" and model_for("light", "cuda") == "light"
     with pytest.raises(RealtimeError, match=r"unknown model 'huge'; use auto, full, light"):
         model_for("huge", "cpu")
 
@@ -144,7 +147,7 @@ def test_resolve_prefers_the_given_file_then_the_models_shipped_one(tmp_path, mo
     save_weights(make_weights(ngf=8), full)
     save_weights(make_weights(ngf=4), light)
     _ship(monkeypatch, {"full": full, "light": light})
-    assert resolve_weights(None, "auto", "cpu").source == str(light)
+    assert resolve_weights(None, "light", "cpu").source == str(light)
     assert resolve_weights(None, "full", "cpu").source == str(full)
     assert resolve_weights(light, "full", "cuda").source == str(light)
 

@@ -53,13 +53,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--model",
         choices=MODEL_CHOICES,
         default="auto",
-        help="shipped generator (default auto: full on CUDA, light on a CPU)",
+        help="shipped generator (default auto: full on CUDA and on CPUs with AMX, else light)",
     )
     parser.add_argument(
         "--runtime",
         choices=RUNTIMES,
         default="auto",
-        help="fast path to time: auto = the app's (onnx on a CPU, torch on CUDA), onnx = onnxruntime, torch = PyTorch",
+        help="fast path to time: auto = the app's (a CPU runtime on a CPU, torch on CUDA), openvino or onnxruntime = "
+        "that CPU runtime, torch = PyTorch's fast path",
     )
     parser.add_argument(
         "--sizes",

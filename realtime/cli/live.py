@@ -16,16 +16,27 @@ from realtime.cli.options import (
     build_note,
     positive_float,
     positive_int,
+    stabilize_strength,
 )
 from realtime.errors import RealtimeError
 from realtime.gatys.settings import DEFAULT_SIZE as GATYS_SIZE
 from realtime.gatys.settings import DEFAULT_STEPS as GATYS_STEPS
 from realtime.live.keys import hotkey_help
-from realtime.live.settings import DEFAULT_WORKING_SIZE, DEMO_SECONDS, LiveOptions, default_working_size
+from realtime.live.settings import (
+    DEFAULT_STABILIZE,
+    DEFAULT_UPSAMPLE,
+    DEFAULT_WORKING_SIZE,
+    DEMO_SECONDS,
+    UPSAMPLERS,
+    LiveOptions,
+    default_working_size,
+)
+from realtime.video.settings import DEFAULT_STABILIZE as STABILIZE_WHEN_ASKED
 
 if TYPE_CHECKING:
     from realtime.live.stats import LiveSummary
     from realtime.live.styles import StyleCatalog
+    from realtime.live.virtual_camera import VirtualCamera
     from realtime.runtimes.stylizer import Stylizer
     from realtime.sources.capture import FrameSource
 
@@ -66,6 +77,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="where snapshots (s) and recordings started with r go (default .)",
     )
     live.add_argument("--no-window", action="store_true", help="run headless (servers, tests): no window, no hotkeys")
+    live.add_argument(
+        "--virtual-camera",
+        nargs="?",
+        const="",
+        metavar="DEVICE",
+        help="also send the stylised picture (no HUD) to a virtual webcam for Zoom, Meet or OBS: the first one found, "
+        "or DEVICE (/dev/videoN, 'OBS Virtual Camera'); needs pip install 'realtime[vcam]' and OBS or v4l2loopback",
+    )
     live.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N stylised frames")
     live.add_argument("--once", action="store_true", help="stop at the end of a video file instead of looping")
     live.add_argument(
@@ -93,6 +112,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         required=False,
     )
     add_refine_options(live, vgg=False)
+    _add_picture_options(live)
     add_model_options(live)
     live.set_defaults(run=_run_live)
 
@@ -120,8 +140,41 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help=f"working size (default {DEFAULT_WORKING_SIZE['cuda']} on CUDA, {DEFAULT_WORKING_SIZE['cpu']} on CPU)",
     )
     demo.add_argument("--no-window", action="store_true", help="render the demo video even when a display is available")
+    _add_picture_options(demo)
     add_model_options(demo)
     demo.set_defaults(run=_run_demo)
+
+
+def _add_picture_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stabilize",
+        type=stabilize_strength,
+        nargs="?",
+        const=STABILIZE_WHEN_ASKED,
+        default=DEFAULT_STABILIZE,
+        metavar="S",
+        help="steady the picture against flicker: lean each frame on the last one along the motion, weight S "
+        f"(--stabilize alone = {STABILIZE_WHEN_ASKED}; default {DEFAULT_STABILIZE:g}; 0 = off); on a CPU",
+    )
+    parser.add_argument(
+        "--upsample",
+        choices=UPSAMPLERS,
+        default=DEFAULT_UPSAMPLE,
+        help="how the working-size picture is enlarged to the window on a CPU: bicubic, or guided along the "
+        f"photo's edges (sharper edges, flatter brush strokes; default {DEFAULT_UPSAMPLE})",
+    )
+
+
+def _options(args: argparse.Namespace, device_type: str, **more: object) -> LiveOptions:
+    """The picture settings live and demo share, from the command line."""
+    from realtime.device import cpu_has_amx
+
+    return LiveOptions(
+        working_size=args.size or default_working_size(device_type, cpu_has_amx()),
+        stabilize=args.stabilize,
+        upsample=args.upsample,
+        **more,
+    )
 
 
 def _run_live(args: argparse.Namespace) -> int:
@@ -147,6 +200,7 @@ def _run_live(args: argparse.Namespace) -> int:
     if not args.no_window:
         check_display()
     with _open_source(args.source, loop=not args.once) as source:  # a bad source fails before the model loads
+        sinks = [] if args.virtual_camera is None else [_virtual_camera(args.virtual_camera, source)]
         stylizer = Stylizer.load(args.weights, args.device, args.style_size, on_build=build_note, model=args.model)
         stylizer.strength = args.strength
         stylizer.preserve_color = args.preserve_color
@@ -155,8 +209,9 @@ def _run_live(args: argparse.Namespace) -> int:
         _live_notes(stylizer, catalog, args.size)
         if args.no_window and record is None:
             print("realtime: note: --no-window without --record shows and saves nothing", file=sys.stderr)
-        options = LiveOptions(
-            working_size=args.size or default_working_size(stylizer.device.type),
+        options = _options(
+            args,
+            stylizer.device.type,
             mirror=args.mirror,
             record=record,
             max_frames=args.max_frames or 0,
@@ -172,7 +227,8 @@ def _run_live(args: argparse.Namespace) -> int:
                     stylizer.device,
                 )
                 snapshot = stack.enter_context(GatysSnapshotRenderer(gatys, stylizer.weights)).hook
-            summary = LiveSession(stylizer, source, catalog, options, window=window, snapshot=snapshot).run()
+            session = LiveSession(stylizer, source, catalog, options, window=window, snapshot=snapshot, sinks=sinks)
+            summary = session.run()
     _print_live_summary(summary)
     return _exit_code(summary)
 
@@ -188,10 +244,11 @@ def _run_demo(args: argparse.Namespace) -> int:
     no_window = "--no-window" if args.no_window else display_problem()
     output = check_video_path(args.output) if no_window else None
     stylizer = Stylizer.load(args.weights, args.device, on_build=build_note, model=args.model)
-    working_size = args.size or default_working_size(stylizer.device.type)
+    options = _options(args, stylizer.device.type)
+    working_size = options.working_size
     if output is not None:
         print(f"realtime: no window ({no_window}): rendering the demo to {output}", file=sys.stderr)
-        summary = render_demo(stylizer, output, seconds=args.seconds, working_size=working_size)
+        summary = render_demo(stylizer, output, seconds=args.seconds, options=options)
         _print_live_summary(summary, quiet=True)
         recording = summary.recordings[0] if summary.recordings else None
         if recording is None:
@@ -208,7 +265,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         print(f"realtime: {why_not_camera}: showing built-in footage instead", file=sys.stderr)
     catalog = StyleCatalog(stylizer.weights.bank.names())
     _live_notes(stylizer, catalog, args.size)
-    session = LiveSession(stylizer, source, catalog, LiveOptions(working_size=working_size), window=Window())
+    session = LiveSession(stylizer, source, catalog, options, window=Window())
     summary = session.run()
     _print_live_summary(summary)
     return _exit_code(summary)
@@ -224,6 +281,18 @@ def _open_source(spec: str, *, loop: bool) -> FrameSource:
     return VideoCaptureSource(parse_source(spec), loop=loop)
 
 
+def _virtual_camera(device: str, source: FrameSource) -> VirtualCamera:
+    """The virtual webcam at the size the session shows (and records) frames; no backend is one line, at once."""
+    from realtime.imaging.frames import fit_size
+    from realtime.live.settings import DISPLAY_MAX_SIDE
+    from realtime.live.virtual_camera import VirtualCamera
+
+    height, width = fit_size(source.height, source.width, DISPLAY_MAX_SIDE)
+    camera = VirtualCamera(width, height, source.fps, device or None)
+    print(f"realtime: sending the stylised picture to the virtual camera {camera.name}", file=sys.stderr)
+    return camera
+
+
 def _exit_code(summary: LiveSummary) -> int:
     """2 when the run reported errors (a recording that could not be written), as a failed command
     must; else 130 after Ctrl-C, 0 otherwise."""
@@ -233,9 +302,11 @@ def _exit_code(summary: LiveSummary) -> int:
 
 
 def _live_notes(stylizer: Stylizer, catalog: StyleCatalog, size: int | None) -> None:
+    from realtime.device import cpu_has_amx
+
     if stylizer.device.type == "cpu" and size is None:
         print(
-            f"realtime: note: running on the CPU at working size {default_working_size('cpu')} "
+            f"realtime: note: running on the CPU at working size {default_working_size('cpu', cpu_has_amx())} "
             "(--size changes it; a CUDA GPU allows far larger sizes)",
             file=sys.stderr,
         )

@@ -17,7 +17,9 @@ from realtime.errors import RealtimeError
 from realtime.model.shapes import MODEL_CHOICES
 from realtime.model.styles import DEFAULT_STYLE_SIZE, StyleSpec
 from realtime.perceptual.settings import DEFAULT_REFINE_STEPS
+from realtime.runtimes.settings import MAX_STRENGTH
 from realtime.video.settings import TimedStyle
+from realtime.wct.settings import parse_levels
 
 
 class Parser(argparse.ArgumentParser):
@@ -46,9 +48,11 @@ def _number(convert: Callable[[str], float], ok: Callable[[float], bool], requir
 non_negative_int = _number(int, lambda v: v >= 0, "0 or more")
 positive_int = _number(int, lambda v: v > 0, "1 or more")
 positive_float = _number(float, lambda v: v > 0, "a positive number")
-strength = _number(float, lambda v: 0 <= v <= 1, "between 0 and 1")
+strength = _number(float, lambda v: 0 <= v <= MAX_STRENGTH, f"between 0 and {MAX_STRENGTH:g}")
 stabilize_strength = _number(float, lambda v: 0 <= v < 1, "at least 0 and below 1")
 fade_seconds = _number(float, lambda v: v >= 0, "0 or more seconds")
+fraction = _number(float, lambda v: 0 <= v <= 1, "between 0 and 1")
+image_quality = _number(int, lambda v: 1 <= v <= 100, "between 1 and 100")
 
 
 def int_list(text: str) -> tuple[int, ...]:
@@ -77,22 +81,25 @@ def _parsed_by(parse: Callable[[str], object]) -> Callable[[str], object]:
 
 style_spec = _parsed_by(StyleSpec.parse)
 timed_style = _parsed_by(TimedStyle.parse)
+wct_levels = _parsed_by(parse_levels)
 
 
 def add_device_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
+def add_model_options(parser: argparse.ArgumentParser, default: str = "auto") -> None:
+    """--weights, --model and --device; `default` is the model a command picks unless told (stills: full)."""
     parser.add_argument(
         "--weights",
         help="weights file, or the name of a shipped one (msgnet21-wikiart); default: the shipped weights of --model",
     )
+    auto = "auto = full on CUDA and on CPUs with Intel AMX, light on other CPUs"
     parser.add_argument(
         "--model",
         choices=MODEL_CHOICES,
-        default="auto",
-        help="shipped generator: full (the paper's), light (runs live on a CPU); auto = full on CUDA, light on a CPU",
+        default=default,
+        help=f"shipped generator: full (the paper's), light (runs live on a CPU); {auto} (default {default})",
     )
     add_device_option(parser)
 
@@ -107,7 +114,12 @@ def add_style_options(
     parser.add_argument(
         "--style", action="append", required=required, type=style_type, metavar=style_metavar, help=style_help
     )
-    parser.add_argument("--strength", type=strength, default=1.0, help="0 = photo, 1 = full style (default 1)")
+    parser.add_argument(
+        "--strength",
+        type=strength,
+        default=1.0,
+        help=f"0 = photo, 1 = the style as trained (default), up to {MAX_STRENGTH:g} = bolder than the painting",
+    )
     parser.add_argument("--preserve-color", action="store_true", help="stylise luminance, keep the photo's colours")
     parser.add_argument(
         "--style-size",

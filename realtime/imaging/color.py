@@ -21,8 +21,16 @@ def ycbcr_to_rgb(ycbcr: Tensor) -> Tensor:
     return torch.einsum("ij,bjhw->bihw", matrix, ycbcr - _CHROMA_OFFSET.to(ycbcr).view(1, 3, 1, 1))
 
 
+def luma(rgb: Tensor) -> Tensor:
+    """The Y of YCbCr (B×1×H×W) of B×3×H×W RGB; plain arithmetic, so NumPy arrays work too."""
+    return 0.299 * rgb[:, 0:1] + 0.587 * rgb[:, 1:2] + 0.114 * rgb[:, 2:3]
+
+
 def keep_colors(stylized: Tensor, photo: Tensor) -> Tensor:
-    """The stylised image's luminance with the photo's chroma (Gatys et al. 2016, 'Preserving colour')."""
-    luma = rgb_to_ycbcr(stylized)[:, :1]
-    chroma = rgb_to_ycbcr(photo)[:, 1:]
-    return ycbcr_to_rgb(torch.cat([luma, chroma], dim=1))
+    """The stylised image's luminance with the photo's chroma (Gatys et al. 2016, 'Preserving colour').
+
+    In YCbCr that is the stylised Y with the photo's Cb and Cr; back in RGB, where Y adds to every channel
+    with weight 1, it is the photo shifted by the difference in Y. Written with operators only, it serves
+    PyTorch tensors, NumPy arrays and the exported CPU graph alike.
+    """
+    return photo + (luma(stylized) - luma(photo))

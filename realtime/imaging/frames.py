@@ -113,9 +113,14 @@ def resize(image: Tensor, size: Sequence[int]) -> Tensor:
 
 def pad_for_generator(tensor: Tensor) -> Tensor:
     """Pad bottom/right to a size the generator accepts; replicate works for any size, even 1×1."""
+    return pad_to_multiple(tensor, SIZE_MULTIPLE, MIN_SIDE)
+
+
+def pad_to_multiple(tensor: Tensor, multiple: int, min_side: int = 0) -> Tensor:
+    """Pad bottom/right (replicating the edge) to sides that divide by `multiple` and are at least `min_side`."""
     h, w = tensor.shape[-2:]
-    pad_h = max(MIN_SIDE, -(-h // SIZE_MULTIPLE) * SIZE_MULTIPLE) - h
-    pad_w = max(MIN_SIDE, -(-w // SIZE_MULTIPLE) * SIZE_MULTIPLE) - w
+    pad_h = max(min_side, -(-h // multiple) * multiple) - h
+    pad_w = max(min_side, -(-w // multiple) * multiple) - w
     if pad_h == 0 and pad_w == 0:
         return tensor
     return F.pad(tensor, (0, pad_w, 0, pad_h), mode="replicate")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -41,7 +42,7 @@ def demo_source() -> tuple[FrameSource, str | None]:
 
 
 def render_demo(
-    stylizer: Stylizer, output: str | Path, *, seconds: float = DEMO_SECONDS, working_size: int
+    stylizer: Stylizer, output: str | Path, *, seconds: float = DEMO_SECONDS, options: LiveOptions
 ) -> LiveSummary:
     """Stylise `seconds` of the built-in footage into `output`, morphing to the next style every few seconds.
 
@@ -59,7 +60,7 @@ def render_demo(
         bar.update(done - bar.n)
         return [Action.MORPH] if done and done % per_style == 0 else []
 
-    options = LiveOptions(working_size=working_size, record=Path(output), max_frames=frames, realtime=False)
+    options = replace(options, record=Path(output), max_frames=frames, realtime=False)
     try:
         summary = LiveSession(stylizer, source, catalog, options, inputs=[schedule]).run()
         bar.update(summary.frames - bar.n)

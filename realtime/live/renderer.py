@@ -3,8 +3,12 @@
 The working size (what the generator sees) changes at runtime while the display size stays put,
 so the window never jumps: the frame is scaled down for the generator and the result scaled back up;
 compare mode splits the same display-size frame into photo | stylised. On CUDA the frame is uploaded
-once and scaled on the GPU; on a CPU it is scaled as bytes on the host (`resize_frame`), so only the
-small working-size frame goes through float tensors (far cheaper for a 720p frame; README has numbers).
+once and scaled on the GPU; on a CPU it is scaled as bytes on the host (`resize_frame`, far cheaper than
+on float tensors) and goes through the stylizer's frame path, which leaves PyTorch's thread pool idle.
+
+On a CPU the stylised frame can be enlarged along the photo's edges (`guided_upsample`) rather than
+interpolated, and steadied against the previous one along the photo's motion (`TemporalStabilizer`,
+as `realtime video --stabilize` does), both on the small working-size frames where they are cheap.
 """
 
 from __future__ import annotations
@@ -17,18 +21,35 @@ import torch
 from torch import Tensor
 
 from realtime.imaging.frames import FrameTransfer, fit_size, resize, resize_frame, tensor_to_frame
-from realtime.live.settings import DISPLAY_MAX_SIDE
+from realtime.imaging.upsample import guided_upsample
+from realtime.live.settings import DEFAULT_UPSAMPLE, DISPLAY_MAX_SIDE, UPSAMPLERS
 from realtime.runtimes.stylizer import Stylizer
+from realtime.video.stabilize import TemporalStabilizer
 
 _DIVIDER = 2  # pixels of the white line between the halves in compare mode
+# Live, the optical flow runs on a smaller copy than a video file's: the motion of a live picture is
+# smooth at that scale, and the flow is most of what steadying a frame costs.
+LIVE_FLOW_SIDE = 160
 
 
 class LiveRenderer:
     """Turns a captured RGB frame into the frame to show, keeping the pieces a snapshot needs."""
 
-    def __init__(self, stylizer: Stylizer, display_max_side: int = DISPLAY_MAX_SIDE) -> None:
+    def __init__(
+        self,
+        stylizer: Stylizer,
+        display_max_side: int = DISPLAY_MAX_SIDE,
+        *,
+        upsample: str = DEFAULT_UPSAMPLE,
+        stabilize: float = 0.0,
+    ) -> None:
+        if upsample not in UPSAMPLERS:
+            raise ValueError(f"unknown upsampler '{upsample}'; use {', '.join(UPSAMPLERS)}")
         self.stylizer = stylizer
         self.display_max_side = display_max_side
+        self.upsample = upsample
+        self.stabilizer = TemporalStabilizer(stabilize, flow_side=LIVE_FLOW_SIDE) if stabilize else None
+        self._target: Tensor | None = None  # the style the stabiliser's last frame was made in
         self.transfer = FrameTransfer(stylizer.device)
         self.generator_ms = 0.0
         self.working_resolution: tuple[int, int] = (0, 0)  # width, height of the last frame stylised
@@ -55,16 +76,32 @@ class LiveRenderer:
         if self._cuda:
             return self._render_on_device(image, work, display, mirror, compare)
         capture = cv2.flip(image, 1) if mirror else image
-        stylized = self.transfer.download(self._timed_stylize(self.transfer.upload(resize_frame(capture, work))))
-        stylized = resize_frame(stylized, display)
+        small = resize_frame(capture, work)
+        started = time.perf_counter()
+        stylized = self.stylizer(small)  # on the host: PyTorch stays idle on a CPU
+        self.generator_ms = (time.perf_counter() - started) * 1000.0
+        stylized = self._steady(small, stylized)
+        photo = resize_frame(capture, display)
+        if work != display:
+            guided = self.upsample == "guided"
+            stylized = guided_upsample(stylized, small, photo) if guided else resize_frame(stylized, display)
         self._capture, self._stylized = capture, stylized
         if not compare:
             return stylized
         shown = stylized.copy()
         half = display[1] // 2
-        shown[:, :half] = resize_frame(capture, display)[:, :half]
+        shown[:, :half] = photo[:, :half]
         shown[:, max(0, half - _DIVIDER // 2) : half + _DIVIDER // 2] = 255
         return shown
+
+    def _steady(self, photo: np.ndarray, stylized: np.ndarray) -> np.ndarray:
+        """The stabilised frame; a new style starts afresh rather than fading in from the last one."""
+        if self.stabilizer is None:
+            return stylized
+        if self.stylizer.target is not self._target:
+            self._target = self.stylizer.target
+            self.stabilizer.reset()
+        return self.stabilizer(photo, stylized)
 
     def _render_on_device(
         self, image: np.ndarray, work: tuple[int, int], display: tuple[int, int], mirror: bool, compare: bool
@@ -92,12 +129,7 @@ class LiveRenderer:
         return tensor_to_frame(self._capture), tensor_to_frame(self._stylized)
 
     def _timed_stylize(self, work: Tensor) -> Tensor:
-        if self._cuda:
-            self._start.record()
-            out = self.stylizer.stylize_tensor(work)
-            self._end.record()
-            return out
-        start = time.perf_counter()
+        self._start.record()
         out = self.stylizer.stylize_tensor(work)
-        self.generator_ms = (time.perf_counter() - start) * 1000.0
+        self._end.record()
         return out

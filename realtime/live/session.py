@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -31,6 +32,7 @@ from realtime.live.status import hud_info
 from realtime.live.styles import StyleCatalog
 from realtime.live.switcher import StyleSwitcher
 from realtime.live.window import Window
+from realtime.runtimes.settings import MAX_STRENGTH
 from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.capture import Frame, FrameSource, SourceEnded
 
@@ -53,6 +55,14 @@ class LiveState:
 Input = Callable[["LiveSession"], Iterable[Action | Pick]]
 
 
+class FrameSink(Protocol):
+    """Gets every frame the session stylises, as recorded (no HUD): a virtual camera (`live/virtual_camera.py`)."""
+
+    def send(self, frame: np.ndarray) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class LiveSession:
     """The live loop: one `step()` reads input, stylises the newest frame and shows it; `run()` loops.
 
@@ -70,15 +80,19 @@ class LiveSession:
         window: Window | None = None,
         snapshot: SnapshotHook = save_stylized,
         inputs: Sequence[Input] = (),
+        sinks: Sequence[FrameSink] = (),
     ) -> None:
         self.stylizer = stylizer
         self.source = source
         self.options = options or LiveOptions()
         self.window = window
         self.inputs = list(inputs)
+        self.sinks = list(sinks)
         self.clock = clock_for(self.options.realtime)
         self.messages = Messages()
-        self.renderer = LiveRenderer(stylizer, self.options.display_max_side)
+        self.renderer = LiveRenderer(
+            stylizer, self.options.display_max_side, upsample=self.options.upsample, stabilize=self.options.stabilize
+        )
         self.state = LiveState(stylizer.strength, self.options.mirror, self.options.compare)
         self.sizes = WorkingSize(self.options.working_size, self.messages)
         self.stats = LoopStats()
@@ -176,7 +190,7 @@ class LiveSession:
             self.switcher.step(-1 if action is Action.PREVIOUS else 1, morph=action is Action.MORPH)
         elif action in (Action.STRENGTH_UP, Action.STRENGTH_DOWN):
             step = STRENGTH_STEP if action is Action.STRENGTH_UP else -STRENGTH_STEP
-            state.strength = round(min(1.0, max(0.0, state.strength + step)), 2)
+            state.strength = round(min(MAX_STRENGTH, max(0.0, state.strength + step)), 2)
             self.stylizer.strength = state.strength
             self.messages.post(f"strength {state.strength:.1f}")
         elif action in (Action.SIZE_UP, Action.SIZE_DOWN):
@@ -239,6 +253,8 @@ class LiveSession:
         self.switcher.advance(self.clock.now())
         self.output = self._stylize(frame.image)
         self._dirty = False
+        for sink in self.sinks:
+            sink.send(self.output)
         if record:
             self.recording.write(self.output, self.clock.now())
 
@@ -255,6 +271,8 @@ class LiveSession:
                 self.sizes.shrink()
 
     def _close_io(self) -> None:
+        for sink in self.sinks:
+            sink.close()
         self.source.close()
         if self.window is not None:
             self.window.close()

@@ -24,6 +24,7 @@ from safetensors.torch import save_file
 from torch import Tensor
 
 from realtime.atomic import atomic_output
+from realtime.device import cpu_has_amx
 from realtime.errors import RealtimeError
 from realtime.model.msgnet import MSGNet
 from realtime.model.shapes import MODELS
@@ -164,9 +165,10 @@ class UntrainedWeightsWarning(UserWarning):
 
 
 def model_for(model: str, device: torch.device | str) -> str:
-    """`auto` = the full model on CUDA, the light one elsewhere (a CPU runs the full one too slowly to be live)."""
+    """`auto` = the full model on CUDA and on a CPU with AMX, the light one elsewhere (other CPUs run the full
+    one too slowly to be live)."""
     if model == "auto":
-        return "full" if torch.device(device).type == "cuda" else "light"
+        return "full" if torch.device(device).type == "cuda" or cpu_has_amx() else "light"
     if model not in MODELS:
         raise RealtimeError(f"unknown model '{model}'; use auto, {', '.join(MODELS)}")
     return model

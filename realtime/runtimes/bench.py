@@ -1,13 +1,13 @@
 """`realtime bench`: the eager fp32 generator next to the fast path, timed and compared in one run.
 
 The fast path is what the app runs on that device: PyTorch's fast path on CUDA (`realtime.runtimes.cuda`),
-onnxruntime on a CPU (`realtime.runtimes.onnx`); `--runtime torch` times PyTorch's on a CPU too.
+a CPU runtime on a CPU (`realtime.runtimes.cpu`: OpenVINO, else onnxruntime); `--runtime` picks another.
 
 Per working size it reports ms per frame and fps of both paths, their ratio, and the largest and mean
-absolute pixel difference (0–255) between their outputs on the same photo. Timing covers
-`Stylizer.stylize_tensor` (a float frame already on the device in, the stylised frame out) after
-warm-up; on CUDA it uses events around back-to-back frames, and the fast path's one-off compile/capture
-is reported separately.
+absolute pixel difference (0–255) between their outputs on the same photo. Timing covers what the app
+does per frame after warm-up: on a CPU a uint8 frame in and out (`Stylizer.__call__`), on CUDA a float
+frame already on the device (`Stylizer.stylize_tensor`), with events around back-to-back frames; the
+fast path's one-off export, compile or capture is reported separately.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from realtime.imaging.frames import frame_to_tensor, tensor_to_frame
 from realtime.imaging.images import sample_image
 from realtime.model.shapes import MODELS
 from realtime.model.weights import Weights, load_weights, model_for, shipped_weights, untrained_weights
+from realtime.runtimes.cpu import CpuGenerator
 from realtime.runtimes.cuda import FastSettings, resolve_settings
-from realtime.runtimes.onnx import OnnxGenerator
-from realtime.runtimes.settings import CPU_SIZES, CUDA_SIZES, RUNTIMES
+from realtime.runtimes.settings import CPU_RUNTIMES, CPU_SIZES, CUDA_SIZES, RUNTIMES
 from realtime.runtimes.stylizer import Stylizer
 
 PHOTO = "astronaut"
@@ -121,15 +121,26 @@ def _photo(height: int, width: int) -> np.ndarray:
     return cv2.resize(sample_image(PHOTO), (width, height), interpolation=cv2.INTER_AREA)
 
 
+def _per_frame(stylizer: Stylizer, photo: np.ndarray) -> Callable[[], Tensor | np.ndarray]:
+    """One frame of the app's work: bytes in and out on a CPU, a float frame on the device on CUDA."""
+    if stylizer.device.type == "cpu":
+        return lambda: stylizer(photo)
+    content = frame_to_tensor(photo, stylizer.device)
+    return lambda: stylizer.stylize_tensor(content)
+
+
+def _as_frame(out: Tensor | np.ndarray) -> np.ndarray:
+    return (out if isinstance(out, np.ndarray) else tensor_to_frame(out)).astype(np.int16)
+
+
 def bench_size(reference: Stylizer, fast: Stylizer, height: int, width: int, frames: int, warmup: int) -> SizeResult:
     """Time both paths at one size on the same photo and style, and compare their pixels."""
-    content = frame_to_tensor(_photo(height, width), reference.device)
+    photo = _photo(height, width)
     build_s = fast.warm_up(height, width)
-    eager_out = tensor_to_frame(reference.stylize_tensor(content)).astype(np.int16)
-    fast_out = tensor_to_frame(fast.stylize_tensor(content)).astype(np.int16)
-    diff = np.abs(eager_out - fast_out)
-    eager_ms = time_per_frame(lambda: reference.stylize_tensor(content), reference.device, frames, warmup)
-    fast_ms = time_per_frame(lambda: fast.stylize_tensor(content), fast.device, frames, warmup)
+    eager, quick = _per_frame(reference, photo), _per_frame(fast, photo)
+    diff = np.abs(_as_frame(eager()) - _as_frame(quick()))
+    eager_ms = time_per_frame(eager, reference.device, frames, warmup)
+    fast_ms = time_per_frame(quick, fast.device, frames, warmup)
     return SizeResult(width, height, eager_ms, fast_ms, build_s, int(diff.max()), float(diff.mean()))
 
 
@@ -174,17 +185,17 @@ def run_bench(
 ) -> BenchReport:
     """Benchmark the reference and the fast path at each (width, height); None picks per-device defaults.
 
-    `runtime`: auto = the app's fast path on this device, onnx = onnxruntime (CPU only), torch =
-    PyTorch's fast path with `settings`.
+    `runtime`: auto = the app's fast path on this device, openvino or onnxruntime = that CPU runtime (CPU
+    only), torch = PyTorch's fast path with `settings`.
     """
     torch_device = resolve_device(device)
     cuda = torch_device.type == "cuda"
     if runtime not in RUNTIMES:
         raise RealtimeError(f"unknown runtime '{runtime}'; use {', '.join(RUNTIMES)}")
-    if runtime == "onnx" and cuda:
-        raise RealtimeError("the onnx runtime is the CPU path; use --device cpu or --runtime torch")
-    onnx = runtime == "onnx" or (runtime == "auto" and not cuda)
-    settings = None if onnx else settings or replace(resolve_settings(True, torch_device), dynamic=False)
+    if runtime in CPU_RUNTIMES and runtime != "auto" and cuda:
+        raise RealtimeError(f"{runtime} is a CPU runtime; use --device cpu or --runtime torch")
+    on_cpu_runtime = runtime in CPU_RUNTIMES or (runtime == "auto" and not cuda)
+    settings = None if on_cpu_runtime else settings or replace(resolve_settings(True, torch_device), dynamic=False)
     torch.compiler.reset()  # each run compiles afresh (and earlier runs don't use up dynamo's recompile limit)
     sizes = sizes or (CUDA_SIZES if cuda else CPU_SIZES)
     frames = frames or (50 if cuda else 10)
@@ -192,15 +203,19 @@ def run_bench(
     note = "" if cuda else "CPU: these timings say nothing about a GPU"
     loaded = load_bench_weights(weights, model, torch_device)
     reference = Stylizer(loaded, torch_device, optimize=False)
-    fast = Stylizer(loaded, torch_device, optimize=None if onnx else settings, on_build=progress)
+    fast = Stylizer(
+        loaded,
+        torch_device,
+        optimize=None if on_cpu_runtime else settings,
+        on_build=progress,
+        cpu_runtime=runtime if runtime in CPU_RUNTIMES else "auto",
+    )
     style = loaded.bank.names()[0] if loaded.bank.names() else FALLBACK_STYLE
     reference.set_style([style])
     fast.target = reference.target
-    if onnx:
-        fast_path = "onnxruntime fp32"
-    else:
+    if not on_cpu_runtime:
         settings = fast.fast.settings  # what actually runs: e.g. no CUDA graph on a CPU
-        fast_path = f"PyTorch {settings.describe()}"
+    fast_path = fast.runtime
     shape = ", ".join(f"{k}={v}" for k, v in loaded.model.shape.items())
     report = BenchReport(
         _device_name(torch_device),
@@ -221,8 +236,8 @@ def run_bench(
         report.profiles = {
             "eager fp32": profile_table(reference, height, width),
             f"fast ({fast_path})": (
-                "onnxruntime runs outside PyTorch, where torch.profiler cannot see it; its time per frame is the table's"
-                if isinstance(fast.fast, OnnxGenerator)
+                f"{fast.runtime} runs outside PyTorch, where torch.profiler cannot see it; its time per frame is the table's"
+                if isinstance(fast.fast, CpuGenerator)
                 else profile_table(fast, height, width)
             ),
         }

@@ -7,8 +7,12 @@ DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 # "reduce-overhead" and "max-autotune" capture CUDA graphs themselves (cudagraph trees); the others
 # leave that to `FastSettings.cuda_graph`.
 COMPILE_MODES = ("none", "default", "max-autotune-no-cudagraphs", "reduce-overhead", "max-autotune")
-# Which fast path the bench times: the app's for the device, onnxruntime (CPU) or PyTorch's.
-RUNTIMES = ("auto", "onnx", "torch")
+# Strength: 0 = the photo, 1 = the style as trained, up to 2 = bolder than the painting (see `Stylizer`).
+MAX_STRENGTH = 2.0
+# What runs the generator on a CPU: auto = OpenVINO where installed and willing, else onnxruntime.
+CPU_RUNTIMES = ("auto", "openvino", "onnxruntime")
+# Which fast path the bench times: the app's for the device, a CPU runtime, or PyTorch's.
+RUNTIMES = ("auto", "openvino", "onnxruntime", "torch")
 
 # The bench's default sizes: common video heights on CUDA; on a CPU, the webcam sizes the light model is for.
 CUDA_SIZES = ((854, 480), (1280, 720), (1920, 1080))

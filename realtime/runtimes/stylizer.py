@@ -12,22 +12,27 @@ from torch import Tensor
 from realtime.device import prepare_cuda, resolve_device
 from realtime.errors import RealtimeError
 from realtime.imaging.color import keep_colors
-from realtime.imaging.frames import frame_to_tensor, pad_for_generator, tensor_to_frame
+from realtime.imaging.frames import frames_to_tensor, pad_for_generator, tensor_to_frames
 from realtime.model.msgnet import MSGNet
 from realtime.model.styles import DEFAULT_STYLE_SIZE, StyleSpec
-from realtime.model.targets import StyleTargets
+from realtime.model.targets import StyleTargets, bolder
 from realtime.model.weights import Weights, resolve_weights
 from realtime.perceptual.refine import TargetRefiner, default_cache_dir
 from realtime.perceptual.settings import DEFAULT_REFINE_STEPS, RefineSettings
+from realtime.runtimes.cpu import CpuGenerator
 from realtime.runtimes.cuda import FastGenerator, FastSettings, resolve_settings
-from realtime.runtimes.onnx import OnnxGenerator
+from realtime.runtimes.settings import MAX_STRENGTH
 
 
 def _fast_path(
-    model: MSGNet, device: torch.device, optimize: bool | FastSettings | None, on_build: Callable[[str], None] | None
-) -> FastGenerator | OnnxGenerator | None:
+    model: MSGNet,
+    device: torch.device,
+    optimize: bool | FastSettings | None,
+    on_build: Callable[[str], None] | None,
+    cpu_runtime: str,
+) -> FastGenerator | CpuGenerator | None:
     if optimize is None and device.type == "cpu":
-        return OnnxGenerator(model)
+        return CpuGenerator(model, cpu_runtime, on_build=on_build)
     settings = resolve_settings(optimize, device)
     return FastGenerator(model, device, settings, on_build) if settings else None
 
@@ -35,14 +40,18 @@ def _fast_path(
 class Stylizer:
     """A generator on a device plus the current style target, strength and colour mode.
 
-    `strength` blends the stylised image with the photo in pixel space (0 = photo, 1 = full style),
-    which behaves the same for every style and costs nothing extra per frame.
+    `strength` up to 1 blends the stylised image with the photo in pixel space (0 = photo, 1 = the style as
+    trained), which behaves the same for every style and costs nothing extra per frame; above 1, up to
+    `MAX_STRENGTH`, the style target is pushed past the painting's (`bolder`): bolder colours and strokes.
 
-    `optimize` picks the generator path: None = the device's default (onnxruntime on a CPU, which
-    measured faster than PyTorch there; PyTorch's fast path on CUDA, several times eager), False =
-    always eager PyTorch fp32 (the reference), True or `FastSettings` = PyTorch's fast path.
-    `on_build(message)` hears when the fast path compiles for a new working size (seconds, once per size),
-    so a UI can say so; `warm_up` pays that cost up front.
+    `optimize` picks the generator path: None = the device's default (a CPU runtime, `cpu_runtime`: OpenVINO
+    or onnxruntime, which measured faster than PyTorch there; PyTorch's fast path on CUDA, several times
+    eager), False = always eager PyTorch fp32 (the reference), True or `FastSettings` = PyTorch's fast path.
+    `on_build(message)` hears which CPU runtime runs and when the fast path compiles for a new working size
+    (seconds, once per size), so a UI can say so; `warm_up` pays that cost up front.
+
+    Frames are the fast way in and out (`__call__`, `stylize_frames`): on a CPU runtime everything per frame
+    happens inside the runtime, with PyTorch idle.
     """
 
     def __init__(
@@ -52,14 +61,17 @@ class Stylizer:
         style_size: int = DEFAULT_STYLE_SIZE,
         optimize: bool | FastSettings | None = None,
         on_build: Callable[[str], None] | None = None,
+        cpu_runtime: str = "auto",
     ) -> None:
         self.device = torch.device(device)
         prepare_cuda(self.device)
         self.model = weights.model.to(self.device).eval().requires_grad_(False)
-        self.fast = _fast_path(self.model, self.device, optimize, on_build)
+        self.fast = _fast_path(self.model, self.device, optimize, on_build, cpu_runtime)
         self.weights = weights
         self.styles = StyleTargets(self.model, weights.bank, self.device, style_size)
         self.target: Tensor | None = None
+        self._bolder: Tensor | None = None
+        self._bolder_key: tuple | None = None
         self.strength = 1.0
         self.preserve_color = False
 
@@ -72,10 +84,21 @@ class Stylizer:
         optimize: bool | FastSettings | None = None,
         on_build: Callable[[str], None] | None = None,
         model: str = "auto",
+        cpu_runtime: str = "auto",
     ) -> Stylizer:
         """Load a weights file (default: the shipped `model`, see `resolve_weights`) onto `auto`, `cpu` or `cuda`."""
         torch_device = resolve_device(device)
-        return cls(resolve_weights(weights, model, torch_device), torch_device, style_size, optimize, on_build)
+        resolved = resolve_weights(weights, model, torch_device)
+        return cls(resolved, torch_device, style_size, optimize, on_build, cpu_runtime)
+
+    @property
+    def runtime(self) -> str:
+        """What runs the generator, in words: "OpenVINO bf16", "PyTorch fp16 on cuda", "PyTorch eager fp32"."""
+        if isinstance(self.fast, CpuGenerator):
+            return self.fast.name
+        if isinstance(self.fast, FastGenerator):
+            return f"PyTorch {self.fast.settings.describe()} on {self.device}"
+        return f"PyTorch eager fp32 on {self.device}"
 
     @property
     def strength(self) -> float:
@@ -83,9 +106,21 @@ class Stylizer:
 
     @strength.setter
     def strength(self, value: float) -> None:
-        if not 0.0 <= value <= 1.0:
-            raise RealtimeError(f"strength must be between 0 and 1, got {value}")
+        if not 0.0 <= value <= MAX_STRENGTH:
+            raise RealtimeError(f"strength must be between 0 and {MAX_STRENGTH:g}, got {value}")
         self._strength = float(value)
+
+    def _target_for(self, target: Tensor | None) -> Tensor:
+        """The target the generator gets: the style's own, or pushed further for a strength above 1 (kept
+        until the target or the strength changes, so frames pay nothing for it)."""
+        if target is None:
+            raise RealtimeError("no style selected")
+        if self._strength <= 1.0:
+            return target
+        key = (id(target), target._version, self._strength)
+        if self._bolder_key != key:
+            self._bolder, self._bolder_key = bolder(target, self.styles.neutral, self._strength), key
+        return self._bolder
 
     def refine_styles(
         self,
@@ -120,9 +155,7 @@ class Stylizer:
         `target` overrides the current style for this call: C×C for all, or B×C×C (one per sample),
         which lets a batch of video frames straddle a style change.
         """
-        target = self.target if target is None else target
-        if target is None:
-            raise RealtimeError("no style selected")
+        target = self._target_for(self.target if target is None else target)
         h, w = content.shape[-2:]
         if self.fast is not None:
             out = self.fast(content, target)
@@ -130,7 +163,7 @@ class Stylizer:
             out = self.model(pad_for_generator(content), target)[..., :h, :w]
         if self.preserve_color:
             out = keep_colors(out, content)
-        if self._strength != 1.0:
+        if self._strength < 1.0:
             out = torch.lerp(content, out, self._strength)
         return out.clamp(0, 255)
 
@@ -141,6 +174,13 @@ class Stylizer:
         """
         return self.fast.prepare(batch, height, width) if self.fast is not None else 0.0
 
+    def stylize_frames(self, frames: np.ndarray, target: Tensor | None = None) -> np.ndarray:
+        """B×H×W×3 uint8 RGB frames → stylised frames of the same shape (`target` as in `stylize_tensor`)."""
+        if isinstance(self.fast, CpuGenerator):
+            target = self._target_for(self.target if target is None else target)
+            return self.fast.frames(frames, target.numpy(), min(self._strength, 1.0), self.preserve_color)
+        return np.stack(tensor_to_frames(self.stylize_tensor(frames_to_tensor(list(frames), self.device), target)))
+
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """H×W×3 uint8 RGB → stylised frame of the same size."""
-        return tensor_to_frame(self.stylize_tensor(frame_to_tensor(frame, self.device)))
+        return self.stylize_frames(frame[None])[0]

@@ -16,10 +16,12 @@ from realtime.sources.capture import FrameSource
 
 SAMPLE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field")
 SAMPLE_FPS = 30.0
-SAMPLE_SIZE = (1280, 720)
+# A webcam's 4:3 at a size the photos (400–1000 px) fill with little enlarging: footage blown up from small
+# photos looks soft and blocky in the window however well it is stylised.
+SAMPLE_SIZE = (640, 480)
 SECONDS_PER_PHOTO = 6.0
 CROSSFADE_S = 0.75
-_ZOOM = 0.3  # how far each shot zooms in over its time on screen
+_ZOOM = 0.12  # how far each shot zooms in over its time on screen
 
 
 class SampleSource(FrameSource):

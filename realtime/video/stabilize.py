@@ -43,6 +43,10 @@ class TemporalStabilizer:
         self._prev_out: np.ndarray | None = None
         self._grids: dict[tuple[int, int], np.ndarray] = {}
 
+    def reset(self) -> None:
+        """Forget the previous frame (a cut, a new style): the next frame is taken as it is."""
+        self._prev_gray = self._prev_out = None
+
     def __call__(self, content: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         """H×W×3 uint8 RGB input and its stylisation (same size) → stabilised H×W×3 uint8 RGB."""
         if content.shape != stylized.shape:

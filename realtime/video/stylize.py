@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from realtime.atomic import refuse_overwrite
 from realtime.errors import RealtimeError
-from realtime.imaging.frames import fit_long_side, frames_to_tensor, tensor_to_frames
+from realtime.imaging.frames import fit_long_side
 from realtime.model.styles import StyleSpec
 from realtime.runtimes.stylizer import Stylizer
 from realtime.video.ffmpeg import ffmpeg_path
@@ -282,9 +282,8 @@ def _run(
             if first_time is None:
                 first_time = items[0].time
             started = time.perf_counter()
-            content = frames_to_tensor([it.content for it in items], stylizer.device)
             targets = torch.stack([schedule.target_at(it.time - first_time) for it in items])
-            outputs = tensor_to_frames(stylizer.stylize_tensor(content, targets))
+            outputs = stylizer.stylize_frames(np.stack([it.content for it in items]), targets)
             busy["generator"] += time.perf_counter() - started
             for it, out in zip(items, outputs):
                 _put(styled, replace(it, styled=out), stop)
