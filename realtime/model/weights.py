@@ -114,21 +114,28 @@ def find_weights(path: str | Path) -> Path:
     raise RealtimeError(f"weights file not found: {path}")
 
 
-def load_weights(path: str | Path, device: torch.device | str = "cpu") -> Weights:
-    """Load a weights file (a path or a shipped file's name); any problem with it is one RealtimeError line naming the file."""
-    path = find_weights(path)
+def read_tagged_file(path: Path, fmt: str, version: int, kind: str, title: str) -> tuple[dict, dict]:
+    """(metadata, tensors) of a safetensors file whose metadata names our `fmt` and `version`; a truncated,
+    foreign or newer file is one line naming it (`kind`: "weights", `title`: "MSG-Net weights")."""
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
             metadata = handle.metadata() or {}
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - safe_open is not iterable
     except (SafetensorError, OSError, ValueError) as exc:
-        raise RealtimeError(f"{path} is not a readable weights file (truncated or not safetensors): {exc}") from None
-    if metadata.get("format") != FORMAT:
-        raise RealtimeError(f"{path} is not a realtime MSG-Net weights file (format '{metadata.get('format')}')")
-    if metadata.get("version") != str(VERSION):
+        raise RealtimeError(f"{path} is not a readable {kind} file (truncated or not safetensors): {exc}") from None
+    if metadata.get("format") != fmt:
+        raise RealtimeError(f"{path} is not a realtime {title} file (format '{metadata.get('format')}')")
+    if metadata.get("version") != str(version):
         raise RealtimeError(
-            f"{path} has weights format version {metadata.get('version')}; this realtime reads {VERSION}"
+            f"{path} has {kind} format version {metadata.get('version')}; this realtime reads {version}"
         )
+    return metadata, tensors
+
+
+def load_weights(path: str | Path, device: torch.device | str = "cpu") -> Weights:
+    """Load a weights file (a path or a shipped file's name); any problem with it is one RealtimeError line naming the file."""
+    path = find_weights(path)
+    metadata, tensors = read_tagged_file(path, FORMAT, VERSION, "weights", "MSG-Net weights")
     try:
         model = MSGNet(**{key: int(metadata[key]) for key in MODELS["full"]})
         names = json.loads(metadata["style_names"])

@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from realtime.atomic import atomic_output
 from realtime.errors import RealtimeError
-from realtime.model.weights import find_weights
+from realtime.model.weights import find_weights, read_tagged_file
 from realtime.perceptual.vgg import VGGFeatures
 from realtime.wct.decoder import Decoder
 from realtime.wct.settings import DEFAULT_DECODERS, LEVELS
@@ -97,18 +96,7 @@ def save_decoders(decoder_set: DecoderSet, path: str | Path) -> None:
 def load_decoders(path: str | Path | None = None, device: torch.device | str = "cpu") -> DecoderSet:
     """A decoders file (a path, or a shipped file's bare name; default the shipped one); any problem is one line."""
     path = find_weights(path or DEFAULT_DECODERS)
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as handle:
-            metadata = handle.metadata() or {}
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - safe_open is not iterable
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise RealtimeError(f"{path} is not a readable decoders file (truncated or not safetensors): {exc}") from None
-    if metadata.get("format") != FORMAT:
-        raise RealtimeError(f"{path} is not a realtime WCT decoders file (format '{metadata.get('format')}')")
-    if metadata.get("version") != str(VERSION):
-        raise RealtimeError(
-            f"{path} has decoders format version {metadata.get('version')}; this realtime reads {VERSION}"
-        )
+    metadata, tensors = read_tagged_file(path, FORMAT, VERSION, "decoders", "WCT decoders")
     try:
         levels, width = json.loads(metadata["levels"]), float(metadata["width"])
         channels = tuple(int(c) for c in json.loads(metadata["channels"]))
