@@ -29,10 +29,6 @@ class RecordingControl:
         self._recorder: Recorder | None = None
         self._start: float | None = None
 
-    @property
-    def active(self) -> bool:
-        return self._recorder is not None
-
     def start(self, path: Path) -> None:
         self._recorder = Recorder(path, self.fps, lossless=self.lossless)
         self._start = None
