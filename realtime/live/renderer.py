@@ -81,10 +81,13 @@ class LiveRenderer:
         stylized = self.stylizer(small)  # on the host: PyTorch stays idle on a CPU
         self.generator_ms = (time.perf_counter() - started) * 1000.0
         stylized = self._steady(small, stylized)
-        photo = resize_frame(capture, display)
-        if work != display:
-            guided = self.upsample == "guided"
-            stylized = guided_upsample(stylized, small, photo) if guided else resize_frame(stylized, display)
+        guided = self.upsample == "guided" and work != display
+        # The photo at display size only where it is shown or guides: a 720p resize is not free per frame.
+        photo = resize_frame(capture, display) if guided or compare else None
+        if guided:
+            stylized = guided_upsample(stylized, small, photo)
+        elif work != display:
+            stylized = resize_frame(stylized, display)
         self._capture, self._stylized = capture, stylized
         if not compare:
             return stylized
