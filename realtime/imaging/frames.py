@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from realtime.imaging.sizes import MIN_SIDE, SIZE_MULTIPLE
+from realtime.imaging.sizes import MIN_SIDE, SIZE_MULTIPLE, padding
 
 
 def _check_frame(frame: np.ndarray, shape: tuple[int, ...] | None = None) -> None:
@@ -119,8 +119,7 @@ def pad_for_generator(tensor: Tensor) -> Tensor:
 def pad_to_multiple(tensor: Tensor, multiple: int, min_side: int = 0) -> Tensor:
     """Pad bottom/right (replicating the edge) to sides that divide by `multiple` and are at least `min_side`."""
     h, w = tensor.shape[-2:]
-    pad_h = max(min_side, -(-h // multiple) * multiple) - h
-    pad_w = max(min_side, -(-w // multiple) * multiple) - w
+    pad_h, pad_w = padding(h, multiple, min_side), padding(w, multiple, min_side)
     if pad_h == 0 and pad_w == 0:
         return tensor
     return F.pad(tensor, (0, pad_w, 0, pad_h), mode="replicate")

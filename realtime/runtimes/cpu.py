@@ -17,16 +17,12 @@ import torch
 from torch import Tensor
 
 from realtime.errors import RealtimeError
-from realtime.imaging.sizes import MIN_SIDE, SIZE_MULTIPLE
+from realtime.imaging.sizes import padding
 from realtime.model.msgnet import MSGNet
 from realtime.runtimes.export import export_frame_graph
 from realtime.runtimes.onnx import OnnxRuntimeSession
 from realtime.runtimes.openvino import OpenVinoSession
 from realtime.runtimes.settings import CPU_RUNTIMES
-
-
-def _padding(side: int) -> int:
-    return max(MIN_SIDE, -(-side // SIZE_MULTIPLE) * SIZE_MULTIPLE) - side
 
 
 class CpuGenerator:
@@ -98,7 +94,7 @@ class CpuGenerator:
         """B×H×W×3 uint8 RGB and a C×C or B×C×C float32 target → stylised B×H×W×3 uint8 RGB, any H and W."""
         self.prepare()
         h, w = frames.shape[1:3]
-        pad_h, pad_w = _padding(h), _padding(w)
+        pad_h, pad_w = padding(h), padding(w)
         if pad_h or pad_w:  # on bytes, once: the generator needs sides a multiple of 4
             frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
         feeds = {
