@@ -17,6 +17,18 @@ from realtime.model.targets import StyleBank
 from realtime.model.weights import Weights, save_weights
 from realtime.perceptual.vgg import VGGFeatures
 
+# ITU-R BT.601 full-range YCbCr on 0–255 RGB: the yardstick for "the photo's colours were kept".
+_TO_YCBCR = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+_CHROMA_OFFSET = torch.tensor([0.0, 128.0, 128.0]).view(1, 3, 1, 1)
+
+
+def rgb_to_ycbcr(rgb: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("ij,bjhw->bihw", _TO_YCBCR.to(rgb), rgb) + _CHROMA_OFFSET.to(rgb)
+
+
+def ycbcr_to_rgb(ycbcr: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("ij,bjhw->bihw", torch.linalg.inv(_TO_YCBCR).to(ycbcr), ycbcr - _CHROMA_OFFSET.to(ycbcr))
+
 
 def make_weights(ngf: int = 8, n_blocks: int = 1, styles: int = 2, seed: int = 0) -> Weights:
     """A tiny random generator whose outputs still vary visibly with content and style."""

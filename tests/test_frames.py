@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 import torch
+from conftest import rgb_to_ycbcr, ycbcr_to_rgb
 
-from realtime.imaging.color import keep_colors, rgb_to_ycbcr, ycbcr_to_rgb
+from realtime.imaging.color import keep_colors
 from realtime.imaging.frames import (
     fit_long_side,
     frame_to_tensor,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-from conftest import make_weights, photo, save_png, tiny_vgg
+from conftest import make_weights, photo, rgb_to_ycbcr, save_png, tiny_vgg
 
 import realtime.atomic
 import realtime.live.gatys_worker
@@ -22,7 +22,6 @@ from realtime.gatys.network import LossNetwork
 from realtime.gatys.optimize import Gatys
 from realtime.gatys.settings import GatysSettings, parse_layer_list, parse_weight_list
 from realtime.gatys.still import render_still
-from realtime.imaging.color import rgb_to_ycbcr
 from realtime.imaging.frames import frame_to_tensor
 from realtime.imaging.images import read_image
 from realtime.live.gatys_worker import GatysSnapshotRenderer

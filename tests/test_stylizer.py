@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
 import torch
-from conftest import make_weights, photo
+from conftest import make_weights, photo, rgb_to_ycbcr
 
 from realtime.errors import RealtimeError
-from realtime.imaging.color import rgb_to_ycbcr
 from realtime.imaging.frames import frame_to_tensor
 from realtime.model.targets import BOLDER_REACH, bolder
 from realtime.runtimes.stylizer import Stylizer
