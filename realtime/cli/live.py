@@ -66,7 +66,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--size",
         type=positive_int,
         help=f"working size, the long side the generator sees (default {DEFAULT_WORKING_SIZE['cuda']} on CUDA, "
-        f"{DEFAULT_WORKING_SIZE['cpu']} on CPU; [ and ] change it live)",
+        f"{DEFAULT_WORKING_SIZE['amx']} on CPUs with AMX, {DEFAULT_WORKING_SIZE['cpu']} on other CPUs; [ and ] change "
+        "it live)",
     )
     live.add_argument("--mirror", action="store_true", help="flip the picture left-right (selfie view)")
     live.add_argument("--record", metavar="PATH", help="record the stylised video from the start (.mp4, .mkv or .mov)")
@@ -137,7 +138,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     demo.add_argument(
         "--size",
         type=positive_int,
-        help=f"working size (default {DEFAULT_WORKING_SIZE['cuda']} on CUDA, {DEFAULT_WORKING_SIZE['cpu']} on CPU)",
+        help=f"working size (default {DEFAULT_WORKING_SIZE['cuda']} on CUDA, {DEFAULT_WORKING_SIZE['amx']} on CPUs with "
+        f"AMX, {DEFAULT_WORKING_SIZE['cpu']} on other CPUs)",
     )
     demo.add_argument("--no-window", action="store_true", help="render the demo video even when a display is available")
     _add_picture_options(demo)

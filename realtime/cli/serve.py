@@ -10,12 +10,12 @@ from pathlib import Path
 
 from realtime.cli.options import add_model_options, build_note, non_negative_int, positive_int
 from realtime.errors import RealtimeError
+from realtime.live.settings import DEFAULT_WORKING_SIZE
 from realtime.model.styles import DEFAULT_STYLE_SIZE
 from realtime.serving.settings import (
     DEFAULT_HOST,
     DEFAULT_MAX_CLIENTS,
     DEFAULT_PORT,
-    DEFAULT_WORKING_SIZE,
     ServeOptions,
     is_loopback,
 )

@@ -21,12 +21,13 @@ from dataclasses import replace
 from aiohttp import web
 
 from realtime.errors import RealtimeError
+from realtime.live.settings import default_working_size
 from realtime.runtimes.stylizer import Stylizer
 from realtime.serving.app import Routes, build_app
 from realtime.serving.auth import Guard, new_token
 from realtime.serving.gallery import Gallery
 from realtime.serving.generator import SharedGenerator
-from realtime.serving.settings import ServeOptions, is_loopback, working_size_for
+from realtime.serving.settings import ServeOptions, is_loopback
 from realtime.serving.uploads import UploadLimits
 from realtime.serving.viewers import Viewers
 
@@ -71,7 +72,8 @@ class StyleServer:
         self.options = options
         self._ssl = ssl_context(options)
         self.stylizer = stylizer
-        self.working_size = options.working_size or working_size_for(stylizer.device.type)
+        # Without live's AMX size: the cores are shared between every viewer's frames.
+        self.working_size = options.working_size or default_working_size(stylizer.device.type)
         self.gallery = Gallery(stylizer, options.styles)
         self.generator = SharedGenerator(stylizer, max_batch=options.max_clients)
         self.viewers = Viewers(self.gallery, self.generator, options.max_clients, self.working_size)

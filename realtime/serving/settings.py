@@ -9,8 +9,6 @@ from pathlib import Path
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_CLIENTS = 4
-# The long side the generator sees, as in `realtime live`: the camera's on CUDA, a small one on a CPU.
-DEFAULT_WORKING_SIZE = {"cuda": 1280, "cpu": 320}
 MIN_WORKING_SIZE = 64
 MORPH_SECONDS = 1.0
 # Uploads: a phone photo is 3–12 MP and a few MB; anything far beyond is a mistake or an attack.
@@ -30,10 +28,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def working_size_for(device_type: str) -> int:
-    return DEFAULT_WORKING_SIZE["cuda" if device_type == "cuda" else "cpu"]
-
-
 @dataclass(frozen=True)
 class ServeOptions:
     """Where and how the server listens. A token is required whenever `host` is not a loopback address."""
@@ -45,7 +39,7 @@ class ServeOptions:
     token: str | None = None
     certfile: Path | None = None
     keyfile: Path | None = None
-    working_size: int | None = None  # None: the device's default (DEFAULT_WORKING_SIZE)
+    working_size: int | None = None  # None: the device's default (live's `default_working_size`)
 
     @property
     def scheme(self) -> str:
