@@ -107,6 +107,20 @@ def test_builtin_names_blending_strength_and_json(capsys, tmp_path, weights_file
     assert out.is_file()
 
 
+def test_stroke_option_paints_a_large_image_with_larger_strokes(capsys, tmp_path, weights_file):
+    big = save_png(tmp_path / "big.png", photo(480, 640))
+    pictures = {}
+    for stroke in ("0", "2"):
+        out = tmp_path / f"stroke{stroke}.png"
+        code, _, err = run(
+            capsys, "image", big, "-o", out, "--weights", weights_file, "--style", "style0", "--stroke", stroke
+        )
+        assert code == 0, err
+        pictures[stroke] = np.asarray(Image.open(out), dtype=float)
+    assert pictures["2"].shape == (480, 640, 3)
+    assert np.abs(pictures["2"] - pictures["0"]).mean() > 2
+
+
 def test_folder_input_stylises_every_image(capsys, tmp_path, weights_file, style_images):
     src = tmp_path / "in"
     src.mkdir()
@@ -279,6 +293,7 @@ def test_cuda_without_cuda(capsys, tmp_path, weights_file, photo_file):
     "extra,message",
     [
         (["--strength", "2.5"], "between 0 and 2"),
+        (["--stroke", "5"], "between 0 and 4"),
         (["--style", "x.png:-1"], "positive number"),
         (["--size", "-5"], "0 or more"),
         (["--device", "tpu"], "unknown device"),

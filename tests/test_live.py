@@ -97,8 +97,9 @@ def test_keys_map_to_actions_on_every_gui_backend():
     assert action_for_key(27) is Action.QUIT and action_for_key(ord("q")) is Action.QUIT
     assert action_for_key(ord(" ")) is Action.PAUSE
     assert action_for_key(ord("]")) is Action.SIZE_UP and action_for_key(ord("[")) is Action.SIZE_DOWN
+    assert action_for_key(ord(".")) is Action.STROKE_UP and action_for_key(ord(",")) is Action.STROKE_DOWN
     assert action_for_key(ord("x")) is None
-    assert len(HOTKEYS) == 13 and all(k.isascii() and t.isascii() for k, t in HOTKEYS)
+    assert len(HOTKEYS) == 14 and all(k.isascii() and t.isascii() for k, t in HOTKEYS)
 
 
 # Styles -------------------------------------------------------------------------------------------
@@ -246,6 +247,22 @@ def test_strength_keys_step_and_clamp(session):
     assert np.array_equal(session.output, session.frame.image)  # strength 0 shows the photo
     session.handle(Action.STRENGTH_UP)
     assert session.stylizer.strength == pytest.approx(0.1)
+
+
+def test_stroke_keys_step_and_say_what_the_working_size_paints(session):
+    session.sizes.chosen = 128
+    session.step()
+    session.handle(Action.STROKE_UP)
+    assert session.state.stroke == pytest.approx(1.25) and session.stylizer.stroke == pytest.approx(1.25)
+    # a 128 px working frame is painted at its own size: strokes 4 times those of a 512 px picture
+    assert any(text == "strokes 1.25 (painted 4.0 at working size 128)" for text in session.messages.recent)
+    for _ in range(20):
+        session.handle(Action.STROKE_UP)
+    assert session.stylizer.stroke == 4.0
+    assert any(text == "strokes 4" for text in session.messages.recent)
+    for _ in range(20):
+        session.handle(Action.STROKE_DOWN)
+    assert session.stylizer.stroke == 0.0
 
 
 def test_resolution_keys_change_the_working_size_not_the_display(session):
@@ -540,6 +557,7 @@ def _hud(**changes):
     info = HudInfo(
         style="1/2 style0",
         strength=1.0,
+        stroke=1.6,
         working_resolution=(320, 240),
         fps=12.0,
         generator_ms=30.0,

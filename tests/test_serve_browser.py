@@ -201,6 +201,10 @@ def test_the_page_has_the_live_windows_hotkeys(browser, server, camera_frame):
 
     page.keyboard.press("-")
     wait_for(lambda: page.input_value("#strength") == "0.9", what="strength down")
+    page.keyboard.press(">")
+    wait_for(lambda: page.text_content("#stroke") == "strokes 1.25", what="larger strokes")
+    page.keyboard.press("<")
+    wait_for(lambda: page.text_content("#stroke") == "strokes 1", what="strokes back")
     width = "document.getElementById('output').videoWidth"
     page.keyboard.press("[")
     wait_for(lambda: page.text_content("#size") == "size 128", what="a smaller working size")

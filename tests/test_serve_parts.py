@@ -83,6 +83,25 @@ def test_viewers_with_different_strengths_are_stylised_apart_and_each_gets_its_o
     assert np.abs(styled.astype(int) - frame.astype(int)).mean() > 10
 
 
+def test_viewers_with_different_strokes_each_get_their_own():
+    stylizer = Stylizer(make_weights(), "cpu")
+    target = stylizer.styles.target("style1")
+    frame = photo(192, 256)  # larger than stroke 4's painting size (128 px), smaller than stroke 1's
+    generator = SharedGenerator(stylizer)
+
+    async def two() -> list[np.ndarray]:
+        jobs = (Job(frame, target, stroke=4.0), Job(frame, target, stroke=1.0))
+        return list(await asyncio.gather(*(generator.stylize(job) for job in jobs)))
+
+    try:
+        broad, own_size = asyncio.run(two())
+    finally:
+        generator.close()
+    stylizer.target, stylizer.stroke = target, 0.0
+    assert np.abs(own_size.astype(float) - stylizer(frame)).mean() < 1.0
+    assert np.abs(broad.astype(float) - own_size).mean() > 2.0
+
+
 def test_a_closed_generator_refuses_work():
     generator = SharedGenerator(Stylizer(make_weights(), "cpu"))
     generator.close()
@@ -92,14 +111,15 @@ def test_a_closed_generator_refuses_work():
 
 def test_settings_messages_are_checked_before_anything_changes():
     settings = ViewerSettings("style0", size=320, max_size=320)
-    settings.apply({"strength": 0.25, "mirror": True, "size_step": -1})
-    assert (settings.strength, settings.mirror, settings.size) == (0.25, True, 256)
+    settings.apply({"strength": 0.25, "mirror": True, "size_step": -1, "stroke": 9})
+    assert (settings.strength, settings.mirror, settings.size, settings.stroke) == (0.25, True, 256, 4.0)
     settings.apply({"size_step": 1})
     settings.apply({"size_step": 1})
     assert settings.size == 320  # never above the server's own
     for bad, message in (
         ({"strength": "1"}, "strength must be a number"),
         ({"strength": float("nan")}, "strength must be a number"),
+        ({"stroke": "big"}, "stroke must be a number"),
         ({"mirror": 1}, "mirror must be true or false"),
         ({"size": 4000}, "size must be a whole number from 64 to 320"),
         ({"size_step": 2}, "size_step must be 1 or -1"),
@@ -183,7 +203,8 @@ def test_the_page_offers_every_hotkey_of_the_live_window():
     bound = set(re.findall(r'^  (?:"(.)"|(\w+)): ', script, re.MULTILINE))
     keys = {a or b for a, b in bound}
     # The live window's keys, as the browser names them (digits are handled apart from the table).
-    wanted = {"ArrowRight", "n", "ArrowLeft", "p", "b", "+", "-", "]", "[", "m", "c", " ", "r", "s", "h", "q", "Escape"}
+    wanted = {"ArrowRight", "n", "ArrowLeft", "p", "b", "+", "-", ">", "<", "]", "[", "m", "c", " ", "r", "s", "h", "q"}
+    wanted.add("Escape")
     assert wanted <= keys
     assert "(Number(key) + 9) % 10" in script
     help_rows = re.findall(r"<tr><th>(.*?)</th>", page)

@@ -1,11 +1,13 @@
+import cv2
 import numpy as np
 import pytest
 import torch
 from conftest import make_weights, photo, rgb_to_ycbcr
 
 from realtime.errors import RealtimeError
-from realtime.imaging.frames import frame_to_tensor
+from realtime.imaging.frames import frame_to_tensor, resize_frame
 from realtime.model.targets import BOLDER_REACH, bolder
+from realtime.runtimes.strokes import paint_size
 from realtime.runtimes.stylizer import Stylizer
 
 
@@ -114,3 +116,41 @@ def test_strength_above_one_pushes_the_target_past_the_style():
     assert torch.equal(stylizer.target, target)  # the style itself is left as it was
     with pytest.raises(RealtimeError, match="between 0 and 2"):
         stylizer.strength = 2.5
+
+
+def _sharpness(frame: np.ndarray) -> float:
+    return float(cv2.Laplacian(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), cv2.CV_32F).var())
+
+
+@pytest.mark.parametrize("optimize", [False, None], ids=["eager", "cpu-runtime"])
+def test_large_strokes_paint_a_large_picture_like_its_small_copy_enlarged(weights, optimize):
+    """Stroke 2 paints a 768 px picture's strokes as on a 256 px copy, with the detail of a full-size pass."""
+    stylizer = Stylizer(weights, "cpu", style_size=64, optimize=optimize)
+    stylizer.set_style(["style0"])
+    frame = photo(576, 768)
+    assert paint_size(576, 768, 2.0) == (192, 256)
+    small = stylizer(resize_frame(frame, (192, 256))).astype(float)
+    outputs = {}
+    for stroke in (0.0, 2.0):
+        stylizer.stroke = stroke
+        outputs[stroke] = stylizer(frame)
+        assert outputs[stroke].shape == frame.shape
+
+    def off_small(out: np.ndarray) -> float:
+        return float(np.abs(resize_frame(out, (192, 256)).astype(float) - small).mean())
+
+    assert off_small(outputs[2.0]) < 0.5 * off_small(outputs[0.0])
+    enlarged = resize_frame(small.astype(np.uint8), (576, 768))
+    assert _sharpness(outputs[2.0]) > 1.5 * _sharpness(enlarged)
+
+
+def test_pictures_within_the_strokes_painting_size_are_painted_once(stylizer):
+    frame = photo(300, 400)
+    stylizer.stroke = 0.0
+    own_size = stylizer(frame)
+    stylizer.stroke = 1.0  # 512 px: larger than the picture
+    assert np.array_equal(stylizer(frame), own_size)
+    stylizer.stroke = 4.0  # 128 px
+    assert np.abs(stylizer(frame).astype(float) - own_size).mean() > 2
+    with pytest.raises(RealtimeError, match="stroke"):
+        stylizer.stroke = 4.5

@@ -389,6 +389,20 @@ def test_cli_method_wct_writes_a_stylised_picture_of_the_inputs_size(
     assert '"method": "wct"' in stdout and '"relu4_3"' in stdout
 
 
+def test_cli_stroke_scales_the_size_the_deep_levels_work_at(cli_setup, style_images, tmp_path, capsys):
+    big = save_png(tmp_path / "big.png", photo(192, 256))
+    pictures = {}
+    for stroke in ("0", "1", "2"):
+        out = tmp_path / f"stroke{stroke}.png"
+        args = ["--method", "wct", "--decoders", cli_setup, "--style", style_images[0], "--coarse-size", "128"]
+        code, _, err = _image([big, "-o", out, *args, "--stroke", stroke], capsys)
+        assert code == 0, err
+        pictures[stroke] = read_image(out).astype(int)
+    assert pictures["0"].shape == pictures["2"].shape == (192, 256, 3)
+    assert not np.array_equal(pictures["1"], pictures["0"])  # 128 px against the full size
+    assert not np.array_equal(pictures["2"], pictures["1"])  # 64 px against 128
+
+
 def test_cli_strength_zero_gives_back_the_photo(cli_setup, photo_file, style_images, tmp_path, capsys):
     out = tmp_path / "out.png"
     args = ["--method", "wct", "--decoders", cli_setup, "--style", style_images[0], "--strength", "0"]

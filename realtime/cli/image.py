@@ -21,7 +21,7 @@ from realtime.cli.options import (
 from realtime.errors import RealtimeError
 from realtime.gatys.settings import DEFAULT_SIZE as GATYS_SIZE
 from realtime.imaging.images import DEFAULT_IMAGE_SIZE
-from realtime.wct.settings import DEFAULT_ALPHA, DEFAULT_COARSE_SIZE, DEFAULT_DECODERS, LEVELS
+from realtime.wct.settings import DEFAULT_ALPHA, DEFAULT_COARSE_SIZE, DEFAULT_DECODERS, LEVELS, MIN_COARSE_SIZE
 
 METHODS = ("auto", "msgnet", "wct", "gatys")
 STILLS_MODEL = "full"
@@ -163,6 +163,7 @@ def _msgnet(args: argparse.Namespace) -> Method:
     stylizer.refine_styles(args.refine, args.vgg, progress=True)
     stylizer.set_style(args.style)
     stylizer.strength = args.strength
+    stylizer.stroke = args.stroke
     stylizer.preserve_color = args.preserve_color
     size = DEFAULT_IMAGE_SIZE if args.size is None else args.size
     return stylizer, size, 1.0, {"device": str(stylizer.device), "weights": stylizer.weights.source}
@@ -176,13 +177,20 @@ def _wct(args: argparse.Namespace) -> Method:
         alpha=args.alpha,
         levels=args.levels,
         style_size=args.style_size,
-        coarse_size=args.coarse_size,
+        coarse_size=_stroke_coarse_size(args.coarse_size, args.stroke),
         preserve_color=args.preserve_color,
     )
     wct = load_wct(args.style, settings, args.decoders, args.vgg, args.device)
     size = DEFAULT_IMAGE_SIZE if args.size is None else args.size
     facts = {"device": str(wct.device), "decoders": wct.source, "alpha": args.alpha, "levels": list(args.levels)}
     return wct, size, args.strength, facts
+
+
+def _stroke_coarse_size(coarse_size: int, stroke: float) -> int:
+    """WCT's strokes are set by the size its deep levels work at: --stroke scales it as it scales MSG-Net's."""
+    if not stroke or not coarse_size:
+        return 0
+    return max(MIN_COARSE_SIZE, round(coarse_size / stroke))
 
 
 def _gatys(args: argparse.Namespace) -> Method:

@@ -205,6 +205,7 @@ def _run_live(args: argparse.Namespace) -> int:
         sinks = [] if args.virtual_camera is None else [_virtual_camera(args.virtual_camera, source)]
         stylizer = Stylizer.load(args.weights, args.device, args.style_size, on_build=build_note, model=args.model)
         stylizer.strength = args.strength
+        stylizer.stroke = args.stroke
         stylizer.preserve_color = args.preserve_color
         stylizer.refine_styles(args.refine, args.vgg, progress=True)
         catalog = StyleCatalog(stylizer.weights.bank.names(), args.styles, args.style or ())

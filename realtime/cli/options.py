@@ -17,7 +17,7 @@ from realtime.errors import RealtimeError
 from realtime.model.shapes import MODEL_CHOICES
 from realtime.model.styles import DEFAULT_STYLE_SIZE, StyleSpec
 from realtime.perceptual.settings import DEFAULT_REFINE_STEPS
-from realtime.runtimes.settings import MAX_STRENGTH
+from realtime.runtimes.settings import DEFAULT_STROKE, MAX_STRENGTH, MAX_STROKE, STROKE_REFERENCE
 from realtime.video.settings import TimedStyle
 from realtime.wct.settings import parse_levels
 
@@ -49,6 +49,7 @@ non_negative_int = _number(int, lambda v: v >= 0, "0 or more")
 positive_int = _number(int, lambda v: v > 0, "1 or more")
 positive_float = _number(float, lambda v: v > 0, "a positive number")
 strength = _number(float, lambda v: 0 <= v <= MAX_STRENGTH, f"between 0 and {MAX_STRENGTH:g}")
+stroke = _number(float, lambda v: 0 <= v <= MAX_STROKE, f"between 0 and {MAX_STROKE:g}")
 stabilize_strength = _number(float, lambda v: 0 <= v < 1, "at least 0 and below 1")
 fade_seconds = _number(float, lambda v: v >= 0, "0 or more seconds")
 fraction = _number(float, lambda v: 0 <= v <= 1, "between 0 and 1")
@@ -119,6 +120,14 @@ def add_style_options(
         type=strength,
         default=1.0,
         help=f"0 = photo, 1 = the style as trained (default), up to {MAX_STRENGTH:g} = bolder than the painting",
+    )
+    parser.add_argument(
+        "--stroke",
+        type=stroke,
+        default=DEFAULT_STROKE,
+        metavar="S",
+        help=f"brush-stroke size relative to the picture, the same at any picture size: 1 (default) = as on a "
+        f"{STROKE_REFERENCE} px picture, 2 = twice as large; 0 = the finest (MSG-Net and WCT, not Gatys)",
     )
     parser.add_argument("--preserve-color", action="store_true", help="stylise luminance, keep the photo's colours")
     parser.add_argument(

@@ -88,6 +88,7 @@ def _run_video(args: argparse.Namespace) -> int:
         args.weights, str(device), args.style_size, optimize=optimize, on_build=build_note, model=args.model
     )
     stylizer.strength = args.strength
+    stylizer.stroke = args.stroke
     stylizer.preserve_color = args.preserve_color
     stylizer.refine_styles(args.refine, args.vgg, progress=True)
     schedule = StyleSchedule(args.style, stylizer.styles.blend, args.fade)

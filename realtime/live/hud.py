@@ -31,6 +31,7 @@ class HudInfo:
 
     style: str
     strength: float
+    stroke: float  # as painted at the working size
     working_resolution: tuple[int, int]  # width, height of the frame the generator saw
     fps: float
     generator_ms: float
@@ -96,8 +97,9 @@ def _draw_status(frame: np.ndarray, info: HudInfo, scale: float, line: int, marg
     rows = [
         f"{info.style}{'  (loading...)' if info.loading else ''}",
         f"{info.fps:4.1f} fps   generator {info.generator_ms:.0f} ms   latency {info.latency_ms:.0f} ms",
-        f"strength {info.strength:.1f}   working {info.working_resolution[0]}x{info.working_resolution[1]}   "
-        f"{info.device}" + "".join(f"   {flag}" for flag in flags),
+        f"strength {info.strength:.1f}   strokes {info.stroke:.1f}   "
+        f"working {info.working_resolution[0]}x{info.working_resolution[1]}   {info.device}"
+        + "".join(f"   {flag}" for flag in flags),
     ]
     for i, row in enumerate(rows):
         _text(frame, row, (margin, margin + line * (i + 1) - line // 4), scale, _YELLOW if i == 0 else _WHITE)
@@ -145,7 +147,8 @@ def _draw_help(frame: np.ndarray, hotkeys: Sequence[tuple[str, str]], scale: flo
     key_w = max((cv2.getTextSize(k, _FONT, scale, 1)[0][0] for k, _ in hotkeys), default=0)
     text_w = max((cv2.getTextSize(t, _FONT, scale, 1)[0][0] for _, t in hotkeys), default=0)
     box_w, box_h = key_w + text_w + 3 * line, line * (len(hotkeys) + 1)
-    x0, y0 = max(0, (width - box_w) // 2), max(4 * line, (height - box_h) // 2)  # below the status lines
+    # Below the status lines where the window has room, else as low as still shows every row.
+    x0, y0 = max(0, (width - box_w) // 2), max(0, min(max(4 * line, (height - box_h) // 2), height - box_h))
     region = frame[y0 : y0 + box_h, x0 : x0 + box_w]
     np.right_shift(region, 2, out=region)
     for i, (keys, text) in enumerate(hotkeys):

@@ -21,6 +21,8 @@ class Action(Enum):
     MORPH = "morph to the next style"
     STRENGTH_UP = "strength up"
     STRENGTH_DOWN = "strength down"
+    STROKE_UP = "larger brush strokes"
+    STROKE_DOWN = "smaller brush strokes"
     SIZE_UP = "larger working size"
     SIZE_DOWN = "smaller working size"
     MIRROR = "mirror"
@@ -46,6 +48,7 @@ HOTKEYS: tuple[tuple[str, str], ...] = (
     ("1-9, 0", "pick style 1-10"),
     ("b", f"morph to the next style over {MORPH_SECONDS:g} s"),
     ("+ / -", "strength up / down"),
+    ("> / <", "brush strokes larger / smaller"),
     ("] / [", "working size up / down"),
     ("m", "mirror"),
     ("c", "compare: original | stylised"),
@@ -67,6 +70,8 @@ _KEYS: dict[int, Action | Pick] = {
     ord("b"): Action.MORPH,
     **{code: Action.STRENGTH_UP for code in (ord("+"), ord("="), 0xFFAB)},
     **{code: Action.STRENGTH_DOWN for code in (ord("-"), ord("_"), 0xFFAD)},
+    **{code: Action.STROKE_UP for code in (ord("."), ord(">"))},
+    **{code: Action.STROKE_DOWN for code in (ord(","), ord("<"))},
     ord("]"): Action.SIZE_UP,
     ord("["): Action.SIZE_DOWN,
     ord("m"): Action.MIRROR,

@@ -28,15 +28,16 @@ from realtime.live.settings import LiveOptions
 from realtime.live.sizes import WorkingSize
 from realtime.live.snapshot import SnapshotHook, Snapshots, save_stylized
 from realtime.live.stats import LiveSummary, LoopStats
-from realtime.live.status import hud_info
+from realtime.live.status import hud_info, stroke_note
 from realtime.live.styles import StyleCatalog
 from realtime.live.switcher import StyleSwitcher
 from realtime.live.window import Window
-from realtime.runtimes.settings import MAX_STRENGTH
+from realtime.runtimes.settings import MAX_STRENGTH, MAX_STROKE
 from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.capture import Frame, FrameSource, SourceEnded
 
 STRENGTH_STEP = 0.1
+STROKE_STEP = 0.25
 
 
 @dataclass
@@ -44,6 +45,7 @@ class LiveState:
     """The picture settings the hotkeys change (the working size and the style have their own parts)."""
 
     strength: float
+    stroke: float
     mirror: bool = False
     compare: bool = False
     paused: bool = False
@@ -93,7 +95,7 @@ class LiveSession:
         self.renderer = LiveRenderer(
             stylizer, self.options.display_max_side, upsample=self.options.upsample, stabilize=self.options.stabilize
         )
-        self.state = LiveState(stylizer.strength, self.options.mirror, self.options.compare)
+        self.state = LiveState(stylizer.strength, stylizer.stroke, self.options.mirror, self.options.compare)
         self.sizes = WorkingSize(self.options.working_size, self.messages)
         self.stats = LoopStats()
         self.recording = RecordingControl(self.messages, source.fps, self.options.output_dir, lossless=self.clock.waits)
@@ -193,6 +195,11 @@ class LiveSession:
             state.strength = round(min(MAX_STRENGTH, max(0.0, state.strength + step)), 2)
             self.stylizer.strength = state.strength
             self.messages.post(f"strength {state.strength:.1f}")
+        elif action in (Action.STROKE_UP, Action.STROKE_DOWN):
+            step = STROKE_STEP if action is Action.STROKE_UP else -STROKE_STEP
+            state.stroke = round(min(MAX_STROKE, max(0.0, state.stroke + step)), 2)
+            self.stylizer.stroke = state.stroke
+            self.messages.post(stroke_note(state.stroke, self.renderer.working_resolution))
         elif action in (Action.SIZE_UP, Action.SIZE_DOWN):
             shape = None if self._frame is None else self._frame.image.shape
             self.sizes.step(1 if action is Action.SIZE_UP else -1, shape)

@@ -6,9 +6,24 @@ from typing import TYPE_CHECKING
 
 from realtime.live.hud import HudInfo
 from realtime.live.keys import HOTKEYS
+from realtime.runtimes.strokes import effective_stroke
 
 if TYPE_CHECKING:
     from realtime.live.session import LiveSession
+
+
+def _painted(stroke: float, working_resolution: tuple[int, int]) -> float:
+    width, height = working_resolution
+    return effective_stroke(height, width, stroke) if width else stroke  # nothing rendered yet: as asked
+
+
+def stroke_note(stroke: float, working_resolution: tuple[int, int]) -> str:
+    """The note for a new stroke size, and what the working size makes of it when that differs."""
+    painted = _painted(stroke, working_resolution)
+    width, height = working_resolution
+    if abs(painted - stroke) < 0.05:
+        return f"strokes {stroke:g}"
+    return f"strokes {stroke:g} (painted {painted:.1f} at working size {max(width, height)})"
 
 
 def hud_info(session: LiveSession) -> HudInfo:
@@ -23,6 +38,7 @@ def hud_info(session: LiveSession) -> HudInfo:
     return HudInfo(
         style=switcher.label,
         strength=state.strength,
+        stroke=_painted(state.stroke, session.renderer.working_resolution),
         working_resolution=session.renderer.working_resolution,
         fps=stats.fps,
         generator_ms=stats.generator_ms,

@@ -210,6 +210,9 @@ def run_bench(
         on_build=progress,
         cpu_runtime=runtime if runtime in CPU_RUNTIMES else "auto",
     )
+    # One generator pass at each size: a large frame's second, stroke-size pass is a picture setting
+    # (benchmarks/bench_strokes.py), not the generator's speed.
+    reference.stroke = fast.stroke = 0.0
     style = loaded.bank.names()[0] if loaded.bank.names() else FALLBACK_STYLE
     reference.set_style([style])
     fast.target = reference.target

@@ -9,6 +9,12 @@ DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 COMPILE_MODES = ("none", "default", "max-autotune-no-cudagraphs", "reduce-overhead", "max-autotune")
 # Strength: 0 = the photo, 1 = the style as trained, up to 2 = bolder than the painting (see `Stylizer`).
 MAX_STRENGTH = 2.0
+# Stroke size (see `realtime.runtimes.strokes`): 1 paints a picture's strokes as large, relative to it, as on a
+# picture of STROKE_REFERENCE px (the style images' scale); 2 twice as large; 0 paints at the picture's own
+# size, the finest strokes the generator makes.
+STROKE_REFERENCE = 512
+DEFAULT_STROKE = 1.0
+MAX_STROKE = 4.0
 # What runs the generator on a CPU: auto = OpenVINO where installed and willing, else onnxruntime.
 CPU_RUNTIMES = ("auto", "openvino", "onnxruntime")
 # Which fast path the bench times: the app's for the device, a CPU runtime, or PyTorch's.

@@ -12,7 +12,7 @@ from torch import Tensor
 from realtime.device import prepare_cuda, resolve_device
 from realtime.errors import RealtimeError
 from realtime.imaging.color import keep_colors
-from realtime.imaging.frames import frames_to_tensor, pad_for_generator, tensor_to_frames
+from realtime.imaging.frames import frames_to_tensor, pad_for_generator, resize, resize_frame, tensor_to_frames
 from realtime.model.msgnet import MSGNet
 from realtime.model.styles import DEFAULT_STYLE_SIZE, StyleSpec
 from realtime.model.targets import StyleTargets, bolder
@@ -21,7 +21,8 @@ from realtime.perceptual.refine import TargetRefiner, default_cache_dir
 from realtime.perceptual.settings import DEFAULT_REFINE_STEPS, RefineSettings
 from realtime.runtimes.cpu import CpuGenerator
 from realtime.runtimes.cuda import FastGenerator, FastSettings, resolve_settings
-from realtime.runtimes.settings import MAX_STRENGTH
+from realtime.runtimes.settings import DEFAULT_STROKE, MAX_STRENGTH, MAX_STROKE
+from realtime.runtimes.strokes import add_stroke_frames, add_strokes, paint_size
 
 
 def _fast_path(
@@ -43,6 +44,8 @@ class Stylizer:
     `strength` up to 1 blends the stylised image with the photo in pixel space (0 = photo, 1 = the style as
     trained), which behaves the same for every style and costs nothing extra per frame; above 1, up to
     `MAX_STRENGTH`, the style target is pushed past the painting's (`bolder`): bolder colours and strokes.
+    `stroke` keeps brush strokes in proportion to the picture (`realtime.runtimes.strokes`): pictures larger
+    than the stroke's painting size take a second, smaller generator pass.
 
     `optimize` picks the generator path: None = the device's default (a CPU runtime, `cpu_runtime`: OpenVINO
     or onnxruntime, which measured faster than PyTorch there; PyTorch's fast path on CUDA, several times
@@ -73,6 +76,7 @@ class Stylizer:
         self._bolder: Tensor | None = None
         self._bolder_key: tuple | None = None
         self.strength = 1.0
+        self.stroke = DEFAULT_STROKE
         self.preserve_color = False
 
     @classmethod
@@ -109,6 +113,16 @@ class Stylizer:
         if not 0.0 <= value <= MAX_STRENGTH:
             raise RealtimeError(f"strength must be between 0 and {MAX_STRENGTH:g}, got {value}")
         self._strength = float(value)
+
+    @property
+    def stroke(self) -> float:
+        return self._stroke
+
+    @stroke.setter
+    def stroke(self, value: float) -> None:
+        if not 0.0 <= value <= MAX_STROKE:
+            raise RealtimeError(f"stroke must be between 0 and {MAX_STROKE:g}, got {value}")
+        self._stroke = float(value)
 
     def _target_for(self, target: Tensor | None) -> Tensor:
         """The target the generator gets: the style's own, or pushed further for a strength above 1 (kept
@@ -156,29 +170,44 @@ class Stylizer:
         which lets a batch of video frames straddle a style change.
         """
         target = self._target_for(self.target if target is None else target)
-        h, w = content.shape[-2:]
-        if self.fast is not None:
-            out = self.fast(content, target)
-        else:
-            out = self.model(pad_for_generator(content), target)[..., :h, :w]
+        out = self._generate(content, target)
+        paint = paint_size(*content.shape[-2:], self._stroke)
+        if paint is not None:
+            out = add_strokes(self._generate(resize(content, paint), target), out)
         if self.preserve_color:
             out = keep_colors(out, content)
         if self._strength < 1.0:
             out = torch.lerp(content, out, self._strength)
         return out.clamp(0, 255)
 
+    def _generate(self, content: Tensor, target: Tensor) -> Tensor:
+        h, w = content.shape[-2:]
+        if self.fast is not None:
+            return self.fast(content, target)
+        return self.model(pad_for_generator(content), target)[..., :h, :w]
+
     def warm_up(self, height: int, width: int, batch: int = 1) -> float:
-        """Pay the fast path's compile/capture for a working size now (e.g. before the first live frame).
+        """Pay the fast path's compile/capture for a working size now (e.g. before the first live frame),
+        and for the smaller size its strokes are painted at, if any.
 
         Returns the seconds spent: 0 when that size is ready already or the path is eager.
         """
-        return self.fast.prepare(batch, height, width) if self.fast is not None else 0.0
+        if self.fast is None:
+            return 0.0
+        sizes = [(height, width), paint_size(height, width, self._stroke)]
+        return sum(self.fast.prepare(batch, *size) for size in sizes if size is not None)
 
     def stylize_frames(self, frames: np.ndarray, target: Tensor | None = None) -> np.ndarray:
         """B×H×W×3 uint8 RGB frames → stylised frames of the same shape (`target` as in `stylize_tensor`)."""
         if isinstance(self.fast, CpuGenerator):
-            target = self._target_for(self.target if target is None else target)
-            return self.fast.frames(frames, target.numpy(), min(self._strength, 1.0), self.preserve_color)
+            target = self._target_for(self.target if target is None else target).numpy()
+            settings = (min(self._strength, 1.0), self.preserve_color)
+            out = self.fast.frames(frames, target, *settings)
+            paint = paint_size(*frames.shape[1:3], self._stroke)
+            if paint is None:
+                return out
+            small = np.stack([resize_frame(frame, paint) for frame in frames])
+            return add_stroke_frames(self.fast.frames(small, target, *settings), out)
         return np.stack(tensor_to_frames(self.stylize_tensor(frames_to_tensor(list(frames), self.device), target)))
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:

@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from realtime.errors import RealtimeError
+from realtime.runtimes.settings import DEFAULT_STROKE, MAX_STROKE
 from realtime.serving.settings import MIN_WORKING_SIZE
 
 # The working sizes `[` and `]` step through, up to the server's own (the largest a viewer may ask for).
 SIZE_STEPS = (64, 96, 128, 160, 192, 256, 320, 384, 480, 640, 800, 960, 1280, 1600, 1920)
 _FLAGS = ("preserve_color", "mirror", "compare", "paused")
-KNOWN = frozenset({"style", "morph", "strength", "size", "size_step", *_FLAGS})
+KNOWN = frozenset({"style", "morph", "strength", "stroke", "size", "size_step", *_FLAGS})
 
 
 def parse_message(text: str | bytes) -> dict[str, object]:
@@ -44,12 +45,14 @@ def check_changes(changes: object) -> Mapping[str, object]:
 
 @dataclass
 class ViewerSettings:
-    """What one viewer sees: its style (an id of the gallery's), strength, colour mode, mirror, compare, pause, size."""
+    """What one viewer sees: its style (an id of the gallery's), strength, stroke, colour mode, mirror, compare,
+    pause, size."""
 
     style: str
     size: int
     max_size: int
     strength: float = 1.0
+    stroke: float = DEFAULT_STROKE
     preserve_color: bool = False
     mirror: bool = False
     compare: bool = False
@@ -64,6 +67,11 @@ class ViewerSettings:
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise RealtimeError(f"strength must be a number between 0 and 1, got {value!r}")
             update["strength"] = min(1.0, max(0.0, float(value)))
+        if "stroke" in changes:
+            value = changes["stroke"]
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise RealtimeError(f"stroke must be a number between 0 and {MAX_STROKE:g}, got {value!r}")
+            update["stroke"] = min(MAX_STROKE, max(0.0, float(value)))
         for flag in _FLAGS:
             if flag in changes:
                 if not isinstance(changes[flag], bool):

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from realtime.runtimes.settings import DEFAULT_STROKE
 from realtime.runtimes.stylizer import Stylizer
 
 
@@ -30,6 +31,7 @@ class Job:
     target: Tensor
     strength: float = 1.0
     preserve_color: bool = False
+    stroke: float = DEFAULT_STROKE
     future: asyncio.Future | None = field(default=None, repr=False)
 
 
@@ -50,7 +52,7 @@ class GeneratorStats:
 class SharedGenerator:
     """A thread that owns the `Stylizer`'s generator and stylises the jobs of all viewers in batches.
 
-    Each call sets the stylizer's strength and colour mode to its jobs' own.
+    Each call sets the stylizer's strength, colour mode and stroke to its jobs' own.
     """
 
     def __init__(self, stylizer: Stylizer, max_batch: int = 8) -> None:
@@ -94,7 +96,7 @@ class SharedGenerator:
                 jobs, self._jobs = self._jobs[: self.max_batch], self._jobs[self.max_batch :]
             groups: dict[tuple, list[Job]] = defaultdict(list)
             for job in jobs:
-                groups[(job.image.shape, job.strength, job.preserve_color)].append(job)
+                groups[(job.image.shape, job.strength, job.preserve_color, job.stroke)].append(job)
             for group in groups.values():
                 self._run(group)
         for job in pending:
@@ -118,7 +120,11 @@ class SharedGenerator:
 
     def _stylize(self, jobs: list[Job]) -> np.ndarray:
         stylizer = self.stylizer
-        stylizer.strength, stylizer.preserve_color = jobs[0].strength, jobs[0].preserve_color
+        stylizer.strength, stylizer.preserve_color, stylizer.stroke = (
+            jobs[0].strength,
+            jobs[0].preserve_color,
+            jobs[0].stroke,
+        )
         frames = np.stack([job.image for job in jobs])
         return stylizer.stylize_frames(frames, torch.stack([job.target for job in jobs]))
 

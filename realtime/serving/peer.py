@@ -98,7 +98,9 @@ class Viewer:
         loop = asyncio.get_running_loop()
         work = await loop.run_in_executor(None, compose.prepare, image, s.size, s.mirror)
         try:
-            out = await self.generator.stylize(Job(work, self._current_target(), s.strength, s.preserve_color))
+            out = await self.generator.stylize(
+                Job(work, self._current_target(), s.strength, s.preserve_color, s.stroke)
+            )
         except Exception as exc:  # noqa: BLE001 - the generator failed this frame (out of memory…): say so, keep going
             self.send({"error": f"the generator failed: {exc}"})
             out = work

@@ -19,6 +19,8 @@ DEFAULT_DECODERS = "wct-vgg16"
 DEFAULT_ALPHA = 1.0
 # The deep levels work on the picture at most this long side, the shallow ones at full size (see stylize.py).
 DEFAULT_COARSE_SIZE = 512
+# Smaller and relu4_3's features (an eighth of the side) are too few to carry a painting's statistics.
+MIN_COARSE_SIZE = 64
 # Decoders mirror the VGG blocks at this fraction of their channels: a quarter of the arithmetic of a full
 # mirror, for the same reconstruction quality at this training budget (docs/models/wct-decoders.md).
 DEFAULT_WIDTH = 0.5
@@ -57,8 +59,10 @@ class WCTSettings:
             raise RealtimeError(f"WCT's alpha must be between 0 and 1, got {self.alpha}")
         if not self.levels or any(level not in LEVELS for level in self.levels):
             raise RealtimeError(f"WCT levels must be among {', '.join(LEVELS)}, got {', '.join(self.levels)}")
-        if self.style_size < 16 or self.coarse_size < 0 or 0 < self.coarse_size < 64:
-            raise RealtimeError("WCT needs a style size of at least 16 and a coarse size of 0 or at least 64")
+        if self.style_size < 16 or self.coarse_size < 0 or 0 < self.coarse_size < MIN_COARSE_SIZE:
+            raise RealtimeError(
+                f"WCT needs a style size of at least 16 and a coarse size of 0 or at least {MIN_COARSE_SIZE}"
+            )
         if self.precision not in PRECISIONS:
             raise RealtimeError(f"precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
 

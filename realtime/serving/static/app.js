@@ -6,6 +6,7 @@
 const $ = (id) => document.getElementById(id);
 const token = new URLSearchParams(location.search).get("token");
 const STRENGTH_STEP = 0.1;
+const STROKE_STEP = 0.25; // as the live window's > and <; the server keeps it within 0–4
 const HUD_MODES = ["hud", "hud+help", "clean"];
 const ICE_WAIT_MS = 3000;
 
@@ -213,6 +214,7 @@ function showSettings() {
   for (const flag of ["preserve_color", "mirror", "compare", "paused"]) $(flag).checked = s[flag];
   $("style-name").textContent = s.style_name;
   $("size").textContent = `size ${s.size}`;
+  $("stroke").textContent = `strokes ${s.stroke}`;
   markStyle();
 }
 
@@ -325,6 +327,11 @@ function nudgeStrength(step) {
   send({ strength: Math.round(Math.min(1, Math.max(0, view.settings.strength + step)) * 100) / 100 });
 }
 
+function nudgeStroke(step) {
+  if (!view.settings) return;
+  send({ stroke: Math.max(0, Math.round((view.settings.stroke + step) * 100) / 100) });
+}
+
 const KEYS = {
   ArrowRight: () => stepStyle(1),
   n: () => stepStyle(1),
@@ -335,6 +342,10 @@ const KEYS = {
   "=": () => nudgeStrength(STRENGTH_STEP),
   "-": () => nudgeStrength(-STRENGTH_STEP),
   _: () => nudgeStrength(-STRENGTH_STEP),
+  ".": () => nudgeStroke(STROKE_STEP),
+  ">": () => nudgeStroke(STROKE_STEP),
+  ",": () => nudgeStroke(-STROKE_STEP),
+  "<": () => nudgeStroke(-STROKE_STEP),
   "]": () => send({ size_step: 1 }),
   "[": () => send({ size_step: -1 }),
   m: () => flip("mirror"),
