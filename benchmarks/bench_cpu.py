@@ -153,6 +153,8 @@ def contenders(model: str, weights_path: str | None, threads: int) -> tuple[str,
     graph = export_frame_graph(weights.model)
     onnx_app = Stylizer(weights, "cpu", cpu_runtime="onnxruntime")
     openvino_app = Stylizer(weights, "cpu", cpu_runtime="openvino")
+    for app in (eager, onnx_app, openvino_app):
+        app.stroke = 0.0  # one pass at every size, as the bare sessions make (strokes: bench_strokes.py)
     for app in (onnx_app, openvino_app):
         app.set_style([style])
     openvino = OpenVinoSession(graph, threads)

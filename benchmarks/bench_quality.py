@@ -16,9 +16,11 @@ decoders unless --wct-decoders; --no-wct leaves it out; --wct-picture adds wct-p
 turning the transformed features into the picture itself as in Li et al., not the change) and gatys (`realtime.gatys`, --gatys-steps L-BFGS
 steps; --gatys-limit N renders only N evenly spaced styles, since each render takes minutes on a CPU).
 
-Styles come in groups: "trained" (the weights' built-in styles, or --styles DIR) and "unseen" (--unseen DIR:
-paintings the generator never trained on). Photos default to scikit-image's bundled samples, which no
-training set here contains; the photos refined targets are fitted on must not be among them.
+Styles come in groups: "trained" (the weights' built-in styles, or --styles DIR), "unseen" (--unseen DIR:
+paintings the generator never trained on) and "own" (--own: the graphic pictures `own_paintings.py` draws,
+a grid, thick strokes, a pencil sketch, a mosaic, plus any --own-extra files such as an old master).
+Photos default to scikit-image's bundled samples, which no training set here contains; the photos refined
+targets are fitted on must not be among them. --stroke and --strength set MSG-Net's (default 1 each).
 
     python benchmarks/bench_quality.py --weights weights/msgnet21.safetensors --unseen my_paintings/ --json q.json
     OMP_NUM_THREADS=2 python benchmarks/bench_quality.py --weights w.safetensors --size 64 --limit 3 --gatys-steps 20
@@ -31,11 +33,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from own_paintings import write_own_paintings
 from tqdm import tqdm
 
 from realtime.device import resolve_device
@@ -65,7 +69,7 @@ METHODS = ("msgnet", "refined", "wct", "wct-picture", "gatys")
 
 
 def style_groups(
-    weights: Weights, vgg: VGGFeatures, args: argparse.Namespace, device: torch.device
+    weights: Weights, vgg: VGGFeatures, args: argparse.Namespace, device: torch.device, own_folder: Path
 ) -> list[tuple[str, str, dict]]:
     """(group, style source, VGG Gram yardstick) for every style benchmarked."""
     styles: list[tuple[str, str, dict]] = []
@@ -82,6 +86,9 @@ def style_groups(
     if args.unseen:
         unseen = image_files(args.unseen, "unseen style")[: args.unseen_limit or None]
         styles += [("unseen", str(p), image_grams(vgg, p, args.style_size, device)) for p in unseen]
+    if args.own:
+        own = [*write_own_paintings(own_folder), *map(Path, args.own_extra)]
+        styles += [("own", str(p), image_grams(vgg, p, args.style_size, device)) for p in own]
     return styles
 
 
@@ -112,6 +119,7 @@ class Contenders:
     def __init__(self, args: argparse.Namespace, weights: Weights, network: LossNetwork, device: torch.device) -> None:
         self.weights = weights
         self.stylizer = Stylizer(weights, device, args.style_size)
+        self.stylizer.stroke, self.stylizer.strength = args.stroke, args.strength
         self.refiner = None
         if args.refine_steps:
             settings = RefineSettings(steps=args.refine_steps, photos=tuple(args.refine_photos.split(",")))
@@ -228,6 +236,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--photos", default=DEFAULT_PHOTOS, help=f"comma list of photos (default {DEFAULT_PHOTOS})")
     parser.add_argument("--size", type=int, default=256, help="photos' long side (default 256, the training size)")
     parser.add_argument("--style-size", type=int, default=512, help="style images' long side (default 512)")
+    parser.add_argument("--own", action="store_true", help="also score the drawn own paintings (own_paintings.py)")
+    parser.add_argument(
+        "--own-extra", nargs="*", default=[], metavar="PATH", help="more own paintings, e.g. an old master"
+    )
+    parser.add_argument(
+        "--stroke", type=float, default=1.0, help="MSG-Net's stroke size (default 1, as `realtime image`)"
+    )
+    parser.add_argument("--strength", type=float, default=1.0, help="MSG-Net's strength (default 1)")
     parser.add_argument("--limit", type=int, default=None, help="trained styles to use (default all)")
     parser.add_argument("--unseen-limit", type=int, default=0, help="unseen styles to use (default all)")
     parser.add_argument("--gatys-steps", type=int, default=300, help="Gatys L-BFGS steps (0 = no Gatys)")
@@ -266,6 +282,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="own-paintings-") as folder:
+        return run(args, Path(folder))
+
+
+def run(args: argparse.Namespace, own_folder: Path) -> int:
+    """The benchmark, with `own_folder` to draw the own paintings into."""
     try:
         device = resolve_device(args.device)
         weights = load_weights(args.weights) if args.weights else shipped_weights(model_for(args.model, device))
@@ -276,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         photos = [(p, fit_long_side(read_image(p, args.size), args.size)) for p in args.photos.split(",")]
         if args.refine_steps and set(args.refine_photos.split(",")) & {p for p, _ in photos}:
             raise RealtimeError("--photos overlap --refine-photos: refined targets would be scored on their own photos")
-        styles = style_groups(weights, vgg, args, device)
+        styles = style_groups(weights, vgg, args, device, own_folder)
         contenders = Contenders(args, weights, network, device)
     except RealtimeError as exc:
         print(f"bench_quality: error: {exc}", file=sys.stderr)
