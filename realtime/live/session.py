@@ -40,6 +40,11 @@ STRENGTH_STEP = 0.1
 STROKE_STEP = 0.25
 
 
+def _stepped(value: float, step: float, highest: float) -> float:
+    """A key's step of a setting, kept within 0–`highest` and free of float drift (0.1 + 0.2 …)."""
+    return round(min(highest, max(0.0, value + step)), 2)
+
+
 @dataclass
 class LiveState:
     """The picture settings the hotkeys change (the working size and the style have their own parts)."""
@@ -192,12 +197,12 @@ class LiveSession:
             self.switcher.step(-1 if action is Action.PREVIOUS else 1, morph=action is Action.MORPH)
         elif action in (Action.STRENGTH_UP, Action.STRENGTH_DOWN):
             step = STRENGTH_STEP if action is Action.STRENGTH_UP else -STRENGTH_STEP
-            state.strength = round(min(MAX_STRENGTH, max(0.0, state.strength + step)), 2)
+            state.strength = _stepped(state.strength, step, MAX_STRENGTH)
             self.stylizer.strength = state.strength
             self.messages.post(f"strength {state.strength:.1f}")
         elif action in (Action.STROKE_UP, Action.STROKE_DOWN):
             step = STROKE_STEP if action is Action.STROKE_UP else -STROKE_STEP
-            state.stroke = round(min(MAX_STROKE, max(0.0, state.stroke + step)), 2)
+            state.stroke = _stepped(state.stroke, step, MAX_STROKE)
             self.stylizer.stroke = state.stroke
             self.messages.post(stroke_note(state.stroke, self.renderer.working_resolution))
         elif action in (Action.SIZE_UP, Action.SIZE_DOWN):

@@ -43,6 +43,13 @@ def check_changes(changes: object) -> Mapping[str, object]:
     return changes
 
 
+def _clamped(name: str, value: object, highest: float) -> float:
+    """A number setting, kept within 0–`highest` (a slider or a key may overshoot); anything else is an error."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise RealtimeError(f"{name} must be a number between 0 and {highest:g}, got {value!r}")
+    return min(highest, max(0.0, float(value)))
+
+
 @dataclass
 class ViewerSettings:
     """What one viewer sees: its style (an id of the gallery's), strength, stroke, colour mode, mirror, compare,
@@ -62,16 +69,9 @@ class ViewerSettings:
         """Apply every field but `style` and `morph` (the viewer resolves those); all are checked before any is set."""
         check_changes(changes)
         update: dict[str, object] = {}
-        if "strength" in changes:
-            value = changes["strength"]
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise RealtimeError(f"strength must be a number between 0 and 1, got {value!r}")
-            update["strength"] = min(1.0, max(0.0, float(value)))
-        if "stroke" in changes:
-            value = changes["stroke"]
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise RealtimeError(f"stroke must be a number between 0 and {MAX_STROKE:g}, got {value!r}")
-            update["stroke"] = min(MAX_STROKE, max(0.0, float(value)))
+        for name, highest in (("strength", 1.0), ("stroke", MAX_STROKE)):
+            if name in changes:
+                update[name] = _clamped(name, changes[name], highest)
         for flag in _FLAGS:
             if flag in changes:
                 if not isinstance(changes[flag], bool):
