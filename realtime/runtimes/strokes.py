@@ -18,15 +18,12 @@ from torch import Tensor
 from realtime.imaging.frames import fit_size, resize, resize_frame
 from realtime.runtimes.settings import STROKE_REFERENCE
 
-# Below this the generator's receptive field covers most of the picture and strokes stop growing.
-MIN_PAINT_SIDE = 64
-
 
 def paint_size(height: int, width: int, stroke: float) -> tuple[int, int] | None:
     """The (height, width) to paint a picture at for `stroke`, or None when that is its own size."""
     if stroke <= 0:
         return None
-    side = max(MIN_PAINT_SIDE, round(STROKE_REFERENCE / stroke))
+    side = round(STROKE_REFERENCE / stroke)
     return None if side >= max(height, width) else fit_size(height, width, side)
 
 
