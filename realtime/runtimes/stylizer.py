@@ -38,6 +38,12 @@ def _fast_path(
     return FastGenerator(model, device, settings, on_build) if settings else None
 
 
+def _in_range(name: str, value: float, highest: float) -> float:
+    if not 0.0 <= value <= highest:
+        raise RealtimeError(f"{name} must be between 0 and {highest:g}, got {value}")
+    return float(value)
+
+
 class Stylizer:
     """A generator on a device plus the current style target, strength and colour mode.
 
@@ -110,9 +116,7 @@ class Stylizer:
 
     @strength.setter
     def strength(self, value: float) -> None:
-        if not 0.0 <= value <= MAX_STRENGTH:
-            raise RealtimeError(f"strength must be between 0 and {MAX_STRENGTH:g}, got {value}")
-        self._strength = float(value)
+        self._strength = _in_range("strength", value, MAX_STRENGTH)
 
     @property
     def stroke(self) -> float:
@@ -120,9 +124,7 @@ class Stylizer:
 
     @stroke.setter
     def stroke(self, value: float) -> None:
-        if not 0.0 <= value <= MAX_STROKE:
-            raise RealtimeError(f"stroke must be between 0 and {MAX_STROKE:g}, got {value}")
-        self._stroke = float(value)
+        self._stroke = _in_range("stroke", value, MAX_STROKE)
 
     def _target_for(self, target: Tensor | None) -> Tensor:
         """The target the generator gets: the style's own, or pushed further for a strength above 1 (kept
