@@ -23,6 +23,7 @@ from conftest import make_weights, photo, save_png
 
 from realtime.cli import main
 from realtime.model.weights import save_weights
+from realtime.runtimes.settings import STROKE_REFERENCE
 from realtime.runtimes.stylizer import Stylizer
 
 pytest.importorskip("aiortc", reason="realtime serve needs the serve extra")
@@ -111,6 +112,8 @@ def test_settings_travel_on_the_data_channel_and_bad_ones_are_one_line_errors(se
         wait_for(lambda: client.state()["size"] < SIZE, what="a smaller working size")
         small = client.state()["size"]
         wait_for(lambda: max(client.received[-1][1].shape[:2]) == small, what="frames at the smaller size")
+        # a picture smaller than the stroke's painting size is painted at its own size: larger strokes
+        assert client.state()["painted_stroke"] == pytest.approx(STROKE_REFERENCE / small, abs=0.01)
 
         client.set(strength="lots")
         client.set(volume=11)

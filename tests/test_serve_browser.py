@@ -18,6 +18,7 @@ import pytest
 from conftest import make_weights, photo, save_png
 
 from realtime.imaging.frames import resize_frame
+from realtime.runtimes.settings import STROKE_REFERENCE
 from realtime.runtimes.stylizer import Stylizer
 
 pytest.importorskip("aiortc", reason="realtime serve needs the serve extra")
@@ -201,10 +202,12 @@ def test_the_page_has_the_live_windows_hotkeys(browser, server, camera_frame):
 
     page.keyboard.press("-")
     wait_for(lambda: page.input_value("#strength") == "0.9", what="strength down")
+    # the working size is below the strokes' painting size, so the page says what it paints them at
+    painted = f"(painted {STROKE_REFERENCE / WORKING:.1f} at this size)"
     page.keyboard.press(">")
-    wait_for(lambda: page.text_content("#stroke") == "strokes 1.25", what="larger strokes")
+    wait_for(lambda: page.text_content("#stroke") == f"strokes 1.25 {painted}", what="larger strokes")
     page.keyboard.press("<")
-    wait_for(lambda: page.text_content("#stroke") == "strokes 1", what="strokes back")
+    wait_for(lambda: page.text_content("#stroke") == f"strokes 1 {painted}", what="strokes back")
     width = "document.getElementById('output').videoWidth"
     page.keyboard.press("[")
     wait_for(lambda: page.text_content("#size") == "size 128", what="a smaller working size")

@@ -14,6 +14,7 @@ from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessi
 from torch import Tensor
 
 from realtime.errors import RealtimeError
+from realtime.runtimes.strokes import effective_stroke
 from realtime.serving import compose
 from realtime.serving.controls import ViewerSettings, parse_message
 from realtime.serving.gallery import Gallery
@@ -50,6 +51,7 @@ class Viewer:
         self._morph: tuple[Tensor, float] | None = None  # (the target morphed from, start time)
         self._style_requests = 0
         self._style_name = ""
+        self._camera_side = 0  # the camera frames' long side, once one has come: it caps the working size
         self._stats_task: asyncio.Task | None = None
         self.pc.on("track", self._on_track)
         self.pc.on("datachannel", self._on_datachannel)
@@ -95,6 +97,7 @@ class Viewer:
     async def render(self, image: np.ndarray) -> np.ndarray:
         """The camera frame as this viewer sees it: mirrored, at its working size, stylised, compared."""
         s = self.settings
+        self._camera_side = max(image.shape[:2])
         loop = asyncio.get_running_loop()
         work = await loop.run_in_executor(None, compose.prepare, image, s.size, s.mirror)
         try:
@@ -114,7 +117,11 @@ class Viewer:
             channel.send(json.dumps(message))
 
     def state(self) -> dict[str, object]:
-        return {**self.settings.as_json(), "style_name": self._style_name}
+        """The settings, and the stroke the working size actually paints (a small picture paints larger)."""
+        s = self.settings
+        side = min(s.size, self._camera_side or s.size)
+        painted = round(effective_stroke(side, side, s.stroke), 2)
+        return {**s.as_json(), "style_name": self._style_name, "painted_stroke": painted}
 
     async def close(self) -> None:
         if self.closed.is_set():

@@ -214,7 +214,8 @@ function showSettings() {
   for (const flag of ["preserve_color", "mirror", "compare", "paused"]) $(flag).checked = s[flag];
   $("style-name").textContent = s.style_name;
   $("size").textContent = `size ${s.size}`;
-  $("stroke").textContent = `strokes ${s.stroke}`;
+  const painted = Math.abs(s.painted_stroke - s.stroke) < 0.05 ? "" : ` (painted ${s.painted_stroke.toFixed(1)} at this size)`;
+  $("stroke").textContent = `strokes ${s.stroke}${painted}`;
   markStyle();
 }
 
