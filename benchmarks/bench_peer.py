@@ -7,7 +7,8 @@ runs by default: the full generator for built-in styles (stroke 1), WCT for a pa
 with a VGG16 at hand), and the generator's encoder target for a painting as the live path uses it.
 
 Every output is scored against the painting itself (its VGG Grams at --style-size: the same yardstick for
-both), as bench_quality does: style ratio (lower follows the painting more) and content change.
+both), as bench_quality does: style ratio (lower follows the painting more), its layer-balanced mean
+(`layers`: the strokes and shapes of the deeper layers weigh as much as colour) and content change.
 Two contact sheets are written: built-ins (photo | ours | theirs, per style) and own paintings (the drawn
 set of `own_paintings.py`, since WikiArt thumbnails cannot be shown).
 
@@ -27,12 +28,12 @@ import cv2
 import numpy as np
 import torch
 from bench_cpu import cpu_name, stlite_python
-from bench_quality import image_grams, score
+from bench_quality import image_grams, score, with_ratios
 from own_paintings import write_own_paintings
 
 from realtime.imaging.frames import fit_long_side, frame_to_tensor, resize_frame
 from realtime.imaging.images import read_image
-from realtime.model.weights import shipped_weights
+from realtime.model.weights import load_weights, shipped_weights
 from realtime.perceptual.layers import STYLE_LAYERS
 from realtime.perceptual.vgg import VGGFeatures
 from realtime.runtimes.stylizer import Stylizer
@@ -90,6 +91,7 @@ def sheet(rows: list[list[np.ndarray]], header: list[str], path: Path, side: int
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--vgg", help="VGG16 features state dict (default: torchvision's)")
+    parser.add_argument("--weights", help="our generator's weights file (default: the shipped full model)")
     parser.add_argument("--style-images", required=True, help="folder with starry_night and wave images")
     parser.add_argument("--own-extra", nargs="*", default=[], metavar="PATH", help="more paintings, e.g. an old master")
     parser.add_argument("--photos", default=PHOTOS, help=f"comma list (default {PHOTOS})")
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
     device = torch.device("cpu")
     vgg = VGGFeatures.load(args.vgg, "vgg16").to(device)
-    stylizer = Stylizer(shipped_weights("full"), device)
+    stylizer = Stylizer(load_weights(args.weights) if args.weights else shipped_weights("full"), device)
     vgg_name = Path(args.vgg).name if args.vgg else "torchvision's VGG16"
     wct = WCT(load_decoders(DEFAULT_DECODERS), vgg, device, WCTSettings(style_size=args.style_size), vgg_name)
     photos = {Path(p).name: fit_long_side(read_image(p, args.size), args.size) for p in args.photos.split(",")}
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                 if p in list(photos)[:2]:
                     own_rows.append([read_image(path), photo, *outputs.values()])
     print(f"CPU: {cpu_name()}; photos {', '.join(photos)} at {args.size} px; paintings' Grams at {args.style_size} px")
-    print(f"{'group':<9} {'style':<14} {'contender':<20} {'ratio':>7} {'max':>7} {'change':>7}")
+    print(f"{'group':<9} {'style':<14} {'contender':<20} {'ratio':>7} {'max':>7} {'layers':>7} {'change':>7}")
     for (group, style), chosen in groupby(rows).items():
         for contender in chosen[0]["scores"]:
             print(f"{group:<9} {style:<14} {summary(chosen, contender)}")
@@ -172,18 +174,20 @@ def main(argv: list[str] | None = None) -> int:
 def scored(vgg, group, style, photo_name, photo, outputs, grams, device) -> dict:
     with torch.no_grad():
         photo_features = vgg(frame_to_tensor(photo, device), STYLE_LAYERS)
-    base = score(vgg, photo, photo_features, grams, device)["style"]
-    scores = {}
-    for name, image in outputs.items():
-        scores[name] = score(vgg, image, photo_features, grams, device)
-        scores[name]["ratio"] = scores[name]["style"] / base
+    base = score(vgg, photo, photo_features, grams, device)
+    scores = {
+        name: with_ratios(score(vgg, image, photo_features, grams, device), base) for name, image in outputs.items()
+    }
     return {"group": group, "style": style, "photo": photo_name, "scores": scores}
 
 
 def summary(rows: list[dict], contender: str) -> str:
     ratios = [row["scores"][contender]["ratio"] for row in rows]
     changes = [row["scores"][contender]["content_change"] for row in rows]
-    return f"{contender:<20} {np.mean(ratios):>7.3f} {max(ratios):>7.3f} {np.mean(changes):>7.2f}"
+    layers = [row["scores"][contender]["layer_ratio"] for row in rows]
+    return (
+        f"{contender:<20} {np.mean(ratios):>7.3f} {max(ratios):>7.3f} {np.mean(layers):>7.3f} {np.mean(changes):>7.2f}"
+    )
 
 
 def groupby(rows: list[dict]) -> dict[tuple[str, str], list[dict]]:

@@ -6,6 +6,9 @@ training). Each image (the photo itself and every method's output) gets:
 
   style loss      sum over relu1_2, relu2_2, relu3_3, relu4_3 of the mean squared Gram difference (training's term)
   ratio           its style loss ÷ the unstylised photo's: lower is more stylised; the photo is 1 by definition
+  layer ratio     the mean over the four layers of each layer's own ratio. The ratio above is relu1_2's (colour
+                  and fine texture) almost alone: with this VGG convention a photo's Gram distance to a painting
+                  falls ~10³× per layer. This one counts the strokes and shapes the deeper layers see as much
   content change  relu2_2 features' squared change relative to the photo's own, ‖F − F₀‖² / ‖F₀‖²
   seconds         the render of that one image, the style's preparation (encoder target, refined target, WCT
                   statistics, Gatys Grams) done before and reported per style
@@ -101,10 +104,18 @@ def image_grams(vgg: VGGFeatures, path: Path, style_size: int, device: torch.dev
 @torch.no_grad()
 def score(vgg: VGGFeatures, image: np.ndarray, photo_features: dict, grams: dict, device: torch.device) -> dict:
     features = vgg(frame_to_tensor(image, device), STYLE_LAYERS)
+    layers = {name: float(style_distance({name: features[name]}, grams)[0]) for name in STYLE_LAYERS}
     return {
-        "style": float(style_distance(features, grams)[0]),
+        "style": sum(layers.values()),
+        "layers": layers,
         "content_change": float(content_change(features[CONTENT_LAYER], photo_features[CONTENT_LAYER])[0]),
     }
+
+
+def with_ratios(scores: dict, base: dict) -> dict:
+    """An image's `score` with its ratios to the photo's own `score` (`base`): overall, and layer by layer."""
+    layer_ratio = float(np.mean([scores["layers"][k] / base["layers"][k] for k in STYLE_LAYERS]))
+    return {**scores, "ratio": scores["style"] / base["style"], "layer_ratio": layer_ratio}
 
 
 def timed(render, *args) -> tuple[np.ndarray, float]:
@@ -193,9 +204,9 @@ def summary_table(rows: list[dict], title: str) -> None:
     print(f"\n{title}\n")
     print(
         "| styles | method | pairs | mean ratio | median ratio | pairs ≤ 0.3 | worse than the photo | "
-        "content change | s / image | s / style (prep) |"
+        "layer ratio | content change | s / image | s / style (prep) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for group in dict.fromkeys(r["group"] for r in rows):
         for method in METHODS:
             chosen = [r for r in rows if r["group"] == group and method in r]
@@ -206,6 +217,7 @@ def summary_table(rows: list[dict], title: str) -> None:
             print(
                 f"| {group} | {method} | {len(chosen)} | {fmt(mean(ratios))} | {fmt(float(np.median(ratios)))} | "
                 f"{sum(v <= 0.3 for v in ratios)} | {sum(v > 1 for v in ratios)} | "
+                f"{fmt(mean([r[method]['layer_ratio'] for r in chosen]))} | "
                 f"{fmt(mean([r[method]['content_change'] for r in chosen]))} | "
                 f"{fmt(mean([r[method]['seconds'] for r in chosen]))} | {fmt(prep)} |"
             )
@@ -315,11 +327,18 @@ def run(args: argparse.Namespace, own_folder: Path) -> int:
         for name, photo in photos:
             with torch.no_grad():
                 photo_features = vgg(frame_to_tensor(photo, device), STYLE_LAYERS)
-            base = score(vgg, photo, photo_features, grams, device)["style"]
-            row = {"group": group, "style": Path(source).stem, "content_photo": name, "photo_style": base, "prep": prep}
+            base = score(vgg, photo, photo_features, grams, device)
+            row = {
+                "group": group,
+                "style": Path(source).stem,
+                "content_photo": name,
+                "photo_style": base["style"],
+                "photo_layers": base["layers"],
+                "prep": prep,
+            }
             for method, (image, seconds) in contenders.render(photo).items():
-                row[method] = {**score(vgg, image, photo_features, grams, device), "seconds": seconds}
-                row[method]["ratio"] = row[method]["style"] / base
+                scores = with_ratios(score(vgg, image, photo_features, grams, device), base)
+                row[method] = {**scores, "seconds": seconds}
             rows.append(row)
     seconds = time.perf_counter() - start
 

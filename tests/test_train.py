@@ -362,6 +362,8 @@ def test_cli_model_preset_trains_the_light_shape_with_overrides(folders, vgg16_f
         ({"--teacher": "{root}/garbage.pt"}, "not a readable weights file"),
         ({"--teacher-weight": "-1"}, "loss weights must be 0 or more"),
         ({"--checkpoint": "{root}/w.safetensors"}, "must be different files"),
+        ({"--style-layer-weights": "1,1e3"}, "--style-layer-weights takes 4 weights"),
+        ({"--style-layer-weights": "0,0,0,0"}, "not all 0"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(folders, vgg16_file, capsys, change, message):
@@ -410,6 +412,15 @@ def test_quality_yardsticks_agree_with_the_training_loss():
     per_image = style_distance(features, targets)
     assert per_image.shape == (3,)
     torch.testing.assert_close(per_image.mean(), style_loss(features, targets))
+    layer_weights = dict(zip(STYLE_LAYERS, (0.0, 2.0, 0.0, 5.0), strict=True))
+    weighted = style_distance(features, targets, layer_weights)
+    deep = {name: features[name] for name in ("relu2_2", "relu4_3")}
+    torch.testing.assert_close(
+        weighted,
+        2 * style_distance({"relu2_2": deep["relu2_2"]}, targets)
+        + 5 * style_distance({"relu4_3": deep["relu4_3"]}, targets),
+    )
+    torch.testing.assert_close(weighted.mean(), style_loss(features, targets, layer_weights))
     relu = features["relu2_2"]
     assert torch.equal(content_change(relu, relu), torch.zeros(3))
     torch.testing.assert_close(content_change(2 * relu, relu), torch.ones(3))
@@ -455,3 +466,19 @@ def test_a_teacher_of_another_shape_distils_into_a_smaller_student(folders, tmp_
     assert result.status == "finished"
     assert set(training.history[-1]["train"]) == {"content", "style", "tv", "teacher"}
     assert training_summary(training.state_dict())["teacher"] == "big.safetensors"
+
+
+def test_style_layer_weights_decide_which_layers_the_style_loss_and_validation_weigh(folders):
+    runs = {
+        weights: make_training(folders, style_layer_weights=weights, val_every=0)
+        for weights in ((1.0, 1.0, 1.0, 1.0), (0.0, 0.0, 0.0, 1.0), (0.0, 0.0, 0.0, 3.0))
+    }
+    # the same untrained generator: validation's weighted style moves with the weights, its ratio does not
+    plain, deep = (runs[w].validate()["trained"] for w in ((1.0, 1.0, 1.0, 1.0), (0.0, 0.0, 0.0, 1.0)))
+    assert deep["style"] < 0.9 * plain["style"]
+    assert deep["ratio"] == pytest.approx(plain["ratio"], rel=1e-5)
+
+    batch = next(iter(runs.values())).sample_batch()
+    style = {weights: float(run.train_step(*batch)[1]) for weights, run in runs.items()}
+    assert style[(0.0, 0.0, 0.0, 3.0)] == pytest.approx(3 * style[(0.0, 0.0, 0.0, 1.0)], rel=1e-4)
+    assert style[(1.0, 1.0, 1.0, 1.0)] > 1.1 * style[(0.0, 0.0, 0.0, 1.0)]

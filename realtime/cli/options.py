@@ -68,6 +68,13 @@ def int_list(text: str) -> tuple[int, ...]:
     return values
 
 
+def float_list(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers like 1,1e3,1e6, got '{text}'") from None
+
+
 def _parsed_by(parse: Callable[[str], object]) -> Callable[[str], object]:
     """An argparse type from one of our parsers: its RealtimeError message becomes the usage error."""
 

@@ -8,9 +8,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from realtime.cli.options import int_list, non_negative_int, positive_int
+from realtime.cli.options import float_list, int_list, non_negative_int, positive_int
 from realtime.errors import RealtimeError
 from realtime.model.shapes import MODELS
+from realtime.perceptual.layers import STYLE_LAYERS
 from realtime.training.config import PRECISIONS, TRAIN_OPTIONS, TrainConfig
 
 
@@ -75,6 +76,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     train.add_argument("--content-weight", type=float, metavar="W", help=f"default {defaults.content_weight:g}")
     train.add_argument("--style-weight", type=float, metavar="W", help=f"default {defaults.style_weight:g}")
+    train.add_argument(
+        "--style-layer-weights",
+        type=float_list,
+        metavar="W1,...",
+        help=f"each style layer's weight, {', '.join(STYLE_LAYERS)} "
+        f"(default {','.join(f'{w:g}' for w in defaults.style_layer_weights)})",
+    )
     train.add_argument(
         "--tv-weight", type=float, metavar="W", help=f"total-variation weight (default {defaults.tv_weight:g})"
     )

@@ -15,11 +15,16 @@ from torch import Tensor
 from realtime.perceptual.losses import style_grams
 
 
-def style_distance(features: Mapping[str, Tensor], target_grams: Mapping[str, Tensor]) -> Tensor:
+def style_distance(
+    features: Mapping[str, Tensor],
+    target_grams: Mapping[str, Tensor],
+    layer_weights: Mapping[str, float] | None = None,
+) -> Tensor:
     """Per-image (B,) sum over layers of the mean squared Gram difference; targets are B×C×C or C×C."""
     total = None
     for name, gram in style_grams(features).items():
-        diff = (gram - target_grams[name].to(gram).expand_as(gram)).pow(2).mean(dim=(1, 2))
+        weight = 1.0 if layer_weights is None else layer_weights[name]
+        diff = weight * (gram - target_grams[name].to(gram).expand_as(gram)).pow(2).mean(dim=(1, 2))
         total = diff if total is None else total + diff
     if total is None:
         raise ValueError("no feature layers given")

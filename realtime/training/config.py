@@ -11,6 +11,7 @@ from realtime.atomic import check_output_folder
 from realtime.errors import RealtimeError
 from realtime.imaging.sizes import MIN_SIDE, SIZE_MULTIPLE
 from realtime.model.shapes import MODELS
+from realtime.perceptual.layers import STYLE_LAYERS
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 # Options that define the generator's shape: a checkpoint cannot continue as another shape.
@@ -43,6 +44,10 @@ class TrainConfig:
     style_size: int = 512  # style bank and validation targets, as the app computes them
     content_weight: float = 1.0
     style_weight: float = 5.0
+    # Each style layer's share, relu1_2 … relu4_3. With this VGG convention (inputs 0–1, ImageNet-normalised) a
+    # photo's Gram distance to a painting falls ~10³ times per layer, so equal shares train colour and fine
+    # texture (relu1_2) and hardly the strokes and shapes the deeper layers see.
+    style_layer_weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
     tv_weight: float = 0.0
     lr: float = 1e-3
     lr_decay_from: float = 0.8  # fraction of the steps after which the learning rate decays
@@ -65,13 +70,19 @@ class TrainConfig:
         known = {f.name for f in fields(cls)}
         config = cls(**{k: v for k, v in values.items() if k in known})
         config.style_sizes = tuple(config.style_sizes)
+        config.style_layer_weights = tuple(config.style_layer_weights)
         return config
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values, as checkpoints, logs and weights files store them."""
         values = asdict(self)
         values["style_sizes"] = list(self.style_sizes)
+        values["style_layer_weights"] = list(self.style_layer_weights)
         return values
+
+    def layer_weights(self) -> dict[str, float]:
+        """The style loss's weight per VGG layer."""
+        return dict(zip(STYLE_LAYERS, self.style_layer_weights, strict=True))
 
     def shape(self) -> dict[str, int]:
         """The generator's constructor arguments."""
@@ -115,6 +126,13 @@ class TrainConfig:
             (self.width % 4 == 0, "--width must be a multiple of 4"),
             (self.out_kernel % 2 == 1, "--out-kernel must be odd"),
             (all(math.isfinite(w) and w >= 0 for w in weights), "loss weights must be 0 or more"),
+            (
+                len(self.style_layer_weights) == len(STYLE_LAYERS)
+                and all(math.isfinite(w) and w >= 0 for w in self.style_layer_weights)
+                and any(self.style_layer_weights),
+                f"--style-layer-weights takes {len(STYLE_LAYERS)} weights of 0 or more ({', '.join(STYLE_LAYERS)}),"
+                " not all 0",
+            ),
             (0.0 <= self.extra_fraction <= 1.0, "--extra-fraction must be between 0 and 1"),
             (0.0 < self.lr_decay_from <= 1.0, "--lr-decay-from must be in (0, 1]"),
             (self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}"),

@@ -17,11 +17,19 @@ LOSS_NAMES = ("content", "style", "tv", "teacher")
 class StepLosses:
     """The LOSS_NAMES losses of the generator's output, in one method the step can torch.compile whole."""
 
-    def __init__(self, model: MSGNet, vgg: VGGFeatures, precision: Precision, teacher: MSGNet | None) -> None:
+    def __init__(
+        self,
+        model: MSGNet,
+        vgg: VGGFeatures,
+        precision: Precision,
+        teacher: MSGNet | None,
+        layer_weights: dict[str, float],
+    ) -> None:
         self.model = model
         self.vgg = vgg
         self.precision = precision
         self.teacher = teacher
+        self.layer_weights = layer_weights
 
     def compute(
         self, content: Tensor, target: Tensor, grams: dict[str, Tensor], taught: Tensor, teacher_output: Tensor | None
@@ -43,7 +51,7 @@ class StepLosses:
         return torch.stack(
             [
                 content_loss(features[CONTENT_LAYER], reference),
-                style_loss(features, grams),
+                style_loss(features, grams, self.layer_weights),
                 total_variation(output.float()),
                 teacher,
             ]

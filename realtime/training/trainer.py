@@ -81,7 +81,7 @@ class Training:
         )
         if teacher is not None:
             teacher = teacher.to(self.device, memory_format=layout).eval()
-        self.step_losses = StepLosses(self.model, self.vgg, self.precision, teacher)
+        self.step_losses = StepLosses(self.model, self.vgg, self.precision, teacher, config.layer_weights())
         self.loss_names = LOSS_NAMES if teacher is not None else LOSS_NAMES[:3]  # what the bar and the log show
         self.step = 0
         self.images_seen = 0
@@ -89,7 +89,7 @@ class Training:
         self.history: list[dict[str, Any]] = []
         self.last_saved_step: int | None = None
         self.grams = {size: vgg_grams(self.vgg, images, self.precision) for size, images in data.styles.images.items()}
-        self.validation = Validation(data, self.vgg, self.precision, config.content_weight, config.style_weight)
+        self.validation = Validation(data, self.vgg, self.precision, config)
         if state is not None:
             self.load_state_dict(state)
         self.compiled = compile

@@ -11,6 +11,7 @@ from realtime.perceptual.layers import CONTENT_LAYER, STYLE_LAYERS
 from realtime.perceptual.losses import content_loss
 from realtime.perceptual.quality import content_change, style_distance
 from realtime.perceptual.vgg import VGGFeatures
+from realtime.training.config import TrainConfig
 from realtime.training.data import TrainingData, ValidationStyle
 from realtime.training.precision import Precision, vgg_grams
 
@@ -18,17 +19,17 @@ from realtime.training.precision import Precision, vgg_grams
 class Validation:
     """Mean losses and quality yardsticks of a generator on the run's held-out photos, per style group.
 
-    Each style's input image and VGG Grams are prepared once; `loss` weighs the mean content and style
-    losses with the training weights, so validation and training losses read alike.
+    Each style's input image and VGG Grams are prepared once; `style` and `loss` weigh the layers and the
+    losses as training does, so validation and training losses read alike, while `ratio` stays the
+    benchmarks' unweighted yardstick.
     """
 
-    def __init__(
-        self, data: TrainingData, vgg: VGGFeatures, precision: Precision, content_weight: float, style_weight: float
-    ) -> None:
+    def __init__(self, data: TrainingData, vgg: VGGFeatures, precision: Precision, config: TrainConfig) -> None:
         self.photos = data.val_photos
         self.vgg = vgg
         self.precision = precision
-        self.weights = content_weight, style_weight
+        self.weights = config.content_weight, config.style_weight
+        self.layer_weights = config.layer_weights()
         self.styles = [self._prepare(style) for style in data.val_styles]
 
     def __bool__(self) -> bool:
@@ -51,7 +52,7 @@ class Validation:
                 features = self.vgg(output, STYLE_LAYERS)
             distance = style_distance(features, grams)
             scores = {
-                "style": distance.mean(),
+                "style": style_distance(features, grams, self.layer_weights).mean(),
                 "content": content_loss(features[CONTENT_LAYER], reference[CONTENT_LAYER]),
                 "ratio": (distance / style_distance(reference, grams).clamp_min(1e-12)).mean(),
                 "content_change": content_change(features[CONTENT_LAYER], reference[CONTENT_LAYER]).mean(),
