@@ -57,7 +57,7 @@ from realtime.imaging.images import image_files, read_image
 from realtime.model.shapes import MODEL_CHOICES
 from realtime.model.weights import Weights, load_weights, model_for, shipped_weights
 from realtime.perceptual.losses import CONTENT_LAYER, STYLE_LAYERS, style_grams
-from realtime.perceptual.quality import content_change, style_distance
+from realtime.perceptual.quality import content_change, layer_distances
 from realtime.perceptual.refine import TargetRefiner
 from realtime.perceptual.settings import DEFAULT_PHOTOS as REFINE_PHOTOS
 from realtime.perceptual.settings import RefineSettings
@@ -104,7 +104,7 @@ def image_grams(vgg: VGGFeatures, path: Path, style_size: int, device: torch.dev
 @torch.no_grad()
 def score(vgg: VGGFeatures, image: np.ndarray, photo_features: dict, grams: dict, device: torch.device) -> dict:
     features = vgg(frame_to_tensor(image, device), STYLE_LAYERS)
-    layers = {name: float(style_distance({name: features[name]}, grams)[0]) for name in STYLE_LAYERS}
+    layers = {name: float(distance[0]) for name, distance in layer_distances(features, grams).items()}
     return {
         "style": sum(layers.values()),
         "layers": layers,

@@ -15,20 +15,29 @@ from torch import Tensor
 from realtime.perceptual.losses import style_grams
 
 
+def layer_distances(features: Mapping[str, Tensor], target_grams: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """Per layer, the per-image (B,) mean squared Gram difference; targets are B×C×C or C×C."""
+    return {
+        name: (gram - target_grams[name].to(gram).expand_as(gram)).pow(2).mean(dim=(1, 2))
+        for name, gram in style_grams(features).items()
+    }
+
+
+def sum_layers(distances: Mapping[str, Tensor], layer_weights: Mapping[str, float] | None = None) -> Tensor:
+    """`layer_distances` summed over layers, each weighted (1 when `layer_weights` is None)."""
+    if not distances:
+        raise ValueError("no feature layers given")
+    weights = layer_weights or dict.fromkeys(distances, 1.0)
+    return sum(weights[name] * distance for name, distance in distances.items())
+
+
 def style_distance(
     features: Mapping[str, Tensor],
     target_grams: Mapping[str, Tensor],
     layer_weights: Mapping[str, float] | None = None,
 ) -> Tensor:
     """Per-image (B,) sum over layers of the mean squared Gram difference; targets are B×C×C or C×C."""
-    total = None
-    for name, gram in style_grams(features).items():
-        weight = 1.0 if layer_weights is None else layer_weights[name]
-        diff = weight * (gram - target_grams[name].to(gram).expand_as(gram)).pow(2).mean(dim=(1, 2))
-        total = diff if total is None else total + diff
-    if total is None:
-        raise ValueError("no feature layers given")
-    return total
+    return sum_layers(layer_distances(features, target_grams), layer_weights)
 
 
 def content_change(features: Tensor, reference: Tensor) -> Tensor:

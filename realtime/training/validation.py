@@ -9,7 +9,7 @@ from realtime.imaging.frames import frame_to_tensor, pad_for_generator
 from realtime.model.msgnet import MSGNet
 from realtime.perceptual.layers import CONTENT_LAYER, STYLE_LAYERS
 from realtime.perceptual.losses import content_loss
-from realtime.perceptual.quality import content_change, style_distance
+from realtime.perceptual.quality import content_change, layer_distances, style_distance, sum_layers
 from realtime.perceptual.vgg import VGGFeatures
 from realtime.training.config import TrainConfig
 from realtime.training.data import TrainingData, ValidationStyle
@@ -50,9 +50,10 @@ class Validation:
             with autocast():
                 output = model(photos, model.encode_style(self.precision.input(image)))
                 features = self.vgg(output, STYLE_LAYERS)
-            distance = style_distance(features, grams)
+            layers = layer_distances(features, grams)
+            distance = sum_layers(layers)
             scores = {
-                "style": style_distance(features, grams, self.layer_weights).mean(),
+                "style": sum_layers(layers, self.layer_weights).mean(),
                 "content": content_loss(features[CONTENT_LAYER], reference[CONTENT_LAYER]),
                 "ratio": (distance / style_distance(reference, grams).clamp_min(1e-12)).mean(),
                 "content_change": content_change(features[CONTENT_LAYER], reference[CONTENT_LAYER]).mean(),
