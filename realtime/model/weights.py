@@ -32,8 +32,9 @@ from realtime.model.targets import StyleBank
 
 FORMAT = "realtime-msgnet"
 VERSION = 1
-# The shipped weights of each model in `realtime.model.shapes.MODELS`.
-SHIPPED_FILES = {"full": "msgnet21.safetensors", "light": "msgnet21-light.safetensors"}
+# The shipped weights of each model in `realtime.model.shapes.MODELS`. The full model's default is the one
+# trained with the style layers weighed: its built-ins repaint the photo where `msgnet21`'s filter it.
+SHIPPED_FILES = {"full": "msgnet21-painterly.safetensors", "light": "msgnet21-light.safetensors"}
 GENERATOR_PREFIX = "generator."
 BANK_KEY = "style_bank"
 VGG_BANK_PREFIX = "vgg_bank."
