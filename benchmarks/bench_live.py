@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 import torch
 
-from realtime.device import cpu_has_amx, resolve_device
+from realtime.device import resolve_device
 from realtime.imaging.frames import fit_long_side, fit_size
 from realtime.live.session import LiveSession
 from realtime.live.settings import LiveOptions, default_working_size
@@ -186,7 +186,7 @@ def main() -> None:
         weights = Weights(MSGNet(ngf=args.ngf), source=f"untrained ngf={args.ngf}")
     stylizer = Stylizer(weights, device)
     stylizer.set_style([STYLE])
-    working_size = args.size or default_working_size(device.type, cpu_has_amx())
+    working_size = args.size or default_working_size(device.type, stylizer.model.shape)
     work_h, work_w = fit_size(height, width, working_size)
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,7 +10,6 @@ import torch
 import torchvision
 from PIL import Image
 
-import realtime.device
 import realtime.model.weights
 from realtime.model.msgnet import MSGNet
 from realtime.model.targets import StyleBank
@@ -77,7 +76,6 @@ def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def _cpu_without_amx(monkeypatch: pytest.MonkeyPatch) -> None:
     """Defaults that follow the CPU (the model and working size `auto` picks) are the same on every test machine:
     those of a CPU without AMX. Tests of the AMX choice patch it back."""
-    monkeypatch.setattr(realtime.device, "cpu_has_amx", lambda: False)
     monkeypatch.setattr(realtime.model.weights, "cpu_has_amx", lambda: False)
 
 

@@ -66,8 +66,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--size",
         type=positive_int,
         help=f"working size, the long side the generator sees (default {DEFAULT_WORKING_SIZE['cuda']} on CUDA, "
-        f"{DEFAULT_WORKING_SIZE['amx']} on CPUs with AMX, {DEFAULT_WORKING_SIZE['cpu']} on other CPUs; [ and ] change "
-        "it live)",
+        f"{DEFAULT_WORKING_SIZE['cpu-full']} on CPUs that run the full model live, {DEFAULT_WORKING_SIZE['cpu']} with "
+        "the light model; [ and ] change it live)",
     )
     live.add_argument("--mirror", action="store_true", help="flip the picture left-right (selfie view)")
     live.add_argument("--record", metavar="PATH", help="record the stylised video from the start (.mp4, .mkv or .mov)")
@@ -138,8 +138,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     demo.add_argument(
         "--size",
         type=positive_int,
-        help=f"working size (default {DEFAULT_WORKING_SIZE['cuda']} on CUDA, {DEFAULT_WORKING_SIZE['amx']} on CPUs with "
-        f"AMX, {DEFAULT_WORKING_SIZE['cpu']} on other CPUs)",
+        help=f"working size (default {DEFAULT_WORKING_SIZE['cuda']} on CUDA, {DEFAULT_WORKING_SIZE['cpu-full']} on CPUs "
+        f"that run the full model live, {DEFAULT_WORKING_SIZE['cpu']} with the light model)",
     )
     demo.add_argument("--no-window", action="store_true", help="render the demo video even when a display is available")
     _add_picture_options(demo)
@@ -167,12 +167,10 @@ def _add_picture_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _options(args: argparse.Namespace, device_type: str, **more: object) -> LiveOptions:
+def _options(args: argparse.Namespace, stylizer: Stylizer, **more: object) -> LiveOptions:
     """The picture settings live and demo share, from the command line."""
-    from realtime.device import cpu_has_amx
-
     return LiveOptions(
-        working_size=args.size or default_working_size(device_type, cpu_has_amx()),
+        working_size=args.size or default_working_size(stylizer.device.type, stylizer.model.shape),
         stabilize=args.stabilize,
         upsample=args.upsample,
         **more,
@@ -184,12 +182,12 @@ def _run_live(args: argparse.Namespace) -> int:
     from realtime.gatys.optimize import Gatys
     from realtime.gatys.settings import GatysSettings
     from realtime.live.gatys_worker import GatysSnapshotRenderer
+    from realtime.live.model_choice import load_live_stylizer
     from realtime.live.recorder import check_video_path
     from realtime.live.session import LiveSession
     from realtime.live.snapshot import save_stylized
     from realtime.live.styles import StyleCatalog
     from realtime.live.window import Window, check_display
-    from realtime.runtimes.stylizer import Stylizer
 
     record = check_video_path(args.record) if args.record else None
     if record is not None:
@@ -203,7 +201,7 @@ def _run_live(args: argparse.Namespace) -> int:
         check_display()
     with _open_source(args.source, loop=not args.once) as source:  # a bad source fails before the model loads
         sinks = [] if args.virtual_camera is None else [_virtual_camera(args.virtual_camera, source)]
-        stylizer = Stylizer.load(args.weights, args.device, args.style_size, on_build=build_note, model=args.model)
+        stylizer = load_live_stylizer(args.weights, args.device, args.style_size, build_note, args.model, args.size)
         stylizer.strength = args.strength
         stylizer.stroke = args.stroke
         stylizer.preserve_color = args.preserve_color
@@ -214,7 +212,7 @@ def _run_live(args: argparse.Namespace) -> int:
             print("realtime: note: --no-window without --record shows and saves nothing", file=sys.stderr)
         options = _options(
             args,
-            stylizer.device.type,
+            stylizer,
             mirror=args.mirror,
             record=record,
             max_frames=args.max_frames or 0,
@@ -238,16 +236,18 @@ def _run_live(args: argparse.Namespace) -> int:
 
 def _run_demo(args: argparse.Namespace) -> int:
     from realtime.live.demo import demo_source, render_demo
+    from realtime.live.model_choice import load_live_stylizer
     from realtime.live.recorder import check_video_path
     from realtime.live.session import LiveSession
     from realtime.live.styles import StyleCatalog
     from realtime.live.window import Window, display_problem
-    from realtime.runtimes.stylizer import Stylizer
 
     no_window = "--no-window" if args.no_window else display_problem()
     output = check_video_path(args.output) if no_window else None
-    stylizer = Stylizer.load(args.weights, args.device, on_build=build_note, model=args.model)
-    options = _options(args, stylizer.device.type)
+    stylizer = load_live_stylizer(
+        args.weights, args.device, on_build=build_note, model=args.model, working_size=args.size
+    )
+    options = _options(args, stylizer)
     working_size = options.working_size
     if output is not None:
         print(f"realtime: no window ({no_window}): rendering the demo to {output}", file=sys.stderr)
@@ -305,11 +305,9 @@ def _exit_code(summary: LiveSummary) -> int:
 
 
 def _live_notes(stylizer: Stylizer, catalog: StyleCatalog, size: int | None) -> None:
-    from realtime.device import cpu_has_amx
-
     if stylizer.device.type == "cpu" and size is None:
         print(
-            f"realtime: note: running on the CPU at working size {default_working_size('cpu', cpu_has_amx())} "
+            f"realtime: note: running on the CPU at working size {default_working_size('cpu', stylizer.model.shape)} "
             "(--size changes it; a CUDA GPU allows far larger sizes)",
             file=sys.stderr,
         )

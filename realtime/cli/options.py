@@ -102,7 +102,10 @@ def add_model_options(parser: argparse.ArgumentParser, default: str = "auto") ->
         "--weights",
         help="weights file, or the name of a shipped one (msgnet21-wikiart); default: the shipped weights of --model",
     )
-    auto = "auto = full on CUDA and on CPUs with Intel AMX, light on other CPUs"
+    auto = (
+        "auto = full on CUDA and on CPUs with Intel AMX (live sessions keep it only if it measures live there), "
+        "light on other CPUs"
+    )
     parser.add_argument(
         "--model",
         choices=MODEL_CHOICES,

@@ -90,14 +90,16 @@ def _run_serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from realtime.imaging.images import image_files
-    from realtime.runtimes.stylizer import Stylizer
+    from realtime.live.model_choice import load_live_stylizer
+    from realtime.live.settings import default_working_size
     from realtime.serving.server import StyleServer, ssl_context
 
     options = _options(args)
     ssl_context(options)  # a bad certificate or a bad folder fails before the model loads
     if options.styles is not None:
         image_files(options.styles, "styles")
-    stylizer = Stylizer.load(args.weights, args.device, args.style_size, on_build=build_note, model=args.model)
+    size = args.size or default_working_size("cpu")  # the size the model choice is timed at, on a CPU
+    stylizer = load_live_stylizer(args.weights, args.device, args.style_size, build_note, args.model, size)
     server = StyleServer(stylizer, options)
     server.warm_up()
 

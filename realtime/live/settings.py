@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from realtime.model.shapes import MODELS
+
 # The working size is the long side of the frame the generator sees: on CUDA the display's (a sharp
-# picture); a CPU needs a small one to stay interactive, and one with AMX runs the full model at a size
-# whose picture holds the still's looks at ~15 fps (benchmarks/bench_live_quality.py and bench_live.py).
-DEFAULT_WORKING_SIZE = {"cuda": 1280, "cpu": 320, "amx": 448}
+# picture); a CPU needs a small one to stay interactive: the light model's, or, where the CPU runs the full
+# model live (`realtime.live.model_choice`), a size whose picture holds the still's looks at ~15 fps
+# (benchmarks/bench_live_quality.py and bench_live.py).
+DEFAULT_WORKING_SIZE = {"cuda": 1280, "cpu": 320, "cpu-full": 448}
 DISPLAY_MAX_SIDE = 1280
 # How a CPU's working-size picture is enlarged to the display: interpolated, or along the photo's edges.
 UPSAMPLERS = ("bicubic", "guided")
@@ -19,11 +22,13 @@ MORPH_SECONDS = 1.0
 DEMO_SECONDS = 8.0
 
 
-def default_working_size(device_type: str, amx: bool = False) -> int:
-    """The default working size on a device of this type ("cuda", "cpu", …); `amx`: the CPU has Intel AMX."""
+def default_working_size(device_type: str, model_shape: dict[str, int] | None = None) -> int:
+    """The default working size on a device of this type ("cuda", "cpu", …) for a generator of `model_shape`:
+    on a CPU, any larger than the light model runs at the full model's size; None = the light model's size."""
     if device_type == "cuda":
         return DEFAULT_WORKING_SIZE["cuda"]
-    return DEFAULT_WORKING_SIZE["amx" if amx else "cpu"]
+    light = model_shape is None or model_shape == MODELS["light"]
+    return DEFAULT_WORKING_SIZE["cpu" if light else "cpu-full"]
 
 
 @dataclass

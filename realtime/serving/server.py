@@ -72,7 +72,7 @@ class StyleServer:
         self.options = options
         self._ssl = ssl_context(options)
         self.stylizer = stylizer
-        # Without live's AMX size: the cores are shared between every viewer's frames.
+        # The light model's size whatever the model: the cores are shared between every viewer's frames.
         self.working_size = options.working_size or default_working_size(stylizer.device.type)
         self.gallery = Gallery(stylizer, options.styles)
         self.generator = SharedGenerator(stylizer, max_batch=options.max_clients)
