@@ -133,7 +133,8 @@ class Contenders:
         self.stylizer.stroke, self.stylizer.strength = args.stroke, args.strength
         self.refiner = None
         if args.refine_steps:
-            settings = RefineSettings(steps=args.refine_steps, photos=tuple(args.refine_photos.split(",")))
+            photos = tuple(args.refine_photos.split(","))
+            settings = RefineSettings(steps=args.refine_steps, size=args.refine_size, photos=photos)
             self.refiner = TargetRefiner(self.stylizer.model, network.vgg, settings, device)
         self.wct: dict[str, WCT] = {}
         name = Path(network.source).name
@@ -271,6 +272,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--refine-steps", type=int, default=0, help="also score refined targets (default 0 = no)")
     parser.add_argument(
+        "--refine-size", type=int, default=RefineSettings.size, help="refinement's photo crops (default %(default)s)"
+    )
+    parser.add_argument(
         "--refine-photos",
         default=",".join(REFINE_PHOTOS),
         help=f"photos the refinement fits on (default {','.join(REFINE_PHOTOS)})",
@@ -345,7 +349,7 @@ def run(args: argparse.Namespace, own_folder: Path) -> int:
     print(
         f"\nQuality on {len(photos)} photos ({', '.join(Path(p).name for p, _ in photos)}) at {args.size} px, style images at "
         f"{args.style_size} px; weights {Path(weights.source).name}; "
-        f"{f'refined {args.refine_steps} steps on {args.refine_photos}; ' if args.refine_steps else ''}"
+        f"{f'refined {args.refine_steps} steps on {args.refine_photos} at {args.refine_size}; ' if args.refine_steps else ''}"
         f"{f'WCT {Path(args.wct_decoders).name} alpha {args.wct_alpha:g}; ' if args.wct else ''}"
         f"{f'Gatys {args.gatys_steps} steps on {len(gatys_rows)} styles; ' if args.gatys_steps else ''}"
         f"{device.type}, {torch.get_num_threads()} threads, {seconds:.0f} s"

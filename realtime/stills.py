@@ -8,13 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
-import torchvision
 
 from realtime.atomic import refuse_overwrite
 from realtime.device import resolve_device
 from realtime.errors import RealtimeError
-from realtime.gatys.grams import is_image_source
 from realtime.gatys.network import LossNetwork
 from realtime.gatys.optimize import Gatys
 from realtime.gatys.settings import GatysSettings
@@ -26,10 +23,12 @@ from realtime.imaging.images import (
     SAMPLE_PREFIX,
     STDIO,
     check_output_path,
+    is_image_source,
     read_image,
     write_image,
 )
 from realtime.model.styles import StyleSpec
+from realtime.perceptual.vgg import torchvision_vgg16_cached
 from realtime.wct.settings import WCTSettings
 from realtime.wct.stylize import WCT
 
@@ -131,12 +130,6 @@ def choose_method(method: str, specs: Sequence[StyleSpec], vgg: str | None = Non
     if msgnet_asked or not all(is_image_source(spec.source) for spec in specs):
         return "msgnet"
     return "wct" if vgg is not None or torchvision_vgg16_cached() else "msgnet"
-
-
-def torchvision_vgg16_cached() -> bool:
-    """Whether torchvision's ImageNet VGG16 is in torch's download cache (so using it needs no network)."""
-    url = torchvision.models.VGG16_Weights.IMAGENET1K_V1.url
-    return (Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]).is_file()
 
 
 def load_wct(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import torch
 from conftest import make_weights, photo, save_png, tiny_vgg
@@ -10,13 +12,15 @@ from realtime import cli
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import frame_to_tensor
 from realtime.imaging.images import read_image
-from realtime.live.styles import StyleEntry, TargetLoader
+from realtime.live.messages import Messages
+from realtime.live.styles import StyleCatalog, StyleEntry, TargetLoader
+from realtime.live.switcher import StyleSwitcher
 from realtime.model.styles import StyleSpec
 from realtime.model.targets import StyleTargets
 from realtime.perceptual.losses import STYLE_LAYERS, style_grams
 from realtime.perceptual.quality import style_distance
-from realtime.perceptual.refine import TargetRefiner
-from realtime.perceptual.settings import RefineSettings
+from realtime.perceptual.refine import TargetRefiner, default_refine_steps
+from realtime.perceptual.settings import DEFAULT_REFINE_STEPS, RefineSettings
 from realtime.runtimes.stylizer import Stylizer
 
 
@@ -160,22 +164,58 @@ def test_batch_photos_are_square_crops_of_the_setting_size(refine_photos):
     assert refiner.photos.shape == (2, 3, 32, 32)
 
 
-def test_live_loader_refines_only_the_styles_picked(refine_photos, style_images, monkeypatch):
-    """Refining costs seconds per painting, so the live loop's worker does not prefetch a whole folder."""
+def _hold_fits(monkeypatch) -> threading.Event:
+    """Fits wait for the returned event, so a test sees the encoder target before the fitted one."""
+    release = threading.Event()
+    fit = TargetRefiner._fit
+    monkeypatch.setattr(TargetRefiner, "_fit", lambda self, *a: release.wait(30) and fit(self, *a))
+    return release
+
+
+def test_live_loader_shows_the_encoder_target_then_the_fitted_one(refine_photos, style_images, monkeypatch):
+    """Refining costs seconds per painting: the picked painting shows at once with its encoder target, and
+    the worker does not prefetch (or fit) a whole folder."""
     weights = make_weights()
     styles = StyleTargets(weights.model, weights.bank, torch.device("cpu"), style_size=64)
     styles.refiner = _refiner(weights, refine_photos, steps=2)
+    release = _hold_fits(monkeypatch)
     fitted = _count_fits(monkeypatch)
     picked, other = (StyleEntry(p.stem, (StyleSpec(str(p)),)) for p in style_images)
     loader = TargetLoader(styles)
     try:
         loader.prefetch([picked, other])
-        loaded = loader.get(picked, wait=True)
+        quick = loader.get(picked, wait=True)
+        assert quick is not None and quick.error is None and not quick.final
+        release.set()
+        final = loader.get(picked, wait=True, final=True)
     finally:
         loader.close()
-    assert loaded is not None and loaded.error is None
-    assert torch.equal(loaded.target, styles.target(str(style_images[0])))
+    assert final is not None and final.error is None and final.final
+    assert torch.equal(quick.target, styles.target(str(style_images[0]), refine=False))
+    assert torch.equal(final.target, styles.target(str(style_images[0])))
+    assert not torch.equal(quick.target, final.target)
     assert len(fitted) == 1  # the other painting was never fitted
+
+
+def test_the_live_picture_takes_the_fitted_target_when_it_arrives(refine_photos, style_images, monkeypatch):
+    stylizer = Stylizer(make_weights(), "cpu", style_size=64, optimize=False)
+    stylizer.styles.refiner = _refiner(stylizer.weights, refine_photos, steps=2)
+    release = _hold_fits(monkeypatch)
+    catalog = StyleCatalog(stylizer.weights.bank.names(), start=[StyleSpec(str(style_images[0]))])
+    messages = Messages()
+    switcher = StyleSwitcher(stylizer, catalog, messages)
+    try:
+        encoder_target = stylizer.target.clone()
+        assert "fitting to the painting" in switcher.label
+        assert not switcher.update()  # nothing new while the fit is held
+        release.set()
+        switcher.loader.get(switcher.applied, wait=True, final=True)
+        assert switcher.update()
+    finally:
+        switcher.close()
+    assert not torch.equal(stylizer.target, encoder_target)
+    assert torch.equal(stylizer.target, stylizer.styles.target(str(style_images[0])))
+    assert "fitting" not in switcher.label and messages.recent[-1].endswith("fitted to the painting")
 
 
 def test_fitted_targets_are_cached_on_disk_per_recipe(refine_photos, style_images, tmp_path, monkeypatch):
@@ -216,3 +256,43 @@ def test_an_unwritable_cache_warns_and_still_returns_the_target(refine_photos, s
     with pytest.warns(UserWarning, match="could not keep the refined target"):
         fitted = _refiner(weights, refine_photos, steps=2, cache_dir=blocker / "refined")(style, weights.bank["style0"])
     assert fitted.shape == weights.bank["style0"].shape
+
+
+@pytest.mark.parametrize(
+    ("image_style", "vgg", "cached", "steps"),
+    [
+        (True, "vgg.pth", False, DEFAULT_REFINE_STEPS),
+        (True, None, True, DEFAULT_REFINE_STEPS),
+        (True, None, False, 0),  # nothing downloads unasked
+        (False, "vgg.pth", True, 0),  # built-ins are not refined
+    ],
+)
+def test_refining_is_the_default_for_paintings_where_a_vgg_is_at_hand(
+    style_images, monkeypatch, image_style, vgg, cached, steps
+):
+    monkeypatch.setattr("realtime.perceptual.refine.torchvision_vgg16_cached", lambda: cached)
+    sources = ["candy", str(style_images[0])] if image_style else ["candy"]
+    assert default_refine_steps(vgg, sources) == steps
+
+
+def test_video_refines_a_painting_by_default_with_a_vgg_and_not_with_refine_0(
+    tmp_path, weights_file, style_images, monkeypatch, capsys
+):
+    from test_video import make_clip, probe, run
+
+    from realtime.video.reader import VideoReader
+
+    monkeypatch.setattr("realtime.perceptual.refine.VGGFeatures.load", lambda path=None, arch="vgg16": tiny_vgg())
+    clip = make_clip(tmp_path / "clip.mp4")
+    base = ["video", clip, "--style", style_images[0], "--weights", weights_file, "--vgg", tmp_path / "vgg.pth"]
+    plain, refined = tmp_path / "plain.mp4", tmp_path / "refined.mp4"
+    code, _, err = run(capsys, *base, "-o", plain, "--refine", "0")
+    assert code == 0, err
+    assert "fitting" not in err and not (tmp_path / "cache" / "refined").exists()
+    code, _, err = run(capsys, *base, "-o", refined)
+    assert code == 0, err
+    assert "fitting each painting's target first" in err and "--refine 0 skips" in err
+    assert probe(refined)["frames"] == probe(plain)["frames"] == 12
+    a, b = (next(iter(VideoReader(path))).image.astype(int) for path in (plain, refined))
+    assert abs(a - b).mean() > 0.5
+    assert len(list((tmp_path / "cache" / "refined").glob("*.safetensors"))) == 1

@@ -126,9 +126,9 @@ def test_fast_builds_and_live_style_encodes_pass_the_gate(recording_gate, monkey
     seen: list[str | None] = []
     blend = styles.blend
 
-    def recorded_blend(specs):
+    def recorded_blend(specs, refine=True):
         seen.append(recording_gate.inside)
-        return blend(specs)
+        return blend(specs, refine)
 
     monkeypatch.setattr(styles, "blend", recorded_blend)
     loader = TargetLoader(styles)

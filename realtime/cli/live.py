@@ -112,7 +112,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "repeat to blend",
         required=False,
     )
-    add_refine_options(live, vgg=False)
+    add_refine_options(live, vgg=False, auto=True)
     _add_picture_options(live)
     add_model_options(live)
     live.set_defaults(run=_run_live)
@@ -188,6 +188,7 @@ def _run_live(args: argparse.Namespace) -> int:
     from realtime.live.snapshot import save_stylized
     from realtime.live.styles import StyleCatalog
     from realtime.live.window import Window, check_display
+    from realtime.perceptual.refine import default_refine_steps
 
     record = check_video_path(args.record) if args.record else None
     if record is not None:
@@ -205,8 +206,17 @@ def _run_live(args: argparse.Namespace) -> int:
         stylizer.strength = args.strength
         stylizer.stroke = args.stroke
         stylizer.preserve_color = args.preserve_color
-        stylizer.refine_styles(args.refine, args.vgg, progress=True)
         catalog = StyleCatalog(stylizer.weights.bank.names(), args.styles, args.style or ())
+        refine = args.refine
+        if refine is None:
+            refine = default_refine_steps(args.vgg, [spec.source for entry in catalog.entries for spec in entry.specs])
+            if refine:
+                print(
+                    "realtime: note: a painting shows at once and is fitted in the background, once "
+                    "(--refine 0 turns this off)",
+                    file=sys.stderr,
+                )
+        stylizer.refine_styles(refine, args.vgg, progress=True)
         _live_notes(stylizer, catalog, args.size)
         if args.no_window and record is None:
             print("realtime: note: --no-window without --record shows and saves nothing", file=sys.stderr)

@@ -148,18 +148,24 @@ def add_style_options(
     )
 
 
-def add_refine_options(parser: argparse.ArgumentParser, vgg: bool = True) -> None:
-    """`--refine [STEPS]`, and `--vgg` for its loss network unless the command has one already."""
+def add_refine_options(parser: argparse.ArgumentParser, vgg: bool = True, auto: bool = False) -> None:
+    """`--refine [STEPS]`, and `--vgg` for its loss network unless the command has one already; with `auto`,
+    the default (None) leaves it to `default_refine_steps`."""
+    default = (
+        f"default: {DEFAULT_REFINE_STEPS} when a style is a picture and a VGG16 is at hand, else 0"
+        if auto
+        else "default 0"
+    )
     parser.add_argument(
         "--refine",
         type=non_negative_int,
         nargs="?",
         const=DEFAULT_REFINE_STEPS,
-        default=0,
+        default=None if auto else 0,
         metavar="STEPS",
-        help=f"fit each style image's target in STEPS gradient steps (--refine alone = {DEFAULT_REFINE_STEPS}): "
-        "paintings the generator never trained on transfer far more fully; seconds per painting, tens on a CPU; "
-        "needs VGG16 (--vgg or torchvision's download); built-in styles are unaffected",
+        help=f"fit each style image's target in STEPS gradient steps (--refine alone = {DEFAULT_REFINE_STEPS}; "
+        f"{default}): paintings the generator never trained on transfer far more fully; seconds per painting, "
+        "tens on a CPU, once (cached); needs VGG16 (--vgg or torchvision's download); built-in styles are unaffected",
     )
     if vgg:
         parser.add_argument(

@@ -68,13 +68,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "style, optionally from a time on: --style candy@0 --style the_scream@4.5 switches styles with a "
         "cross-fade; entries with the same time blend",
     )
-    add_refine_options(video)
+    add_refine_options(video, auto=True)
     add_model_options(video)
     video.set_defaults(run=_run_video)
 
 
 def _run_video(args: argparse.Namespace) -> int:
     from realtime.device import resolve_device
+    from realtime.perceptual.refine import default_refine_steps
     from realtime.runtimes.cuda import FastSettings
     from realtime.runtimes.stylizer import Stylizer
     from realtime.video.reader import VideoReader
@@ -90,7 +91,13 @@ def _run_video(args: argparse.Namespace) -> int:
     stylizer.strength = args.strength
     stylizer.stroke = args.stroke
     stylizer.preserve_color = args.preserve_color
-    stylizer.refine_styles(args.refine, args.vgg, progress=True)
+    refine = args.refine
+    if refine is None:
+        refine = default_refine_steps(args.vgg, [timed.spec.source for timed in args.style])
+        if refine:
+            cost = "about half a minute each on a CPU" if stylizer.device.type == "cpu" else "seconds each"
+            print(f"realtime: fitting each painting's target first ({cost}, once; --refine 0 skips)", file=sys.stderr)
+    stylizer.refine_styles(refine, args.vgg, progress=True)
     schedule = StyleSchedule(args.style, stylizer.styles.blend, args.fade)
     batch = args.batch or (4 if stylizer.device.type == "cuda" else 1)
     result = stylize_video(

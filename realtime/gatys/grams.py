@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -13,7 +12,7 @@ from realtime.errors import RealtimeError
 from realtime.gatys.network import LossNetwork
 from realtime.gatys.settings import MIN_LEVEL_SIDE
 from realtime.imaging.frames import fit_long_side, frame_to_tensor
-from realtime.imaging.images import SAMPLE_PREFIX, read_image
+from realtime.imaging.images import is_image_source, read_image
 from realtime.model.styles import StyleSpec
 from realtime.model.targets import unknown_style_message
 from realtime.model.weights import Weights
@@ -84,11 +83,6 @@ class StyleGrams:
             return {name: source[name].to(device, torch.float32) for name in self.layers}
         style = frame_to_tensor(fit_long_side(source, max(side, MIN_LEVEL_SIDE)), device)
         return style_grams(self.network.vgg(style, self.layers))
-
-
-def is_image_source(source: str) -> bool:
-    """A style given as an image (a file or a bundled sample), not as a built-in style's name."""
-    return source.startswith(SAMPLE_PREFIX) or Path(source).is_file()
 
 
 def builtin_grams(name: str, weights: Weights | None, network: LossNetwork, layers: Sequence[str]) -> dict[str, Tensor]:

@@ -13,11 +13,10 @@ import numpy as np
 
 from realtime.atomic import refuse_overwrite
 from realtime.errors import RealtimeError
-from realtime.gatys.grams import is_image_source
 from realtime.gatys.optimize import Gatys, GatysResult
 from realtime.gatys.settings import INITS
 from realtime.imaging.frames import fit_long_side
-from realtime.imaging.images import check_output_path, read_image, write_image
+from realtime.imaging.images import check_output_path, is_image_source, read_image, write_image
 from realtime.model.shapes import MODELS
 from realtime.model.styles import StyleSpec
 from realtime.model.weights import Weights, load_weights, shipped_weights

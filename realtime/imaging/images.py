@@ -75,6 +75,11 @@ def image_files(folder: str | Path, what: str, recursive: bool = False) -> list[
     return files
 
 
+def is_image_source(source: str) -> bool:
+    """A style given as an image (a file or a bundled sample), not as a built-in style's name."""
+    return source.startswith(SAMPLE_PREFIX) or Path(source).is_file()
+
+
 def sample_image(name: str) -> np.ndarray:
     """One of scikit-image's bundled sample photos, as an RGB frame."""
     if name not in SAMPLES:

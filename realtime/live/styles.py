@@ -3,14 +3,17 @@
 The list is the built-in bank plus every image in a styles folder (re-read on request, so paintings
 dropped into the folder appear without a restart). Targets for images are computed once, on a
 worker thread, so switching to a new painting never freezes the picture; built-ins are a lookup.
+With refinement on, a painting's encoder target comes first and its fitted target follows, so a new
+painting shows at once and sharpens into its own style once fitted (tens of seconds on a CPU).
 """
 
 from __future__ import annotations
 
 import threading
+import warnings
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -142,11 +145,15 @@ def _same_path(a: str, b: str) -> bool:
 
 @dataclass(frozen=True)
 class LoadedStyle:
-    """A style ready to use (target on the generator's device, optional thumbnail) or why it is not."""
+    """A style ready to use (target on the generator's device, optional thumbnail) or why it is not.
+
+    `final` is False for an encoder target whose fitted one is still being computed.
+    """
 
     target: Tensor | None
     preview: np.ndarray | None
     error: str | None = None
+    final: bool = True
 
 
 class TargetLoader:
@@ -160,6 +167,7 @@ class TargetLoader:
         self._styles = styles
         self._cond = threading.Condition()
         self._queue: deque[StyleEntry] = deque()
+        self._fits: deque[StyleEntry] = deque()  # styles shown with their encoder target, waiting to be fitted
         self._done: dict[tuple[StyleSpec, ...], LoadedStyle] = {}
         self._failed_files: dict[tuple[StyleSpec, ...], tuple[tuple[int, int] | None, ...]] = {}
         self._closed = False
@@ -185,22 +193,23 @@ class TargetLoader:
         for entry in entries:
             self.request(entry)
 
-    def get(self, entry: StyleEntry, wait: bool = False) -> LoadedStyle | None:
-        """The loaded style, or None while it is still being computed (`wait=True` blocks until done)."""
+    def get(self, entry: StyleEntry, wait: bool = False, final: bool = False) -> LoadedStyle | None:
+        """The loaded style, or None while it is still being computed (`wait=True` blocks until there is one;
+        with `final` too, until the fitted target replaces the encoder's)."""
         if entry.builtin:
             return self._builtin(entry)
         with self._cond:
             if not self._known(entry):
                 self.request(entry, urgent=True)
-                if not wait:
-                    return None
-                self._cond.wait_for(lambda: entry.specs in self._done or self._closed)
+            if wait:
+                self._cond.wait_for(lambda: self._ready(entry.specs, final) or self._closed)
             return self._done.get(entry.specs)
 
     def close(self) -> None:
         with self._cond:
             self._closed = True
             self._queue.clear()
+            self._fits.clear()
             self._cond.notify_all()
         self._thread.join(timeout=10.0)
 
@@ -212,6 +221,10 @@ class TargetLoader:
             del self._failed_files[entry.specs], self._done[entry.specs]
         return entry.specs in self._done
 
+    def _ready(self, specs: tuple[StyleSpec, ...], final: bool) -> bool:
+        loaded = self._done.get(specs)
+        return loaded is not None and (loaded.final or not final)
+
     def _builtin(self, entry: StyleEntry) -> LoadedStyle:
         try:
             return LoadedStyle(self._styles.blend(list(entry.specs)), None)
@@ -221,22 +234,43 @@ class TargetLoader:
     def _work(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._queue or self._closed)
+                self._cond.wait_for(lambda: self._queue or self._fits or self._closed)
                 if self._closed:
                     return
-                entry = self._queue.popleft()
+                fit = not self._queue  # encodes first: a fit takes tens of seconds on a CPU
+                entry = (self._fits if fit else self._queue).popleft()
             stamps = _file_stamps(entry)  # taken first: a file changed while loading is tried again
-            loaded = self._load(entry)
-            with self._cond:
-                self._done[entry.specs] = loaded
-                if loaded.error:
-                    self._failed_files[entry.specs] = stamps
-                self._cond.notify_all()
+            if fit:
+                self._store(entry, self._fitted(entry), stamps)
+            elif self._styles.refiner is None:
+                self._store(entry, self._load(entry), stamps)
+            else:
+                quick = self._load(entry, refine=False)
+                self._store(entry, replace(quick, final=quick.error is not None), stamps)
+                if quick.error is None:
+                    with self._cond:
+                        self._fits.append(entry)
 
-    def _load(self, entry: StyleEntry) -> LoadedStyle:
+    def _fitted(self, entry: StyleEntry) -> LoadedStyle:
+        """The fitted target, or the encoder's kept as final when fitting fails (it still works)."""
+        fitted = self._load(entry)
+        if not fitted.error:
+            return fitted
+        warnings.warn(f"{fitted.error}; using its encoder target", stacklevel=1)
+        with self._cond:
+            return replace(self._done[entry.specs], final=True)
+
+    def _store(self, entry: StyleEntry, loaded: LoadedStyle, stamps: tuple[tuple[int, int] | None, ...]) -> None:
+        with self._cond:
+            self._done[entry.specs] = loaded
+            if loaded.error:
+                self._failed_files[entry.specs] = stamps
+            self._cond.notify_all()
+
+    def _load(self, entry: StyleEntry, refine: bool = True) -> LoadedStyle:
         try:
             with GATE.eager():  # the live loop may be compiling the generator meanwhile
-                target = self._styles.blend(list(entry.specs))
+                target = self._styles.blend(list(entry.specs), refine)
         except RealtimeError as exc:
             return LoadedStyle(None, None, str(exc))
         except Exception as exc:  # noqa: BLE001 - e.g. out of memory on a huge style image: report it, keep the loop alive

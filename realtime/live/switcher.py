@@ -3,6 +3,8 @@
 A selected style applies once its target is ready (the loader computes it off the display thread),
 either at once or as a morph over a second; a style that cannot be used is reported and skipped in
 the direction of travel, and the styles folder is re-read on every switch so new paintings appear.
+A painting shown with its encoder target while its fitted target is computed takes the fitted one
+when it arrives, if it is still the style in use.
 """
 
 from __future__ import annotations
@@ -49,9 +51,10 @@ class _Morph:
 class StyleSwitcher:
     """Owns the stylizer's target: the selection index, the style applied, the one pending, the morph.
 
-    `wait=True` (offline) applies a selected style as soon as it is selected, waiting for its target;
-    live, the loop calls `update()` every turn and the style applies once its target is ready. The
-    first style is loaded before the constructor returns, and a failure there is an error.
+    `wait=True` (offline) applies a selected style as soon as it is selected, waiting for its target
+    (the fitted one, when styles are refined); live, the loop calls `update()` every turn and the style
+    applies once its target is ready. The first style is loaded before the constructor returns, and a
+    failure there is an error.
     """
 
     def __init__(
@@ -74,13 +77,15 @@ class StyleSwitcher:
         self._failures: dict[tuple[StyleSpec, ...], str] = {}  # styles that failed, and why: reported once
         self._morph: _Morph | None = None
         self.preview: np.ndarray | None = None  # the thumbnail of the style last selected
+        self._fitting: StyleEntry | None = None  # the style in use while its fitted target is computed
         self.loader = TargetLoader(stylizer.styles)
         try:
-            loaded = self.loader.get(self.applied, wait=True)
+            loaded = self.loader.get(self.applied, wait=True, final=wait)
             if loaded is None or loaded.error:
                 raise RealtimeError(loaded.error if loaded else "closed while loading the first style")
             stylizer.target = loaded.target
             self.preview = loaded.preview
+            self._fitting = None if loaded.final else self.applied
             self.loader.prefetch(catalog.entries[self.index + 1 :] + catalog.entries[: self.index])
         except BaseException:
             self.loader.close()
@@ -99,7 +104,9 @@ class StyleSwitcher:
     def label(self) -> str:
         """The selected style as the HUD names it: its place in the list and its name."""
         text = f"{self.index + 1}/{len(self.catalog)} {self.catalog[self.index].name}"
-        return text + "  (morphing)" if self._morph is not None else text
+        if self._morph is not None:
+            return text + "  (morphing)"
+        return text + "  (fitting to the painting)" if self._fitting is not None else text
 
     def pick(self, index: int) -> None:
         """Select the style at `index` (0-based); one past the end of the list is reported."""
@@ -116,10 +123,10 @@ class StyleSwitcher:
 
     def update(self) -> bool:
         """Apply the selected style once its target exists; True when the picture changes because of it."""
-        changed = False
+        changed = self._take_fitted()
         while self._pending is not None:
             pending = self._pending
-            loaded = self.loader.get(pending.entry, wait=self.wait)
+            loaded = self.loader.get(pending.entry, wait=self.wait, final=self.wait)
             if loaded is None:
                 return changed
             self._pending = None
@@ -128,6 +135,7 @@ class StyleSwitcher:
                 continue
             self._failures.pop(pending.entry.specs, None)  # fixed since: a new failure is news again
             self.preview = loaded.preview
+            self._fitting = None if loaded.final else pending.entry
             if pending.morph:
                 start = self.stylizer.target.clone()
                 self._morph = _Morph(start, loaded.target, pending.entry, torch.empty_like(start))
@@ -136,6 +144,21 @@ class StyleSwitcher:
                 self.applied = pending.entry
             changed = True
         return changed
+
+    def _take_fitted(self) -> bool:
+        """Swap in the fitted target of the style in use once it is ready (after any morph into it)."""
+        entry = self._fitting
+        if entry is None or self._morph is not None or self._pending is not None:
+            return False
+        loaded = self.loader.get(entry)
+        if loaded is None or not loaded.final:
+            return False
+        self._fitting = None
+        if entry != self.applied or loaded.target is None:
+            return False
+        self.stylizer.target = loaded.target
+        self.messages.post(f"{entry.name}: fitted to the painting")
+        return True
 
     def advance(self, now: float) -> None:
         """Move a running morph to time `now` (its clock starts with the first call)."""

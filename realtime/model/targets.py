@@ -88,14 +88,15 @@ class StyleTargets:
         self._cache: dict[tuple, Tensor] = {}
         self._neutral: Tensor | None = None
 
-    def target(self, source: str) -> Tensor:
-        """C×C target for a built-in name (case-insensitive), an image path or `sample:NAME`."""
+    def target(self, source: str, refine: bool = True) -> Tensor:
+        """C×C target for a built-in name (case-insensitive), an image path or `sample:NAME`; `refine=False`
+        skips the refiner (the encoder's target, at once, while the fitted one is on its way)."""
         builtin = self._builtin_name(source)
         if builtin is not None:
             return self.bank[builtin]
-        key = self._cache_key(source)
+        key = self._cache_key(source, refine)
         if key not in self._cache:
-            self._cache[key] = self.encode(read_image(source, self.style_size))
+            self._cache[key] = self.encode(read_image(source, self.style_size), refine)
         return self._cache[key]
 
     @property
@@ -107,19 +108,20 @@ class StyleTargets:
             self._neutral = torch.stack([target for _, target in self.bank.items()]).mean(dim=0)
         return self._neutral
 
-    def blend(self, specs: Sequence[StyleSpec]) -> Tensor:
+    def blend(self, specs: Sequence[StyleSpec], refine: bool = True) -> Tensor:
         """Weighted average of the specs' targets; weights are normalised to sum to one."""
         if not specs:
             raise RealtimeError("no style given")
         total = sum(spec.weight for spec in specs)
-        return sum(self.target(spec.source) * (spec.weight / total) for spec in specs)
+        return sum(self.target(spec.source, refine) * (spec.weight / total) for spec in specs)
 
     def _builtin_name(self, source: str) -> str | None:
         by_lower = {name.lower(): name for name in self.bank.names()}
         return by_lower.get(source.lower())
 
-    def _cache_key(self, source: str) -> tuple:
-        recipe = (self.style_size, self.refiner)  # the refiner itself: its VGG is part of what it fits
+    def _cache_key(self, source: str, refine: bool) -> tuple:
+        # The refiner itself: its VGG is part of what it fits.
+        recipe = (self.style_size, self.refiner if refine else None)
         if source.startswith(SAMPLE_PREFIX):
             return (source, *recipe)
         stamp = file_stamp(source)
@@ -127,14 +129,14 @@ class StyleTargets:
             raise RealtimeError(unknown_style_message(source, self.bank.names()))
         return (str(Path(source).resolve()), *stamp, *recipe)
 
-    def encode(self, picture: np.ndarray) -> Tensor:
+    def encode(self, picture: np.ndarray, refine: bool = True) -> Tensor:
         """C×C target of a picture already in memory (an upload): no file, so nothing to cache by."""
         frame = fit_long_side(picture, self.style_size)
         style = pad_for_generator(frame_to_tensor(frame, self.device))
         dtype = next(self.model.parameters()).dtype
         with torch.no_grad():
             target = self.model.encode_style(style.to(dtype))[0].float()
-        return self.refiner(style, target) if self.refiner else target
+        return self.refiner(style, target) if self.refiner and refine else target
 
 
 # How far past its target strength 2 pushes a style, as a fraction of the target's distance from the neutral

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -23,13 +24,23 @@ from tqdm import tqdm
 from realtime.atomic import atomic_output
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import center_crop, frames_to_tensor, pad_for_generator
-from realtime.imaging.images import read_image
+from realtime.imaging.images import is_image_source, read_image
 from realtime.model.msgnet import MSGNet
 from realtime.perceptual.losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_grams, style_loss
-from realtime.perceptual.settings import RefineSettings
-from realtime.perceptual.vgg import VGGFeatures
+from realtime.perceptual.settings import DEFAULT_REFINE_STEPS, RefineSettings
+from realtime.perceptual.vgg import VGGFeatures, torchvision_vgg16_cached
 
 CACHE_ENV = "REALTIME_CACHE"
+
+
+def default_refine_steps(vgg: str | Path | None, sources: Sequence[str]) -> int:
+    """Refinement where a one-off fit pays for itself (a video file): `DEFAULT_REFINE_STEPS` when a style is a
+    picture and a VGG16 is at hand (a local file, or torchvision's already downloaded, so nothing downloads
+    unasked), else 0. The fitted target follows a painting the generator never saw about 5× more closely
+    (docs/benchmarks.md) for half a minute of fitting per painting on a CPU, once (cached)."""
+    if not any(is_image_source(source) for source in sources):
+        return 0
+    return DEFAULT_REFINE_STEPS if vgg is not None or torchvision_vgg16_cached() else 0
 
 
 def default_cache_dir() -> Path:

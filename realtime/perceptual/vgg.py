@@ -21,6 +21,12 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def torchvision_vgg16_cached() -> bool:
+    """Whether torchvision's ImageNet VGG16 is in torch's download cache (so using it needs no network)."""
+    url = torchvision.models.VGG16_Weights.IMAGENET1K_V1.url
+    return (Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]).is_file()
+
+
 def relu_names(features: nn.Sequential) -> dict[str, int]:
     """Map `relu{block}_{conv}` names to indices in a torchvision VGG `features` Sequential."""
     names, block, conv = {}, 1, 0
