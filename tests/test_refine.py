@@ -10,6 +10,7 @@ from conftest import make_weights, photo, save_png, tiny_vgg
 
 from realtime import cli
 from realtime.errors import RealtimeError
+from realtime.gatys.network import LossNetwork
 from realtime.imaging.frames import frame_to_tensor
 from realtime.imaging.images import read_image
 from realtime.live.messages import Messages
@@ -296,3 +297,21 @@ def test_video_refines_a_painting_by_default_with_a_vgg_and_not_with_refine_0(
     a, b = (next(iter(VideoReader(path))).image.astype(int) for path in (plain, refined))
     assert abs(a - b).mean() > 0.5
     assert len(list((tmp_path / "cache" / "refined").glob("*.safetensors"))) == 1
+
+
+@pytest.mark.parametrize("refine", [None, "0"])
+def test_live_fits_a_painting_by_default_with_a_vgg(tmp_path, weights_file, style_images, monkeypatch, capsys, refine):
+    from test_video import make_clip
+
+    monkeypatch.setattr("realtime.perceptual.refine.VGGFeatures.load", lambda path=None, arch="vgg16": tiny_vgg())
+    snapshots = LossNetwork(tiny_vgg(), "vgg16", "max", "tiny")  # --vgg also gives the window's Gatys snapshots
+    monkeypatch.setattr("realtime.gatys.network.LossNetwork.load", lambda path=None: snapshots)
+    fits = _count_fits(monkeypatch)
+    argv = ["live", "--source", make_clip(tmp_path / "clip.mp4"), "--no-window", "--once", "--record"]
+    argv += [tmp_path / "live.mp4", "--weights", weights_file, "--size", 64, "--style", style_images[0]]
+    argv += ["--vgg", tmp_path / "vgg.pth", *(["--refine", refine] if refine else [])]
+    assert cli.main([str(a) for a in argv]) == 0
+    err = capsys.readouterr().err
+    assert ("fitted in the background" in err) == (refine is None)
+    if refine is not None:
+        assert fits == []  # with the default the fit runs in the background and may finish after the clip
