@@ -10,6 +10,7 @@ import torch
 import torchvision
 from PIL import Image
 
+import realtime.live.cpu_budget
 import realtime.model.weights
 from realtime.model.msgnet import MSGNet
 from realtime.model.targets import StyleBank
@@ -75,8 +76,10 @@ def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _cpu_without_amx(monkeypatch: pytest.MonkeyPatch) -> None:
     """Defaults that follow the CPU (the model and working size `auto` picks) are the same on every test machine:
-    those of a CPU without AMX. Tests of the AMX choice patch it back."""
+    those of a CPU without AMX and with no time to spare for a larger working size. Tests of those choices
+    patch them back."""
     monkeypatch.setattr(realtime.model.weights, "cpu_has_amx", lambda: False)
+    monkeypatch.setattr(realtime.live.cpu_budget, "FRAME_BUDGET_MS", 0.0)
 
 
 @pytest.fixture

@@ -27,9 +27,9 @@ from realtime.live.settings import (
     DEFAULT_UPSAMPLE,
     DEFAULT_WORKING_SIZE,
     DEMO_SECONDS,
+    MAX_CPU_WORKING_SIZE,
     UPSAMPLERS,
     LiveOptions,
-    default_working_size,
 )
 from realtime.video.settings import DEFAULT_STABILIZE as STABILIZE_WHEN_ASKED
 
@@ -65,9 +65,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     live.add_argument(
         "--size",
         type=positive_int,
-        help=f"working size, the long side the generator sees (default {DEFAULT_WORKING_SIZE['cuda']} on CUDA, "
-        f"{DEFAULT_WORKING_SIZE['cpu-full']} on CPUs that run the full model live, {DEFAULT_WORKING_SIZE['cpu']} with "
-        "the light model; [ and ] change it live)",
+        help=f"working size, the long side the generator sees (default {DEFAULT_WORKING_SIZE['cuda']} on CUDA; on a "
+        f"CPU the largest it runs at about 15 fps, from {DEFAULT_WORKING_SIZE['cpu-full']} with the full model or "
+        f"{DEFAULT_WORKING_SIZE['cpu']} with the light one up to {MAX_CPU_WORKING_SIZE}; [ and ] change it live)",
     )
     live.add_argument("--mirror", action="store_true", help="flip the picture left-right (selfie view)")
     live.add_argument("--record", metavar="PATH", help="record the stylised video from the start (.mp4, .mkv or .mov)")
@@ -138,8 +138,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     demo.add_argument(
         "--size",
         type=positive_int,
-        help=f"working size (default {DEFAULT_WORKING_SIZE['cuda']} on CUDA, {DEFAULT_WORKING_SIZE['cpu-full']} on CPUs "
-        f"that run the full model live, {DEFAULT_WORKING_SIZE['cpu']} with the light model)",
+        help=f"working size (default {DEFAULT_WORKING_SIZE['cuda']} on CUDA; on a CPU the largest it runs at about "
+        f"15 fps, from {DEFAULT_WORKING_SIZE['cpu-full']} with the full model or {DEFAULT_WORKING_SIZE['cpu']} with the "
+        f"light one up to {MAX_CPU_WORKING_SIZE})",
     )
     demo.add_argument("--no-window", action="store_true", help="render the demo video even when a display is available")
     _add_picture_options(demo)
@@ -167,10 +168,10 @@ def _add_picture_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _options(args: argparse.Namespace, stylizer: Stylizer, **more: object) -> LiveOptions:
+def _options(args: argparse.Namespace, working_size: int, **more: object) -> LiveOptions:
     """The picture settings live and demo share, from the command line."""
     return LiveOptions(
-        working_size=args.size or default_working_size(stylizer.device.type, stylizer.model.shape),
+        working_size=working_size,
         stabilize=args.stabilize,
         upsample=args.upsample,
         **more,
@@ -181,8 +182,8 @@ def _run_live(args: argparse.Namespace) -> int:
     from realtime.gatys.network import LossNetwork
     from realtime.gatys.optimize import Gatys
     from realtime.gatys.settings import GatysSettings
+    from realtime.live.cpu_budget import load_live
     from realtime.live.gatys_worker import GatysSnapshotRenderer
-    from realtime.live.model_choice import load_live_stylizer
     from realtime.live.recorder import check_video_path
     from realtime.live.session import LiveSession
     from realtime.live.snapshot import save_stylized
@@ -202,7 +203,8 @@ def _run_live(args: argparse.Namespace) -> int:
         check_display()
     with _open_source(args.source, loop=not args.once) as source:  # a bad source fails before the model loads
         sinks = [] if args.virtual_camera is None else [_virtual_camera(args.virtual_camera, source)]
-        stylizer = load_live_stylizer(args.weights, args.device, args.style_size, build_note, args.model, args.size)
+        setup = load_live(args.weights, args.device, args.style_size, build_note, args.model, args.size)
+        stylizer = setup.stylizer
         stylizer.strength = args.strength
         stylizer.stroke = args.stroke
         stylizer.preserve_color = args.preserve_color
@@ -217,12 +219,12 @@ def _run_live(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
         stylizer.refine_styles(refine, args.vgg, progress=True)
-        _live_notes(stylizer, catalog, args.size)
+        _live_notes(stylizer, catalog, None if args.size else setup.working_size)
         if args.no_window and record is None:
             print("realtime: note: --no-window without --record shows and saves nothing", file=sys.stderr)
         options = _options(
             args,
-            stylizer,
+            setup.working_size,
             mirror=args.mirror,
             record=record,
             max_frames=args.max_frames or 0,
@@ -245,8 +247,8 @@ def _run_live(args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    from realtime.live.cpu_budget import load_live
     from realtime.live.demo import demo_source, render_demo
-    from realtime.live.model_choice import load_live_stylizer
     from realtime.live.recorder import check_video_path
     from realtime.live.session import LiveSession
     from realtime.live.styles import StyleCatalog
@@ -254,10 +256,9 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     no_window = "--no-window" if args.no_window else display_problem()
     output = check_video_path(args.output) if no_window else None
-    stylizer = load_live_stylizer(
-        args.weights, args.device, on_build=build_note, model=args.model, working_size=args.size
-    )
-    options = _options(args, stylizer)
+    setup = load_live(args.weights, args.device, on_build=build_note, model=args.model, working_size=args.size)
+    stylizer = setup.stylizer
+    options = _options(args, setup.working_size)
     working_size = options.working_size
     if output is not None:
         print(f"realtime: no window ({no_window}): rendering the demo to {output}", file=sys.stderr)
@@ -277,7 +278,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     if why_not_camera:
         print(f"realtime: {why_not_camera}: showing built-in footage instead", file=sys.stderr)
     catalog = StyleCatalog(stylizer.weights.bank.names())
-    _live_notes(stylizer, catalog, args.size)
+    _live_notes(stylizer, catalog, None if args.size else setup.working_size)
     session = LiveSession(stylizer, source, catalog, options, window=Window())
     summary = session.run()
     _print_live_summary(summary)
@@ -314,10 +315,11 @@ def _exit_code(summary: LiveSummary) -> int:
     return 130 if summary.stop_reason == "interrupted" else 0
 
 
-def _live_notes(stylizer: Stylizer, catalog: StyleCatalog, size: int | None) -> None:
-    if stylizer.device.type == "cpu" and size is None:
+def _live_notes(stylizer: Stylizer, catalog: StyleCatalog, default_size: int | None) -> None:
+    """`default_size`: the working size chosen for this CPU, None when --size gave it."""
+    if stylizer.device.type == "cpu" and default_size is not None:
         print(
-            f"realtime: note: running on the CPU at working size {default_working_size('cpu', stylizer.model.shape)} "
+            f"realtime: note: running on the CPU at working size {default_size} "
             "(--size changes it; a CUDA GPU allows far larger sizes)",
             file=sys.stderr,
         )

@@ -90,7 +90,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from realtime.imaging.images import image_files
-    from realtime.live.model_choice import load_live_stylizer
+    from realtime.live.cpu_budget import load_live
     from realtime.live.settings import default_working_size
     from realtime.serving.server import StyleServer, ssl_context
 
@@ -99,7 +99,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     if options.styles is not None:
         image_files(options.styles, "styles")
     size = args.size or default_working_size("cpu")  # the size the model choice is timed at, on a CPU
-    stylizer = load_live_stylizer(args.weights, args.device, args.style_size, build_note, args.model, size)
+    stylizer = load_live(args.weights, args.device, args.style_size, build_note, args.model, size).stylizer
     server = StyleServer(stylizer, options)
     server.warm_up()
 

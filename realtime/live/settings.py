@@ -9,9 +9,12 @@ from realtime.model.shapes import MODELS
 
 # The working size is the long side of the frame the generator sees: on CUDA the display's (a sharp
 # picture); a CPU needs a small one to stay interactive: the light model's, or, where the CPU runs the full
-# model live (`realtime.live.model_choice`), a size whose picture holds the still's looks at ~15 fps
-# (benchmarks/bench_live_quality.py and bench_live.py).
+# model live, a size whose picture holds the still's looks at ~15 fps (benchmarks/bench_live_quality.py and
+# bench_live.py). A CPU with time to spare grows them (`realtime.live.cpu_budget`).
 DEFAULT_WORKING_SIZE = {"cuda": 1280, "cpu": 320, "cpu-full": 448}
+# Where a CPU's working size stops growing (`realtime.live.cpu_budget`): a webcam's own width, beyond which it
+# only enlarges the camera's picture.
+MAX_CPU_WORKING_SIZE = 640
 DISPLAY_MAX_SIDE = 1280
 # How a CPU's working-size picture is enlarged to the display: interpolated, or along the photo's edges.
 UPSAMPLERS = ("bicubic", "guided")

@@ -1,0 +1,80 @@
+"""A live session on a CPU: the full generator only where it measures live, and a working size that grows
+while the CPU has time to spare."""
+
+import pytest
+
+import realtime.model.weights
+from realtime.live.cpu_budget import frame_ms, largest_size_within, load_live
+from realtime.live.settings import DEFAULT_WORKING_SIZE, MAX_CPU_WORKING_SIZE, default_working_size
+from realtime.model.shapes import MODELS
+
+SIZE = 64  # a small working size keeps the timed frames cheap; the choice does not depend on it
+
+
+@pytest.fixture
+def amx(monkeypatch):
+    monkeypatch.setattr(realtime.model.weights, "cpu_has_amx", lambda: True)
+
+
+def test_a_cpu_without_amx_runs_the_light_model_without_timing_the_full_one():
+    notes = []
+    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE, min_fps=1e9)
+    assert setup.stylizer.model.shape == MODELS["light"] and setup.working_size == SIZE
+    assert not any("full model takes" in note for note in notes)
+
+
+def test_an_amx_cpu_keeps_the_full_model_when_it_is_live(amx):
+    notes = []
+    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE, min_fps=1e-6)
+    assert setup.stylizer.model.shape == MODELS["full"]
+    assert not any("light model instead" in note for note in notes)
+
+
+def test_an_amx_cpu_too_slow_for_the_full_model_runs_the_light_one_and_says_why(amx):
+    notes = []
+    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE, min_fps=1e9)
+    assert setup.stylizer.model.shape == MODELS["light"]
+    [why] = [note for note in notes if "light model instead" in note]
+    assert f"ms a frame at working size {SIZE}" in why and "--model full" in why
+
+
+@pytest.mark.parametrize("model", ["full", "light"])
+def test_a_named_model_is_never_second_guessed(amx, model):
+    setup = load_live(device="cpu", model=model, working_size=SIZE, min_fps=1e9)
+    assert setup.stylizer.model.shape == MODELS[model]
+
+
+def test_a_weights_file_is_never_second_guessed(amx, weights_file):
+    setup = load_live(str(weights_file), device="cpu", working_size=SIZE, min_fps=1e9)
+    assert setup.stylizer.weights.source == str(weights_file)
+
+
+def test_the_probe_times_real_frames():
+    stylizer = load_live(device="cpu", working_size=SIZE).stylizer
+    assert frame_ms(stylizer, SIZE, frames=1) > 0.0
+
+
+@pytest.mark.parametrize(
+    ("ms", "grown"),
+    [(17.0, 512), (6.0, MAX_CPU_WORKING_SIZE), (49.0, 320), (60.0, 320)],
+)
+def test_the_working_size_grows_while_the_frame_fits_the_budget(ms, grown):
+    assert largest_size_within(50.0, 320, ms) == grown
+    assert largest_size_within(50.0, 320, 6.0, highest=448) == 448
+
+
+def test_a_cpu_with_time_to_spare_runs_a_larger_working_size_and_says_so():
+    notes = []
+    setup = load_live(device="cpu", on_build=notes.append, budget_ms=1e9)
+    assert setup.working_size == MAX_CPU_WORKING_SIZE
+    assert any(note.startswith(f"working size {MAX_CPU_WORKING_SIZE}:") for note in notes)
+    assert load_live(device="cpu", budget_ms=1e-9).working_size == DEFAULT_WORKING_SIZE["cpu"]
+    assert load_live(device="cpu", budget_ms=1e9, working_size=SIZE).working_size == SIZE  # --size wins
+
+
+def test_the_default_working_size_follows_the_model_on_a_cpu():
+    assert default_working_size("cpu", MODELS["light"]) == DEFAULT_WORKING_SIZE["cpu"]
+    assert default_working_size("cpu", MODELS["full"]) == DEFAULT_WORKING_SIZE["cpu-full"]
+    assert default_working_size("cpu") == DEFAULT_WORKING_SIZE["cpu"]
+    assert DEFAULT_WORKING_SIZE["cpu-full"] > DEFAULT_WORKING_SIZE["cpu"]
+    assert default_working_size("cuda", MODELS["light"]) == DEFAULT_WORKING_SIZE["cuda"]
