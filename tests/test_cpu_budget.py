@@ -63,6 +63,17 @@ def test_the_working_size_grows_while_the_frame_fits_the_budget(ms, grown):
     assert largest_size_within(50.0, 320, 6.0, highest=448) == 448
 
 
+def test_the_stroke_pass_of_a_larger_picture_counts_against_the_budget():
+    # 640 px paints a second pass at 512 px for stroke 1: 6.6× the pixels of 320, not 4×.
+    assert largest_size_within(50.0, 320, 10.0, stroke=0.0) == 640
+    assert largest_size_within(50.0, 320, 10.0, stroke=1.0) == 512
+
+
+def test_a_model_too_slow_at_its_default_size_shrinks_toward_the_light_models():
+    assert largest_size_within(50.0, 448, 60.0, lowest=320) == 384
+    assert largest_size_within(50.0, 448, 200.0, lowest=320) == 320
+
+
 def test_a_cpu_with_time_to_spare_runs_a_larger_working_size_and_says_so():
     notes = []
     setup = load_live(device="cpu", on_build=notes.append, budget_ms=1e9)
@@ -78,3 +89,11 @@ def test_the_default_working_size_follows_the_model_on_a_cpu():
     assert default_working_size("cpu") == DEFAULT_WORKING_SIZE["cpu"]
     assert DEFAULT_WORKING_SIZE["cpu-full"] > DEFAULT_WORKING_SIZE["cpu"]
     assert default_working_size("cuda", MODELS["light"]) == DEFAULT_WORKING_SIZE["cuda"]
+
+
+def test_a_named_full_model_too_slow_to_be_live_runs_at_the_light_models_size():
+    notes = []
+    setup = load_live(device="cpu", model="full", on_build=notes.append, budget_ms=1e-9, min_fps=1e9)
+    assert setup.stylizer.model.shape == MODELS["full"]
+    assert setup.working_size == DEFAULT_WORKING_SIZE["cpu"]
+    assert any(note.startswith(f"working size {DEFAULT_WORKING_SIZE['cpu']}:") and "too slow" in note for note in notes)

@@ -198,6 +198,50 @@ def test_live_loader_shows_the_encoder_target_then_the_fitted_one(refine_photos,
     assert len(fitted) == 1  # the other painting was never fitted
 
 
+def test_a_painting_picked_during_another_fit_shows_at_once(refine_photos, style_images, monkeypatch):
+    weights = make_weights()
+    styles = StyleTargets(weights.model, weights.bank, torch.device("cpu"), style_size=64)
+    styles.refiner = _refiner(weights, refine_photos, steps=2)
+    release = _hold_fits(monkeypatch)
+    first, second = (StyleEntry(p.stem, (StyleSpec(str(p)),)) for p in style_images)
+    loader = TargetLoader(styles)
+    try:
+        assert not loader.get(first, wait=True).final  # its fit is now held
+        shown = loader.get(second, wait=True)
+        assert shown is not None and shown.error is None and not shown.final
+        release.set()
+        fitted = [loader.get(entry, wait=True, final=True) for entry in (first, second)]
+    finally:
+        loader.close()
+    assert all(loaded.final and loaded.fit_error is None for loaded in fitted)
+    assert torch.equal(fitted[1].target, styles.target(str(style_images[1])))
+
+
+def test_a_failed_fit_keeps_the_encoder_target_and_says_why(refine_photos, style_images, monkeypatch):
+    stylizer = Stylizer(make_weights(), "cpu", style_size=64, optimize=False)
+    stylizer.styles.refiner = _refiner(stylizer.weights, refine_photos, steps=2)
+    release = threading.Event()
+
+    def failing_fit(self, *args):
+        release.wait(30)
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(TargetRefiner, "_fit", failing_fit)
+    catalog = StyleCatalog(stylizer.weights.bank.names(), start=[StyleSpec(str(style_images[0]))])
+    messages = Messages()
+    switcher = StyleSwitcher(stylizer, catalog, messages)
+    try:
+        encoder_target = stylizer.target.clone()
+        release.set()
+        loaded = switcher.loader.get(switcher.applied, wait=True, final=True)
+        assert not switcher.update()
+    finally:
+        switcher.close()
+    assert loaded.final and "out of memory" in loaded.fit_error and "encoder target" in loaded.fit_error
+    assert torch.equal(stylizer.target, encoder_target)
+    assert "out of memory" in messages.recent[-1] and "fitting" not in switcher.label
+
+
 def test_the_live_picture_takes_the_fitted_target_when_it_arrives(refine_photos, style_images, monkeypatch):
     stylizer = Stylizer(make_weights(), "cpu", style_size=64, optimize=False)
     stylizer.styles.refiner = _refiner(stylizer.weights, refine_photos, steps=2)
@@ -315,3 +359,22 @@ def test_live_fits_a_painting_by_default_with_a_vgg(tmp_path, weights_file, styl
     assert ("fitted in the background" in err) == (refine is None)
     if refine is not None:
         assert fits == []  # with the default the fit runs in the background and may finish after the clip
+
+
+def test_live_with_a_vgg19_for_snapshots_starts_without_fitting(
+    tmp_path, weights_file, style_images, monkeypatch, capsys
+):
+    from test_video import make_clip
+
+    def not_vgg16(path=None, arch="vgg16"):
+        raise RealtimeError(f"{path} is not a vgg16 features state dict")
+
+    monkeypatch.setattr("realtime.perceptual.refine.VGGFeatures.load", not_vgg16)
+    snapshots = LossNetwork(tiny_vgg(), "vgg19", "max", "tiny")
+    monkeypatch.setattr("realtime.gatys.network.LossNetwork.load", lambda path=None: snapshots)
+    argv = ["live", "--source", make_clip(tmp_path / "clip.mp4"), "--no-window", "--once", "--record"]
+    argv += [tmp_path / "live.mp4", "--weights", weights_file, "--size", 64, "--style", style_images[0]]
+    assert cli.main([str(a) for a in [*argv, "--vgg", tmp_path / "vgg19.pth"]]) == 0
+    err = capsys.readouterr().err
+    assert "paintings keep their encoder targets" in err and "not a vgg16" in err
+    assert cli.main([str(a) for a in [*argv, "--vgg", tmp_path / "vgg19.pth", "--refine"]]) == 2  # asked: an error

@@ -189,7 +189,6 @@ def _run_live(args: argparse.Namespace) -> int:
     from realtime.live.snapshot import save_stylized
     from realtime.live.styles import StyleCatalog
     from realtime.live.window import Window, check_display
-    from realtime.perceptual.refine import default_refine_steps
 
     record = check_video_path(args.record) if args.record else None
     if record is not None:
@@ -203,22 +202,14 @@ def _run_live(args: argparse.Namespace) -> int:
         check_display()
     with _open_source(args.source, loop=not args.once) as source:  # a bad source fails before the model loads
         sinks = [] if args.virtual_camera is None else [_virtual_camera(args.virtual_camera, source)]
-        setup = load_live(args.weights, args.device, args.style_size, build_note, args.model, args.size)
+        setup = load_live(
+            args.weights, args.device, args.style_size, build_note, args.model, args.size, stroke=args.stroke
+        )
         stylizer = setup.stylizer
         stylizer.strength = args.strength
-        stylizer.stroke = args.stroke
         stylizer.preserve_color = args.preserve_color
         catalog = StyleCatalog(stylizer.weights.bank.names(), args.styles, args.style or ())
-        refine = args.refine
-        if refine is None:
-            refine = default_refine_steps(args.vgg, [spec.source for entry in catalog.entries for spec in entry.specs])
-            if refine:
-                print(
-                    "realtime: note: a painting shows at once and is fitted in the background, once "
-                    "(--refine 0 turns this off)",
-                    file=sys.stderr,
-                )
-        stylizer.refine_styles(refine, args.vgg, progress=True)
+        _refine_paintings(stylizer, catalog, args)
         _live_notes(stylizer, catalog, None if args.size else setup.working_size)
         if args.no_window and record is None:
             print("realtime: note: --no-window without --record shows and saves nothing", file=sys.stderr)
@@ -244,6 +235,28 @@ def _run_live(args: argparse.Namespace) -> int:
             summary = session.run()
     _print_live_summary(summary)
     return _exit_code(summary)
+
+
+def _refine_paintings(stylizer: Stylizer, catalog: StyleCatalog, args: argparse.Namespace) -> None:
+    """--refine as given; by default, paintings are fitted when a VGG16 is at hand. Live's --vgg also feeds the
+    Gatys snapshots, which take a VGG19 too: then fitting is skipped with a note instead of refusing to start."""
+    from realtime.perceptual.refine import default_refine_steps
+
+    if args.refine is not None:
+        stylizer.refine_styles(args.refine, args.vgg, progress=True)
+        return
+    steps = default_refine_steps(args.vgg, [spec.source for entry in catalog.entries for spec in entry.specs])
+    if not steps:
+        return
+    try:
+        stylizer.refine_styles(steps, args.vgg, progress=True)
+    except RealtimeError as exc:
+        print(f"realtime: note: paintings keep their encoder targets ({exc})", file=sys.stderr)
+        return
+    print(
+        "realtime: note: a painting shows at once and is fitted in the background, once (--refine 0 turns this off)",
+        file=sys.stderr,
+    )
 
 
 def _run_demo(args: argparse.Namespace) -> int:

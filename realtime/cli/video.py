@@ -95,7 +95,7 @@ def _run_video(args: argparse.Namespace) -> int:
     if refine is None:
         refine = default_refine_steps(args.vgg, [timed.spec.source for timed in args.style])
         if refine:
-            cost = "about half a minute each on a CPU" if stylizer.device.type == "cpu" else "seconds each"
+            cost = "10-20 s each on a CPU" if stylizer.device.type == "cpu" else "seconds each"
             print(f"realtime: fitting each painting's target first ({cost}, once; --refine 0 skips)", file=sys.stderr)
     stylizer.refine_styles(refine, args.vgg, progress=True)
     schedule = StyleSchedule(args.style, stylizer.styles.blend, args.fade)

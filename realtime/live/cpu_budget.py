@@ -23,6 +23,8 @@ from realtime.live.settings import MAX_CPU_WORKING_SIZE, default_working_size
 from realtime.live.sizes import SIZE_STEPS
 from realtime.model.shapes import MODELS
 from realtime.model.styles import DEFAULT_STYLE_SIZE
+from realtime.runtimes.settings import DEFAULT_STROKE
+from realtime.runtimes.strokes import paint_size
 from realtime.runtimes.stylizer import Stylizer
 
 MIN_LIVE_FPS = 12.0  # the full model's generator rate below which the light one's fluid picture wins
@@ -57,11 +59,28 @@ def frame_ms(stylizer: Stylizer, working_size: int, frames: int = PROBE_FRAMES) 
     return median(times)
 
 
-def largest_size_within(budget_ms: float, size: int, ms: float, highest: int = MAX_CPU_WORKING_SIZE) -> int:
-    """The largest working size step from `size` up to `highest` whose frame, timed at `ms` for `size` and
-    growing with its pixels, fits `budget_ms`; `size` itself when none larger does."""
-    fits = [step for step in SIZE_STEPS if size < step <= highest and ms * (step / size) ** 2 <= budget_ms]
-    return max(fits, default=size)
+def _pixels(working_size: int, stroke: float) -> int:
+    """Pixels the generator paints for a webcam frame at `working_size`, the stroke pass's included."""
+    height = round(working_size / WEBCAM_ASPECT)
+    paint = paint_size(height, working_size, stroke)
+    return height * working_size + (paint[0] * paint[1] if paint else 0)
+
+
+def largest_size_within(
+    budget_ms: float,
+    size: int,
+    ms: float,
+    stroke: float = DEFAULT_STROKE,
+    lowest: int | None = None,
+    highest: int = MAX_CPU_WORKING_SIZE,
+) -> int:
+    """The largest working-size step from `lowest` (default `size`) up to `highest` whose frame fits
+    `budget_ms`, from `ms` timed at `size` and growing with the pixels painted (a larger picture's stroke
+    pass included); `lowest` when none does."""
+    lowest = size if lowest is None else lowest
+    steps = {step for step in SIZE_STEPS if lowest <= step <= highest} | {lowest}
+    fits = [step for step in steps if ms * _pixels(step, stroke) / _pixels(size, stroke) <= budget_ms]
+    return max(fits, default=lowest)
 
 
 def load_live(
@@ -73,13 +92,16 @@ def load_live(
     working_size: int | None = None,
     min_fps: float = MIN_LIVE_FPS,
     budget_ms: float | None = None,
+    stroke: float = DEFAULT_STROKE,
 ) -> LiveSetup:
     """`Stylizer.load` for a live session, and its working size: `working_size` when given, else on CUDA the
-    device's default, on a CPU the largest that keeps the generator within `budget_ms` a frame (never below
-    the model's default; None = `FRAME_BUDGET_MS`). With `model` auto on a CPU, the full generator is kept only when it runs at
+    device's default, on a CPU the largest that keeps the generator within `budget_ms` a frame (None =
+    `FRAME_BUDGET_MS`), painting at `stroke`: never below the model's default where the model is live there,
+    down to the light model's otherwise. With `model` auto on a CPU, the full generator is kept only when it runs at
     `min_fps` or more; otherwise the light one is loaded, with a note through `on_build` saying why. A weights
     file or a named model is never second-guessed."""
     stylizer = Stylizer.load(weights, device, style_size, on_build=on_build, model=model)
+    stylizer.stroke = stroke
     if stylizer.device.type != "cpu":
         return LiveSetup(stylizer, working_size or default_working_size(stylizer.device.type))
     size = working_size or default_working_size("cpu", stylizer.model.shape)
@@ -94,14 +116,15 @@ def load_live(
                     f"{min_fps:g} fps: running the light model instead (--model full keeps the full one)"
                 )
             stylizer = Stylizer.load(None, device, style_size, on_build=on_build, model="light")
+            stylizer.stroke = stroke
             size, ms = working_size or default_working_size("cpu", MODELS["light"]), None
     if working_size is not None:
         return LiveSetup(stylizer, working_size)
     ms = frame_ms(stylizer, size) if ms is None else ms
-    grown = largest_size_within(FRAME_BUDGET_MS if budget_ms is None else budget_ms, size, ms)
-    if grown != size and on_build is not None:
-        on_build(
-            f"working size {grown}: {ms:.0f} ms a frame at {size} leaves this CPU time for a sharper picture "
-            "(--size sets it)"
-        )
-    return LiveSetup(stylizer, grown)
+    budget = FRAME_BUDGET_MS if budget_ms is None else budget_ms
+    lowest = size if ms * min_fps <= 1000.0 else min(size, default_working_size("cpu"))
+    chosen = largest_size_within(budget, size, ms, stroke, lowest)
+    if chosen != size and on_build is not None:
+        why = "leaves this CPU time for a sharper picture" if chosen > size else "is too slow to be live"
+        on_build(f"working size {chosen}: {ms:.0f} ms a frame at {size} {why} (--size sets it)")
+    return LiveSetup(stylizer, chosen)

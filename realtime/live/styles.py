@@ -10,7 +10,6 @@ painting shows at once and sharpens into its own style once fitted (tens of seco
 from __future__ import annotations
 
 import threading
-import warnings
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -147,38 +146,49 @@ def _same_path(a: str, b: str) -> bool:
 class LoadedStyle:
     """A style ready to use (target on the generator's device, optional thumbnail) or why it is not.
 
-    `final` is False for an encoder target whose fitted one is still being computed.
+    `final` is False for an encoder target whose fitted one is still to come; `fit_error` says why a
+    fit failed, when the encoder's target is kept instead.
     """
 
     target: Tensor | None
     preview: np.ndarray | None
     error: str | None = None
     final: bool = True
+    fit_error: str | None = None
 
 
 class TargetLoader:
-    """Computes targets and thumbnails on one worker thread; the live loop asks without waiting.
+    """Computes targets and thumbnails off the live loop, which asks without waiting.
 
-    Only this thread runs style encodes, so `StyleTargets`' cache needs no lock. Urgent requests
-    (the style a user just picked) jump the queue of background prefetches.
+    Encodes run on one worker thread; urgent requests (the style a user just picked) jump the queue of
+    background prefetches. With a refiner, the styles a user picks are fitted on a second thread, latest
+    pick first, so a painting picked while another is being fitted still shows at once. The encode thread
+    asks `StyleTargets` for encoder targets only and the fit thread for fitted ones: their cache entries
+    never overlap, so it needs no lock.
     """
 
     def __init__(self, styles: StyleTargets) -> None:
         self._styles = styles
         self._cond = threading.Condition()
         self._queue: deque[StyleEntry] = deque()
-        self._fits: deque[StyleEntry] = deque()  # styles shown with their encoder target, waiting to be fitted
+        self._busy: set[tuple[StyleSpec, ...]] = set()  # being encoded now
+        self._fits: list[StyleEntry] = []  # picked styles shown with their encoder target, waiting to be fitted
+        self._fitting: set[tuple[StyleSpec, ...]] = set()  # in `_fits` or being fitted now
         self._done: dict[tuple[StyleSpec, ...], LoadedStyle] = {}
         self._failed_files: dict[tuple[StyleSpec, ...], tuple[tuple[int, int] | None, ...]] = {}
         self._closed = False
-        self._thread = threading.Thread(target=self._work, name="style targets", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._encode_work, name="style targets", daemon=True),
+            threading.Thread(target=self._fit_work, name="style fits", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def request(self, entry: StyleEntry, urgent: bool = False) -> None:
         if entry.builtin:
             return  # a bank lookup: nothing to compute ahead
         with self._cond:
-            if self._known(entry) or self._closed:
+            if self._known(entry) or entry.specs in self._busy or self._closed:
                 return
             if entry in self._queue:
                 if not urgent:
@@ -188,21 +198,22 @@ class TargetLoader:
             self._cond.notify_all()
 
     def prefetch(self, entries: Sequence[StyleEntry]) -> None:
-        if self._styles.refiner is not None:
-            return  # refining costs seconds per painting: only for the styles a user picks, not the whole folder
+        """Encode ahead (fitting waits until a style is picked: it costs seconds per painting)."""
         for entry in entries:
             self.request(entry)
 
     def get(self, entry: StyleEntry, wait: bool = False, final: bool = False) -> LoadedStyle | None:
         """The loaded style, or None while it is still being computed (`wait=True` blocks until there is one;
-        with `final` too, until the fitted target replaces the encoder's)."""
+        with `final` too, until the fitted target replaces the encoder's). Asking for a style picks it: its
+        fit, if it needs one, starts next."""
         if entry.builtin:
             return self._builtin(entry)
         with self._cond:
             if not self._known(entry):
                 self.request(entry, urgent=True)
+            self._pick(entry)
             if wait:
-                self._cond.wait_for(lambda: self._ready(entry.specs, final) or self._closed)
+                self._cond.wait_for(lambda: self._ready(entry, final) or self._closed)
             return self._done.get(entry.specs)
 
     def close(self) -> None:
@@ -211,7 +222,8 @@ class TargetLoader:
             self._queue.clear()
             self._fits.clear()
             self._cond.notify_all()
-        self._thread.join(timeout=10.0)
+        for thread in self._threads:
+            thread.join(timeout=10.0)
 
     def _known(self, entry: StyleEntry) -> bool:
         """Whether `entry` has a result; a failure is forgotten once its files change (a painting caught
@@ -221,9 +233,26 @@ class TargetLoader:
             del self._failed_files[entry.specs], self._done[entry.specs]
         return entry.specs in self._done
 
-    def _ready(self, specs: tuple[StyleSpec, ...], final: bool) -> bool:
-        loaded = self._done.get(specs)
+    def _ready(self, entry: StyleEntry, final: bool) -> bool:
+        """Call with the lock held; queues the fit of an encoder target that has just arrived."""
+        loaded = self._done.get(entry.specs)
+        if loaded is not None and not loaded.final:
+            self._pick(entry)
         return loaded is not None and (loaded.final or not final)
+
+    def _pick(self, entry: StyleEntry) -> None:
+        """Queue the fit of a picked style shown with its encoder target (latest pick first). Lock held."""
+        loaded = self._done.get(entry.specs)
+        if loaded is None or loaded.final or self._closed:
+            return
+        if entry.specs in self._fitting:
+            if entry in self._fits:  # picked again: fit it next
+                self._fits.remove(entry)
+                self._fits.append(entry)
+            return
+        self._fitting.add(entry.specs)
+        self._fits.append(entry)
+        self._cond.notify_all()
 
     def _builtin(self, entry: StyleEntry) -> LoadedStyle:
         try:
@@ -231,40 +260,43 @@ class TargetLoader:
         except RealtimeError as exc:
             return LoadedStyle(None, None, str(exc))
 
-    def _work(self) -> None:
+    def _encode_work(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._queue or self._fits or self._closed)
+                self._cond.wait_for(lambda: self._queue or self._closed)
                 if self._closed:
                     return
-                fit = not self._queue  # encodes first: a fit takes tens of seconds on a CPU
-                entry = (self._fits if fit else self._queue).popleft()
+                entry = self._queue.popleft()
+                self._busy.add(entry.specs)
             stamps = _file_stamps(entry)  # taken first: a file changed while loading is tried again
-            if fit:
-                self._store(entry, self._fitted(entry), stamps)
-            elif self._styles.refiner is None:
-                self._store(entry, self._load(entry), stamps)
-            else:
-                quick = self._load(entry, refine=False)
-                self._store(entry, replace(quick, final=quick.error is not None), stamps)
-                if quick.error is None:
-                    with self._cond:
-                        self._fits.append(entry)
+            loaded = self._load(entry, refine=False)  # fitted, if at all, on the fit thread
+            final = loaded.error is not None or self._styles.refiner is None
+            self._store(entry, replace(loaded, final=final), stamps)
 
-    def _fitted(self, entry: StyleEntry) -> LoadedStyle:
-        """The fitted target, or the encoder's kept as final when fitting fails (it still works)."""
-        fitted = self._load(entry)
-        if not fitted.error:
-            return fitted
-        warnings.warn(f"{fitted.error}; using its encoder target", stacklevel=1)
-        with self._cond:
-            return replace(self._done[entry.specs], final=True)
+    def _fit_work(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._fits or self._closed)
+                if self._closed:
+                    return
+                entry = self._fits.pop()
+            stamps = _file_stamps(entry)
+            fitted = self._load(entry)
+            with self._cond:
+                self._fitting.discard(entry.specs)
+                quick = self._done.get(entry.specs)
+            if fitted.error and quick is not None:  # the encoder's target still works: keep it, say why
+                fitted = replace(quick, final=True, fit_error=f"{fitted.error}; using its encoder target")
+            self._store(entry, fitted, stamps)
 
     def _store(self, entry: StyleEntry, loaded: LoadedStyle, stamps: tuple[tuple[int, int] | None, ...]) -> None:
         with self._cond:
+            self._busy.discard(entry.specs)
             self._done[entry.specs] = loaded
             if loaded.error:
                 self._failed_files[entry.specs] = stamps
+            else:
+                self._failed_files.pop(entry.specs, None)
             self._cond.notify_all()
 
     def _load(self, entry: StyleEntry, refine: bool = True) -> LoadedStyle:

@@ -154,6 +154,9 @@ class StyleSwitcher:
         if loaded is None or not loaded.final:
             return False
         self._fitting = None
+        if loaded.fit_error:
+            self.messages.post(loaded.fit_error)
+            return False
         if entry != self.applied or loaded.target is None:
             return False
         self.stylizer.target = loaded.target

@@ -34,10 +34,11 @@ CACHE_ENV = "REALTIME_CACHE"
 
 
 def default_refine_steps(vgg: str | Path | None, sources: Sequence[str]) -> int:
-    """Refinement where a one-off fit pays for itself (a video file): `DEFAULT_REFINE_STEPS` when a style is a
-    picture and a VGG16 is at hand (a local file, or torchvision's already downloaded, so nothing downloads
-    unasked), else 0. The fitted target follows a painting the generator never saw about 5× more closely
-    (docs/benchmarks.md) for half a minute of fitting per painting on a CPU, once (cached)."""
+    """Refinement where a one-off fit pays for itself (a video file, a live session that shows the encoder's
+    target meanwhile): `DEFAULT_REFINE_STEPS` when a style is a picture and a VGG16 is at hand (a local file,
+    or torchvision's already downloaded, so nothing downloads unasked), else 0. The fitted target follows a
+    painting the generator never saw about 5× more closely (docs/benchmarks.md) for 10–20 s of fitting per
+    painting on a CPU, once (cached)."""
     if not any(is_image_source(source) for source in sources):
         return 0
     return DEFAULT_REFINE_STEPS if vgg is not None or torchvision_vgg16_cached() else 0
