@@ -222,8 +222,11 @@ class TargetLoader:
             self._queue.clear()
             self._fits.clear()
             self._cond.notify_all()
-        for thread in self._threads:
-            thread.join(timeout=10.0)
+        encoder, fitter = self._threads
+        encoder.join(timeout=10.0)
+        # A fit takes tens of seconds and cannot stop midway: quitting does not wait for it. Its cache file
+        # is written whole or not at all, and the thread ends with the process.
+        fitter.join(timeout=0.5)
 
     def _known(self, entry: StyleEntry) -> bool:
         """Whether `entry` has a result; a failure is forgotten once its files change (a painting caught
