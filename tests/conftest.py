@@ -76,10 +76,11 @@ def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _cpu_without_amx(monkeypatch: pytest.MonkeyPatch) -> None:
     """Defaults that follow the CPU (the model and working size `auto` picks) are the same on every test machine:
-    those of a CPU without AMX and with no time to spare for a larger working size. Tests of those choices
-    patch them back."""
+    those of a CPU without AMX, with no time to spare for a larger working size, and fast enough to paint every
+    frame. Tests of those choices patch them back."""
     monkeypatch.setattr(realtime.model.weights, "cpu_has_amx", lambda: False)
     monkeypatch.setattr(realtime.live.cpu_budget, "FRAME_BUDGET_MS", 0.0)
+    monkeypatch.setattr(realtime.live.cpu_budget, "KEYFRAME_MAX_MS", 0.0)
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """A live session on a CPU: the full generator only where it measures live, and a working size that grows
-while the CPU has time to spare."""
+while the CPU has time to spare, and keyframes where the generator is too slow for every frame."""
 
 import pytest
 
+import realtime.live.cpu_budget
 import realtime.model.weights
 from realtime.live.cpu_budget import frame_ms, largest_size_within, load_live
 from realtime.live.settings import DEFAULT_WORKING_SIZE, MAX_CPU_WORKING_SIZE, default_working_size
@@ -97,3 +98,27 @@ def test_a_named_full_model_too_slow_to_be_live_runs_at_the_light_models_size():
     assert setup.stylizer.model.shape == MODELS["full"]
     assert setup.working_size == DEFAULT_WORKING_SIZE["cpu"]
     assert any(note.startswith(f"working size {DEFAULT_WORKING_SIZE['cpu']}:") and "too slow" in note for note in notes)
+
+
+@pytest.fixture
+def keyframes_within_reach(monkeypatch):
+    monkeypatch.setattr(realtime.live.cpu_budget, "KEYFRAME_MAX_MS", 1e9)
+
+
+def test_an_amx_cpu_too_slow_for_every_frame_keeps_the_full_model_on_keyframes(amx, keyframes_within_reach):
+    notes = []
+    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE, min_fps=1e9)
+    assert setup.stylizer.model.shape == MODELS["full"] and setup.keyframes and setup.working_size == SIZE
+    assert any("paints keyframes" in note and "--keyframes off" in note for note in notes)
+    off = load_live(device="cpu", working_size=SIZE, min_fps=1e9, keyframes="off")
+    assert off.stylizer.model.shape == MODELS["light"] and not off.keyframes
+
+
+def test_keyframes_only_where_the_generator_is_too_slow_for_every_frame_and_fast_enough_for_a_few(
+    amx, keyframes_within_reach, monkeypatch
+):
+    assert not load_live(device="cpu", model="light", working_size=SIZE, min_fps=1e-6).keyframes
+    assert load_live(device="cpu", model="light", working_size=SIZE, min_fps=1e9).keyframes
+    monkeypatch.setattr(realtime.live.cpu_budget, "KEYFRAME_MAX_MS", 1e-9)
+    assert not load_live(device="cpu", model="light", working_size=SIZE, min_fps=1e9).keyframes
+    assert load_live(device="cpu", model="light", working_size=SIZE, keyframes="on").keyframes

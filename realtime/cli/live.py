@@ -27,6 +27,7 @@ from realtime.live.settings import (
     DEFAULT_UPSAMPLE,
     DEFAULT_WORKING_SIZE,
     DEMO_SECONDS,
+    KEYFRAME_CHOICES,
     MAX_CPU_WORKING_SIZE,
     UPSAMPLERS,
     LiveOptions,
@@ -34,6 +35,7 @@ from realtime.live.settings import (
 from realtime.video.settings import DEFAULT_STABILIZE as STABILIZE_WHEN_ASKED
 
 if TYPE_CHECKING:
+    from realtime.live.cpu_budget import LiveSetup
     from realtime.live.stats import LiveSummary
     from realtime.live.styles import StyleCatalog
     from realtime.live.virtual_camera import VirtualCamera
@@ -166,12 +168,21 @@ def _add_picture_options(parser: argparse.ArgumentParser) -> None:
         help="how the working-size picture is enlarged to the window on a CPU: bicubic, or guided along the "
         f"photo's edges (sharper edges, flatter brush strokes; default {DEFAULT_UPSAMPLE})",
     )
+    parser.add_argument(
+        "--keyframes",
+        choices=KEYFRAME_CHOICES,
+        default="auto",
+        help="on a CPU, paint keyframes beside the loop and show every frame with the newest carried along the "
+        "motion, a new one fading in (in place of --stabilize); auto: where the generator is too slow for every "
+        "frame but not for a few a second, which keeps the full model's picture (default auto)",
+    )
 
 
-def _options(args: argparse.Namespace, working_size: int, **more: object) -> LiveOptions:
-    """The picture settings live and demo share, from the command line."""
+def _options(args: argparse.Namespace, setup: LiveSetup, **more: object) -> LiveOptions:
+    """The picture settings live and demo share, from the command line and the CPU's measurements."""
     return LiveOptions(
-        working_size=working_size,
+        working_size=setup.working_size,
+        keyframes=setup.keyframes,
         stabilize=args.stabilize,
         upsample=args.upsample,
         **more,
@@ -203,7 +214,14 @@ def _run_live(args: argparse.Namespace) -> int:
     with _open_source(args.source, loop=not args.once) as source:  # a bad source fails before the model loads
         sinks = [] if args.virtual_camera is None else [_virtual_camera(args.virtual_camera, source)]
         setup = load_live(
-            args.weights, args.device, args.style_size, build_note, args.model, args.size, stroke=args.stroke
+            args.weights,
+            args.device,
+            args.style_size,
+            build_note,
+            args.model,
+            args.size,
+            stroke=args.stroke,
+            keyframes=args.keyframes,
         )
         stylizer = setup.stylizer
         stylizer.strength = args.strength
@@ -215,7 +233,7 @@ def _run_live(args: argparse.Namespace) -> int:
             print("realtime: note: --no-window without --record shows and saves nothing", file=sys.stderr)
         options = _options(
             args,
-            setup.working_size,
+            setup,
             mirror=args.mirror,
             record=record,
             max_frames=args.max_frames or 0,
@@ -269,9 +287,13 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     no_window = "--no-window" if args.no_window else display_problem()
     output = check_video_path(args.output) if no_window else None
-    setup = load_live(args.weights, args.device, on_build=build_note, model=args.model, working_size=args.size)
+    # The demo video is rendered offline, every frame painted: keyframes are for a live window.
+    keyframes = "off" if output is not None else args.keyframes
+    setup = load_live(
+        args.weights, args.device, on_build=build_note, model=args.model, working_size=args.size, keyframes=keyframes
+    )
     stylizer = setup.stylizer
-    options = _options(args, setup.working_size)
+    options = _options(args, setup)
     working_size = options.working_size
     if output is not None:
         print(f"realtime: no window ({no_window}): rendering the demo to {output}", file=sys.stderr)

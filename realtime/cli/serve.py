@@ -99,7 +99,10 @@ def _run_serve(args: argparse.Namespace) -> int:
     if options.styles is not None:
         image_files(options.styles, "styles")
     size = args.size or default_working_size("cpu")  # the size the model choice is timed at, on a CPU
-    stylizer = load_live(args.weights, args.device, args.style_size, build_note, args.model, size).stylizer
+    # Viewers share one generator batching their newest frames; keyframes are a single window's.
+    stylizer = load_live(
+        args.weights, args.device, args.style_size, build_note, args.model, size, keyframes="off"
+    ).stylizer
     server = StyleServer(stylizer, options)
     server.warm_up()
 

@@ -3,10 +3,12 @@
 CPUs differ too much for fixed defaults. A CPU listing Intel AMX is where the full generator can be live, but
 the flag alone does not promise it: two 2-core Xeons listing AMX have taken 28 ms and 213 ms for the same
 320×240 frame (docs/benchmarks.md). So `--model auto` on such a CPU times a few frames of the full model
-before keeping it, and runs the light model when the full one would stutter (other CPUs skip that probe:
-none without AMX has come near). Then, unless `--size` says otherwise, the working size grows from the
-model's default while the generator's frame time stays within budget: the picture's style ratio falls as
-the working size grows (docs/benchmarks.md), and a fast CPU has time to spare at 320.
+before keeping it (other CPUs skip that probe: none without AMX has come near). A generator too slow for
+every frame but fast enough for a few a second paints keyframes beside the loop (`realtime.live.keyframes`):
+the full model's picture at the camera's frame rate rather than the light model's; slower still, the light
+model runs. Then, unless `--size` says otherwise, the working size grows from the model's default while the
+generator's frame time stays within budget: the picture's style ratio falls as the working size grows
+(docs/benchmarks.md), and a fast CPU has time to spare at 320.
 """
 
 from __future__ import annotations
@@ -32,15 +34,18 @@ MIN_LIVE_FPS = 12.0  # the full model's generator rate below which the light one
 # 63 ms frames of a 15.9 fps run (benchmarks/bench_live.py).
 FRAME_BUDGET_MS = 50.0
 PROBE_FRAMES = 3
+# Slower than this a frame, keyframes come too rarely: the picture carried between them drifts from the scene.
+KEYFRAME_MAX_MS = 300.0
 WEBCAM_ASPECT = 4 / 3  # the frame shape the probe times: a webcam's, at the working size
 
 
 @dataclass(frozen=True)
 class LiveSetup:
-    """The generator a live session runs and the working size it starts at."""
+    """The generator a live session runs, the working size it starts at, and whether it paints keyframes."""
 
     stylizer: Stylizer
     working_size: int
+    keyframes: bool = False
 
 
 def frame_ms(stylizer: Stylizer, working_size: int, frames: int = PROBE_FRAMES) -> float:
@@ -93,23 +98,29 @@ def load_live(
     min_fps: float = MIN_LIVE_FPS,
     budget_ms: float | None = None,
     stroke: float = DEFAULT_STROKE,
+    keyframes: str = "auto",
 ) -> LiveSetup:
     """`Stylizer.load` for a live session, and its working size: `working_size` when given, else on CUDA the
     device's default, on a CPU the largest that keeps the generator within `budget_ms` a frame (None =
     `FRAME_BUDGET_MS`), painting at `stroke`: never below the model's default where the model is live there,
     down to the light model's otherwise. With `model` auto on a CPU, the full generator is kept only when it runs at
-    `min_fps` or more; otherwise the light one is loaded, with a note through `on_build` saying why. A weights
-    file or a named model is never second-guessed."""
+    `min_fps` or more, or when keyframes (`keyframes` auto or on) can carry it; otherwise the light one is loaded,
+    with a note through `on_build` saying why. `keyframes` auto paints keyframes on a CPU where the generator
+    runs under `min_fps` but within `KEYFRAME_MAX_MS`; on, on a CPU always. A weights file or a named model is
+    never second-guessed."""
     stylizer = Stylizer.load(weights, device, style_size, on_build=on_build, model=model)
     stylizer.stroke = stroke
     if stylizer.device.type != "cpu":
+        if keyframes == "on" and on_build is not None:
+            on_build(f"{stylizer.device.type} paints every frame: keyframes are for a CPU")
         return LiveSetup(stylizer, working_size or default_working_size(stylizer.device.type))
     size = working_size or default_working_size("cpu", stylizer.model.shape)
     full = stylizer.model.shape == MODELS["full"]
+    carried = keyframes != "off"
     ms = None
     if weights is None and model == "auto" and full:
         ms = frame_ms(stylizer, size)
-        if ms * min_fps > 1000.0:
+        if ms * min_fps > 1000.0 and not (carried and ms <= KEYFRAME_MAX_MS):
             if on_build is not None:
                 on_build(
                     f"the full model takes {ms:.0f} ms a frame at working size {size} on this CPU, under "
@@ -118,9 +129,20 @@ def load_live(
             stylizer = Stylizer.load(None, device, style_size, on_build=on_build, model="light")
             stylizer.stroke = stroke
             size, ms = working_size or default_working_size("cpu", MODELS["light"]), None
+    if keyframes == "on":
+        return LiveSetup(stylizer, size, keyframes=True)
+    if carried or working_size is None:
+        ms = frame_ms(stylizer, size) if ms is None else ms
+    if carried and ms * min_fps > 1000.0 and ms <= KEYFRAME_MAX_MS:
+        if on_build is not None:
+            on_build(
+                f"the generator takes {ms:.0f} ms a frame at working size {size} on this CPU: it paints keyframes "
+                "beside the loop, and every frame shows the newest carried along the motion (--keyframes off "
+                "waits for each frame)"
+            )
+        return LiveSetup(stylizer, size, keyframes=True)
     if working_size is not None:
         return LiveSetup(stylizer, working_size)
-    ms = frame_ms(stylizer, size) if ms is None else ms
     budget = FRAME_BUDGET_MS if budget_ms is None else budget_ms
     lowest = size if ms * min_fps <= 1000.0 else min(size, default_working_size("cpu"))
     chosen = largest_size_within(budget, size, ms, stroke, lowest)

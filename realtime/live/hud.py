@@ -37,6 +37,7 @@ class HudInfo:
     generator_ms: float
     latency_ms: float
     device: str
+    keyframes: bool = False  # the generator paints beside the loop: its ms are a keyframe's, not a frame's
     mode: str = "on"
     loading: bool = False
     preview: np.ndarray | None = None
@@ -96,7 +97,8 @@ def _draw_status(frame: np.ndarray, info: HudInfo, scale: float, line: int, marg
     flags = [name for name, on in (("mirror", info.mirror), ("compare", info.compare), ("PAUSED", info.paused)) if on]
     rows = [
         f"{info.style}{'  (loading...)' if info.loading else ''}",
-        f"{info.fps:4.1f} fps   generator {info.generator_ms:.0f} ms   latency {info.latency_ms:.0f} ms",
+        f"{info.fps:4.1f} fps   generator {info.generator_ms:.0f} ms{' a keyframe' if info.keyframes else ''}   "
+        f"latency {info.latency_ms:.0f} ms",
         f"strength {info.strength:.1f}   strokes {info.stroke:.1f}   "
         f"working {info.working_resolution[0]}x{info.working_resolution[1]}   {info.device}"
         + "".join(f"   {flag}" for flag in flags),

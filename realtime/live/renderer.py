@@ -8,7 +8,9 @@ on float tensors) and goes through the stylizer's frame path, which leaves PyTor
 
 On a CPU the stylised frame can be enlarged along the photo's edges (`guided_upsample`) rather than
 interpolated, and steadied against the previous one along the photo's motion (`TemporalStabilizer`,
-as `realtime video --stabilize` does), both on the small working-size frames where they are cheap.
+as `realtime video --stabilize` does), both on the small working-size frames where they are cheap. A
+generator too slow for every frame can paint keyframes beside the loop instead (`KeyframeStylizer`): each
+frame then shows its newest picture carried along the motion, and a new keyframe fades in rather than jumps.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from torch import Tensor
 
 from realtime.imaging.frames import FrameTransfer, fit_size, resize, resize_frame, tensor_to_frame
 from realtime.imaging.upsample import guided_upsample
+from realtime.live.keyframes import KeyframeStylizer
 from realtime.live.settings import DEFAULT_UPSAMPLE, DISPLAY_MAX_SIDE, UPSAMPLERS
 from realtime.runtimes.stylizer import Stylizer
 from realtime.video.stabilize import TemporalStabilizer
@@ -42,18 +45,23 @@ class LiveRenderer:
         *,
         upsample: str = DEFAULT_UPSAMPLE,
         stabilize: float = 0.0,
+        keyframes: bool = False,
     ) -> None:
         if upsample not in UPSAMPLERS:
             raise ValueError(f"unknown upsampler '{upsample}'; use {', '.join(UPSAMPLERS)}")
         self.stylizer = stylizer
         self.display_max_side = display_max_side
         self.upsample = upsample
-        self.stabilizer = TemporalStabilizer(stabilize, flow_side=LIVE_FLOW_SIDE) if stabilize else None
         self._target: Tensor | None = None  # the style the stabiliser's last frame was made in
         self.transfer = FrameTransfer(stylizer.device)
         self.generator_ms = 0.0
         self.working_resolution: tuple[int, int] = (0, 0)  # width, height of the last frame stylised
         self._cuda = stylizer.device.type == "cuda"
+        self.keyframes = KeyframeStylizer(stylizer, LIVE_FLOW_SIDE) if keyframes and not self._cuda else None
+        steady = stabilize and self.keyframes is None  # keyframes fade into each other instead
+        self.stabilizer = TemporalStabilizer(stabilize, flow_side=LIVE_FLOW_SIDE) if steady else None
+        # The last image rendered: shown again (paused, a setting changed), it waits for its own keyframe.
+        self._shown_image: np.ndarray | None = None
         if self._cuda:
             self._start, self._end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         self._capture: Tensor | np.ndarray | None = None
@@ -77,10 +85,15 @@ class LiveRenderer:
             return self._render_on_device(image, work, display, mirror, compare)
         capture = cv2.flip(image, 1) if mirror else image
         small = resize_frame(capture, work)
-        started = time.perf_counter()
-        stylized = self.stylizer(small)  # on the host: PyTorch stays idle on a CPU
-        self.generator_ms = (time.perf_counter() - started) * 1000.0
-        stylized = self._steady(small, stylized)
+        again, self._shown_image = image is self._shown_image, image
+        if self.keyframes is not None:
+            stylized = self.keyframes(small, fresh=again)
+            self.generator_ms = self.keyframes.generator_ms
+        else:
+            started = time.perf_counter()
+            stylized = self.stylizer(small)  # on the host: PyTorch stays idle on a CPU
+            self.generator_ms = (time.perf_counter() - started) * 1000.0
+            stylized = self._steady(small, stylized)
         guided = self.upsample == "guided" and work != display
         # The photo at display size only where it is shown or guides: a 720p resize is not free per frame.
         photo = resize_frame(capture, display) if guided or compare else None
@@ -122,6 +135,18 @@ class LiveRenderer:
         frame = self.transfer.download(shown)
         self.generator_ms = self._start.elapsed_time(self._end)
         return frame
+
+    def forget(self) -> None:
+        """Start afresh after a warm-up frame: no keyframe or steadying carries it into the next frame."""
+        if self.keyframes is not None:
+            self.keyframes.forget()
+        if self.stabilizer is not None:
+            self.stabilizer.reset()
+
+    def close(self) -> None:
+        """Stop the keyframe thread, if any (safe to repeat)."""
+        if self.keyframes is not None:
+            self.keyframes.close()
 
     def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
         """The last capture (full size, mirrored as shown) and its stylisation (display size), as new arrays."""

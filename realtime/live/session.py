@@ -98,7 +98,11 @@ class LiveSession:
         self.clock = clock_for(self.options.realtime)
         self.messages = Messages()
         self.renderer = LiveRenderer(
-            stylizer, self.options.display_max_side, upsample=self.options.upsample, stabilize=self.options.stabilize
+            stylizer,
+            self.options.display_max_side,
+            upsample=self.options.upsample,
+            stabilize=self.options.stabilize,
+            keyframes=self.options.keyframes and self.options.realtime,  # offline, every frame is painted
         )
         self.state = LiveState(stylizer.strength, stylizer.stroke, self.options.mirror, self.options.compare)
         self.sizes = WorkingSize(self.options.working_size, self.messages)
@@ -260,6 +264,7 @@ class LiveSession:
         during playback it would drop the start of a file and skew the generator's mean time.
         """
         self._stylize(np.zeros((self.source.height, self.source.width, 3), np.uint8))
+        self.renderer.forget()
 
     def _render(self, frame: Frame, record: bool) -> None:
         self.switcher.advance(self.clock.now())
@@ -283,6 +288,7 @@ class LiveSession:
                 self.sizes.shrink()
 
     def _close_io(self) -> None:
+        self.renderer.close()
         for sink in self.sinks:
             sink.close()
         self.source.close()

@@ -21,6 +21,9 @@ UPSAMPLERS = ("bicubic", "guided")
 DEFAULT_UPSAMPLE = "bicubic"
 # Weight of the previous frame, carried along the motion, where the motion is trusted (0 = off).
 DEFAULT_STABILIZE = 0.6
+# --keyframes: "auto" paints keyframes on a CPU whose generator is too slow for every frame but not for
+# a few a second (`realtime.live.cpu_budget`).
+KEYFRAME_CHOICES = ("auto", "on", "off")
 MORPH_SECONDS = 1.0
 DEMO_SECONDS = 8.0
 
@@ -49,3 +52,4 @@ class LiveOptions:
     display_max_side: int = DISPLAY_MAX_SIDE
     upsample: str = DEFAULT_UPSAMPLE
     stabilize: float = DEFAULT_STABILIZE
+    keyframes: bool = False  # a CPU generator paints beside the loop; frames between carry its picture

@@ -44,6 +44,7 @@ def hud_info(session: LiveSession) -> HudInfo:
         generator_ms=stats.generator_ms,
         latency_ms=stats.latency_ms,
         device=str(session.stylizer.device),
+        keyframes=session.renderer.keyframes is not None,
         mode=state.hud,
         loading=switcher.loading,
         preview=switcher.preview,

@@ -10,6 +10,8 @@ cheap post-process instead of a loss).
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -41,7 +43,6 @@ class TemporalStabilizer:
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         self._prev_gray: np.ndarray | None = None
         self._prev_out: np.ndarray | None = None
-        self._grids: dict[tuple[int, int], np.ndarray] = {}
 
     def reset(self) -> None:
         """Forget the previous frame (a cut, a new style): the next frame is taken as it is."""
@@ -51,9 +52,9 @@ class TemporalStabilizer:
         """H×W×3 uint8 RGB input and its stylisation (same size) → stabilised H×W×3 uint8 RGB."""
         if content.shape != stylized.shape:
             raise ValueError(f"input {content.shape} and stylised {stylized.shape} frames differ in size")
-        gray = self._flow_gray(content)
+        gray = flow_gray(content, self.flow_side)
         prev_gray, prev_out = self._prev_gray, self._prev_out
-        too_small = min(gray.shape) < _FLOW_MIN_SHORT_SIDE or max(gray.shape) < _FLOW_MIN_LONG_SIDE
+        too_small = not flow_fits(gray)
         no_previous = prev_gray is None or prev_gray.shape != gray.shape or prev_out.shape != stylized.shape
         if self.strength == 0.0 or too_small or no_previous:
             out = stylized
@@ -74,7 +75,7 @@ class TemporalStabilizer:
         backward = self._flow.calc(gray, prev_gray, None)  # current pixel → where it was
         forward = self._flow.calc(prev_gray, gray, None)
         h, w = gray.shape
-        source = backward + self._grid(h, w)
+        source = backward + pixel_grid(h, w)
         forward_at_source = cv2.remap(forward, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         round_trip = backward + forward_at_source
         motion = _squared_norm(backward) + _squared_norm(forward_at_source)
@@ -88,29 +89,46 @@ class TemporalStabilizer:
 
         out_h, out_w = prev_out.shape[:2]
         if (out_h, out_w) != (h, w):
-            # Upsampling is linear, so scaling the small absolute map and shifting it by the half-pixel
-            # offset of cv2.resize gives the full-size map in one pass (exact except the outermost pixels).
-            sx, sy = out_w / w, out_h / h
-            source = source * np.float32([sx, sy]) + np.float32([(sx - 1) / 2, (sy - 1) / 2])
-            source = cv2.resize(source, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+            source = scale_map(source, out_h, out_w)
             trust = cv2.resize(trust, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
         warped = cv2.remap(prev_out, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return warped, trust
 
-    def _grid(self, h: int, w: int) -> np.ndarray:
-        """Pixel coordinates (x, y) as H×W×2 float32, kept per size: remap wants absolute positions."""
-        if (h, w) not in self._grids:
-            xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-            self._grids[(h, w)] = np.dstack([xs, ys])
-        return self._grids[(h, w)]
 
-    def _flow_gray(self, content: np.ndarray) -> np.ndarray:
-        gray = cv2.cvtColor(content, cv2.COLOR_RGB2GRAY)
-        h, w = gray.shape
-        if max(h, w) > self.flow_side:
-            scale = self.flow_side / max(h, w)
-            gray = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-        return gray
+def flow_gray(content: np.ndarray, flow_side: int) -> np.ndarray:
+    """The grey copy optical flow runs on: long side at most `flow_side`."""
+    gray = cv2.cvtColor(content, cv2.COLOR_RGB2GRAY)
+    h, w = gray.shape
+    if max(h, w) > flow_side:
+        scale = flow_side / max(h, w)
+        gray = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    return gray
+
+
+def flow_fits(gray: np.ndarray) -> bool:
+    """Whether DIS can run on a grey frame this size."""
+    return min(gray.shape) >= _FLOW_MIN_SHORT_SIDE and max(gray.shape) >= _FLOW_MIN_LONG_SIDE
+
+
+@functools.cache
+def pixel_grid(h: int, w: int) -> np.ndarray:
+    """Pixel coordinates (x, y) as H×W×2 float32, kept per size: remap wants absolute positions (read-only)."""
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    grid = np.dstack([xs, ys])
+    grid.flags.writeable = False
+    return grid
+
+
+def scale_map(source: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """An absolute remap map made at a small size, for an `out_h`×`out_w` image.
+
+    Upsampling is linear, so scaling the small absolute map and shifting it by the half-pixel offset of
+    cv2.resize gives the full-size map in one pass (exact except the outermost pixels).
+    """
+    h, w = source.shape[:2]
+    sx, sy = out_w / w, out_h / h
+    source = source * np.float32([sx, sy]) + np.float32([(sx - 1) / 2, (sy - 1) / 2])
+    return cv2.resize(source, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
 
 
 def _squared_norm(vectors: np.ndarray) -> np.ndarray:

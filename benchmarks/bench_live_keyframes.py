@@ -1,0 +1,154 @@
+"""The live picture on a CPU with the camera moving: every frame painted by the light model, or the full model
+painting keyframes with the frames between carried along the motion.
+
+A hand-held camera films a photo (`bench_live_stabilize.py`'s simulated clip, 640×480 at 30 fps, every pose
+known) into a file that plays at its own rate, like a camera; the live session runs on it in real time,
+headless, with every default on, so the keyframes come as fast as this CPU paints them. Each shown frame is
+kept with the index of the frame it shows, then scored as `bench_live_quality.py` scores a still: the style
+ratio against the built-in style (lower follows the style more) and the content change against the frame it
+shows (a picture carried too far from its frame departs from it). The warping error between consecutive
+shown frames (moved by the true camera motion) says how steady the picture is.
+
+    python benchmarks/bench_live_keyframes.py --vgg VGG_PATH
+    python benchmarks/bench_live_keyframes.py --vgg VGG_PATH --candidates full:448:keyframes,light:512:every --seconds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from itertools import pairwise
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from bench_live_quality import cpu_name
+from bench_live_stabilize import FPS, camera_path, film
+
+from realtime.imaging.frames import frame_to_tensor
+from realtime.imaging.images import read_image
+from realtime.live.session import LiveSession
+from realtime.live.settings import DEFAULT_STABILIZE, LiveOptions
+from realtime.live.styles import StyleCatalog
+from realtime.model.styles import StyleSpec
+from realtime.model.weights import shipped_weights
+from realtime.perceptual.layers import CONTENT_LAYER, STYLE_LAYERS
+from realtime.perceptual.quality import content_change, style_distance
+from realtime.perceptual.vgg import VGGFeatures
+from realtime.runtimes.stylizer import Stylizer
+from realtime.sources.capture import VideoCaptureSource
+from realtime.video.writer import VideoWriter
+
+STYLES = ("candy", "mosaic", "starry_night", "the_scream")
+
+
+def live_run(
+    stylizer: Stylizer, style: str, clip: Path, size: int, keyframes: bool, stabilize: float, frames: int
+) -> tuple[list, object]:
+    """The shown frames of a real-time live session as (source frame index, frame), and its summary."""
+    shown: list[tuple[int, np.ndarray]] = []
+
+    def keep(session: LiveSession) -> list:
+        if session.output is not None and session.stats.frames > len(shown):
+            shown.append((session.frame.index, session.output.copy()))
+        return []
+
+    options = LiveOptions(
+        working_size=size, keyframes=keyframes, stabilize=stabilize, max_frames=frames, display_max_side=640
+    )
+    catalog = StyleCatalog(stylizer.weights.bank.names(), start=[StyleSpec(style)])
+    source = VideoCaptureSource(str(clip), loop=False)
+    summary = LiveSession(stylizer, source, catalog, options, inputs=[keep]).run()
+    return shown, summary
+
+
+def warping_error(shown: list[tuple[int, np.ndarray]], poses: list[np.ndarray]) -> float:
+    """Mean |frame − the previous shown frame moved by the true camera motion| over pixels seen in both."""
+    errors = []
+    for (i, prev), (j, cur) in pairwise(shown):
+        if i == j:
+            continue
+        h, w = cur.shape[:2]
+        motion = (poses[j] @ np.linalg.inv(poses[i]))[:2]
+        moved = cv2.warpAffine(prev.astype(np.float32), motion, (w, h), flags=cv2.INTER_LINEAR)
+        seen = cv2.warpAffine(np.ones((h, w), np.float32), motion, (w, h), flags=cv2.INTER_NEAREST) > 0.5
+        seen = cv2.erode(seen.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        errors.append(np.abs(cur.astype(np.float32) - moved)[seen].mean())
+    return float(np.mean(errors))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--vgg", help="VGG16 features file (default: torchvision's download)")
+    parser.add_argument(
+        "--candidates",
+        default="light:512:every,full:448:keyframes",
+        help="MODEL:WORKING_SIZE:every|keyframes[:STABILIZE], comma-separated (STABILIZE default: the live "
+        f"default, {DEFAULT_STABILIZE:g}; keyframes fade in instead of being stabilised)",
+    )
+    parser.add_argument("--photo", default="sample:astronaut", help="photo the camera films")
+    parser.add_argument("--seconds", type=float, default=5.0, help="clip length (default 5)")
+    parser.add_argument("--score-every", type=int, default=5, help="score every Nth shown frame (default 5)")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    vgg = VGGFeatures.load(args.vgg, "vgg16")
+    photo = read_image(args.photo)
+    scale = max(1.0, 1100 / min(photo.shape[:2]))
+    photo = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    frames = round(args.seconds * FPS)
+    poses = camera_path(frames)
+    clip_frames = film(photo, poses, (640, 480), 3.0)
+    stylizers = {model: Stylizer(shipped_weights(model), "cpu") for model in ("full", "light")}
+    bank = stylizers["full"].weights
+    results: dict[str, dict[str, list[float]]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        clip = Path(scratch) / "handheld.mkv"
+        with VideoWriter(clip, FPS, codec="ffv1") as writer:
+            for frame in clip_frames:
+                writer.write(frame)
+        for style in STYLES:
+            grams = {layer: bank.vgg_bank[layer][bank.bank.names().index(style)] for layer in STYLE_LAYERS}
+            for text in args.candidates.split(","):
+                model, size, mode, stabilize = (*text.split(":"), DEFAULT_STABILIZE)[:4]
+                stylizer = stylizers[model]
+                shown, summary = live_run(
+                    stylizer, style, clip, int(size), mode == "keyframes", float(stabilize), frames
+                )
+                row = results.setdefault(text, {k: [] for k in ("ratio", "change", "warp", "fps", "gen", "lat")})
+                for index, frame in shown[:: args.score_every]:
+                    with torch.no_grad():
+                        base = vgg(frame_to_tensor(clip_frames[index]), STYLE_LAYERS)
+                        out = vgg(frame_to_tensor(frame), STYLE_LAYERS)
+                    row["ratio"].append(float(style_distance(out, grams)[0] / style_distance(base, grams)[0]))
+                    row["change"].append(float(content_change(out[CONTENT_LAYER], base[CONTENT_LAYER])[0]))
+                row["warp"].append(warping_error(shown, poses))
+                row["fps"].append(summary.fps)
+                row["gen"].append(summary.generator_ms)
+                row["lat"].append(summary.latency_ms)
+                if style == STYLES[0]:
+                    picks = [shown[len(shown) * k // 4][1] for k in range(4)]
+                    sheet = np.vstack([np.hstack(picks[:2]), np.hstack(picks[2:])])
+                    cv2.imwrite(f"live-keyframes-{text.replace(':', '-')}.jpg", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    print(
+        f"CPU: {cpu_name()}, 2 threads; {args.photo} filmed hand-held, 640x480 at {FPS:g} fps, {args.seconds:g} s, "
+        f"in real time; styles {', '.join(STYLES)}; input clip warping error {warping_error(list(enumerate(clip_frames)), poses):.2f}"
+    )
+    print(
+        "| model | working size | frames painted | stabilize | mean style ratio (median) | content change | "
+        "warping error | fps | generator ms | latency ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for text, r in results.items():
+        model, size, mode, stabilize = (*text.split(":"), DEFAULT_STABILIZE)[:4]
+        print(
+            f"| {model} | {size} | {mode} | {float(stabilize):g} | {np.mean(r['ratio']):.4f} "
+            f"({np.median(r['ratio']):.4f}) | "
+            f"{np.mean(r['change']):.3f} | {np.mean(r['warp']):.2f} | {statistics.median(r['fps']):.1f} | "
+            f"{statistics.median(r['gen']):.0f} | {statistics.median(r['lat']):.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Keyframes: every frame shown, while a slow generator paints the newest frame it can on its own thread.
+
+Where the generator takes longer than a frame (the full model on most CPUs: 100–250 ms at live sizes), a
+loop that waits for it shows a picture that stutters at the generator's rate; the light model keeps up
+but paints a poorer picture (docs/benchmarks.md). Here the generator runs beside the loop, always on the
+newest frame, and every frame in between shows its latest picture carried along the camera's motion: one
+optical flow (DIS at a small size) from the frame to the one the picture was painted from, and a warp.
+What lags is new content (a hand moving in, a pan's new edge), refreshed at the generator's rate. Where a
+pixel comes from outside the painted frame (a pan's new edge) there is no picture to carry: it shows the
+frame itself in the picture's colours (mean and spread per channel) until the next keyframe, where
+smearing or mirroring the picture's border drew streaks and mirrored objects. A new keyframe fades in
+over a few frames, each picture carried by one warp of its own: blending every frame into the last (as
+`TemporalStabilizer` does) would warp the picture again and again and blur its strokes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from realtime.video.stabilize import flow_fits, flow_gray, pixel_grid, scale_map
+
+FADE_FRAMES = 3  # frames over which a new keyframe replaces the last one
+
+
+class KeyframeStylizer:
+    """Call it with each working-size frame in order; it returns the frame's stylisation, carried or painted.
+
+    `stylize` (H×W×3 uint8 → same) runs only on this object's thread, so a CPU runtime's single inference
+    request is never used from two threads. The first frame, a frame of a new size and a `fresh` one (the
+    same frame shown again: paused, or a setting changed) wait for their own picture; the rest never wait.
+    """
+
+    def __init__(self, stylize: Callable[[np.ndarray], np.ndarray], flow_side: int) -> None:
+        self._stylize = stylize
+        self.flow_side = flow_side
+        self.generator_ms = 0.0  # the last painted frame's generator time
+        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        self._cond = threading.Condition()
+        self._queued: tuple[int, np.ndarray, np.ndarray] | None = None  # (ticket, frame, grey) to paint next
+        self._busy = False
+        self._done: tuple[int, np.ndarray, np.ndarray, float] | None = None  # (ticket, grey, picture, ms)
+        self._error: BaseException | None = None
+        self._tickets = 0
+        self._first_usable = 1  # pictures of earlier tickets are forgotten
+        self._key: tuple[int, np.ndarray, np.ndarray] | None = None  # (ticket, grey, picture) being carried
+        self._fading: tuple[int, np.ndarray, np.ndarray] | None = None  # the key before it, while it fades out
+        self._faded = 0  # frames shown since the newest key arrived
+        self._closed = False
+        self._thread = threading.Thread(target=self._work, name="keyframes", daemon=True)
+        self._thread.start()
+
+    def __call__(self, frame: np.ndarray, fresh: bool = False) -> np.ndarray:
+        """H×W×3 uint8 RGB → its stylisation: the newest picture moved onto it, or its own when it must wait."""
+        gray = flow_gray(frame, self.flow_side)
+        with self._cond:
+            self._raise_error()
+            self._adopt()
+            key = self._key
+            waits = fresh or key is None or key[2].shape != frame.shape or not flow_fits(gray)
+            if waits or (self._queued is None and not self._busy):
+                ticket = self._submit(frame, gray)
+            if waits:
+                while self._key is None or self._key[0] < ticket:
+                    self._cond.wait()
+                    self._raise_error()
+                    self._adopt()
+                self._fading = None
+                return self._key[2]
+            key, fading = self._key, self._fading
+            self._faded += 1
+            if self._faded > FADE_FRAMES:
+                self._fading = fading = None
+            weight = self._faded / (FADE_FRAMES + 1)  # of the new key, while the last one fades out
+        picture = self._carry(frame, gray, key[1], key[2])
+        if fading is None:
+            return picture
+        return cv2.addWeighted(picture, weight, self._carry(frame, gray, fading[1], fading[2]), 1.0 - weight, 0.0)
+
+    def forget(self) -> None:
+        """Drop the pictures painted so far (a warm-up frame): the next frame waits for its own."""
+        with self._cond:
+            self._key = self._fading = None
+            self._first_usable = self._tickets + 1
+
+    def close(self) -> None:
+        """Stop the thread once the picture in progress is done (safe to repeat)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def _submit(self, frame: np.ndarray, gray: np.ndarray) -> int:
+        # One slot: a frame still waiting is replaced by the newer one, so the generator never falls behind.
+        self._tickets += 1
+        self._queued = (self._tickets, frame.copy(), gray)
+        self._cond.notify_all()
+        return self._tickets
+
+    def _adopt(self) -> None:
+        done = self._done
+        if done is None or done[0] < self._first_usable or (self._key is not None and self._key[0] >= done[0]):
+            return
+        ticket, gray, picture, ms = done
+        same_size = self._key is not None and self._key[2].shape == picture.shape
+        self._fading, self._faded = (self._key if same_size else None), 0
+        self._key = (ticket, gray, picture)
+        self.generator_ms = ms
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _carry(self, frame: np.ndarray, gray: np.ndarray, key_gray: np.ndarray, picture: np.ndarray) -> np.ndarray:
+        """`picture` (painted from `key_gray`'s frame) moved onto `frame`, whose grey copy is `gray`."""
+        back = self._flow.calc(gray, key_gray, None)  # each pixel here → where it was in the painted frame
+        source = back + pixel_grid(*gray.shape)
+        h, w = picture.shape[:2]
+        if (h, w) != gray.shape:
+            source = scale_map(source, h, w)
+        carried = cv2.remap(picture, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        x, y = source[..., 0], source[..., 1]
+        outside = (x < 0) | (x > w - 1) | (y < 0) | (y > h - 1)
+        if outside.any():
+            carried[outside] = in_colours_of(frame, picture)[outside]
+        return carried
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while self._queued is None and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                (ticket, frame, gray), self._queued = self._queued, None
+                self._busy = True
+            began = time.perf_counter()
+            try:
+                picture = self._stylize(frame)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, which raises it
+                with self._cond:
+                    self._error, self._busy = exc, False
+                    self._cond.notify_all()
+                continue
+            with self._cond:
+                self._done = (ticket, gray, picture, (time.perf_counter() - began) * 1000.0)
+                self._busy = False
+                self._cond.notify_all()
+
+
+def in_colours_of(frame: np.ndarray, picture: np.ndarray) -> np.ndarray:
+    """`frame` with each channel's mean and spread moved to `picture`'s (both H×W×3 uint8, same size)."""
+    f, p = frame[::4, ::4].reshape(-1, 3).astype(np.float32), picture[::4, ::4].reshape(-1, 3).astype(np.float32)
+    gain = p.std(axis=0) / np.maximum(f.std(axis=0), 1.0)
+    offset = p.mean(axis=0) - f.mean(axis=0) * gain
+    return np.clip(frame.astype(np.float32) * gain + offset, 0, 255).astype(np.uint8)

@@ -1,0 +1,133 @@
+"""Keyframes: a slow generator paints beside the loop, and every frame shows its newest picture carried along."""
+
+from __future__ import annotations
+
+import threading
+
+import cv2
+import numpy as np
+import pytest
+
+from realtime.cli import main
+from realtime.live.keyframes import KeyframeStylizer, in_colours_of
+from realtime.sources.sample import SampleSource
+from realtime.video.writer import VideoWriter
+
+SHIFT = 6  # pixels the camera pans between two frames
+
+
+class Painter:
+    """A generator the test lets finish one picture at a time; it keeps every frame it painted."""
+
+    def __init__(self, fail_on: int | None = None) -> None:
+        self.allowed = threading.Semaphore(0)
+        self.painted: list[np.ndarray] = []
+        self.fail_on = fail_on
+
+    def allow(self, pictures: int = 1) -> None:
+        self.allowed.release(pictures)
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        self.allowed.acquire()
+        self.painted.append(frame.copy())
+        if len(self.painted) == self.fail_on:
+            raise RuntimeError("the generator failed")
+        return 255 - frame  # a picture that follows every pixel of its frame
+
+
+def scene(offset: int = 0) -> np.ndarray:
+    """A textured 96×128 view of the sample footage, the camera panned right by `offset` pixels."""
+    wide = cv2.resize(SampleSource().frame_at(0.5), (192, 144), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(wide[24:120, 32 + offset : 160 + offset])
+
+
+def interior(frame: np.ndarray) -> np.ndarray:
+    return frame[12:-12, 12:-12].astype(np.float32)
+
+
+@pytest.fixture
+def painter():
+    return Painter()
+
+
+@pytest.fixture
+def keyframes(painter):
+    keyframes = KeyframeStylizer(painter, flow_side=160)
+    yield keyframes
+    painter.allow(8)  # a picture in progress finishes, so the thread can stop
+    keyframes.close()
+
+
+def test_the_first_frame_waits_and_the_next_carries_its_picture_along_the_motion(painter, keyframes):
+    painter.allow()
+    first = keyframes(scene())
+    np.testing.assert_array_equal(first, 255 - scene())
+
+    moved = scene(SHIFT)
+    carried = keyframes(moved)  # the generator is held: this must not wait for it
+    assert carried.shape == moved.shape and carried.dtype == np.uint8
+    followed = np.abs(interior(carried) - interior(255 - moved)).mean()
+    left_behind = np.abs(interior(first) - interior(255 - moved)).mean()
+    assert followed < 0.35 * left_behind
+
+
+def test_a_pans_new_edge_shows_the_frame_in_the_pictures_colours(painter, keyframes):
+    painter.allow()
+    first = keyframes(scene())
+    moved = scene(SHIFT)  # the camera pans right: its right edge was never painted
+    edge = keyframes(moved)[16:-16, -2:].astype(np.float32)
+    expected = in_colours_of(moved, first)[16:-16, -2:].astype(np.float32)
+    smeared = np.repeat(first[16:-16, -1:], 2, axis=1).astype(np.float32)
+    assert np.abs(edge - expected).mean() < 2.0 < np.abs(smeared - expected).mean()
+
+
+def test_the_generator_paints_the_newest_frame_and_skips_the_backlog(painter, keyframes):
+    painter.allow()
+    keyframes(scene(0))
+    keyframes(scene(1))  # handed to the generator, which is held
+    for offset in (2, 3, 4):
+        keyframes(scene(offset))  # shown while the generator is busy: none of these queue up
+    painter.allow(2)
+    shown = keyframes(scene(5), fresh=True)  # a frame shown again waits for its own picture
+    np.testing.assert_array_equal(shown, 255 - scene(5))
+    painted = [next(o for o in range(6) if np.array_equal(p, scene(o))) for p in painter.painted]
+    assert painted[0] == 0 and painted[-1] == 5
+    assert not {2, 3, 4} & set(painted)
+
+
+def test_a_new_size_and_a_forgotten_picture_wait_for_their_own(painter, keyframes):
+    painter.allow()
+    keyframes(scene())
+    smaller = np.ascontiguousarray(scene()[:64, :96])
+    painter.allow()
+    np.testing.assert_array_equal(keyframes(smaller), 255 - smaller)
+    keyframes.forget()
+    painter.allow()
+    np.testing.assert_array_equal(keyframes(smaller[::-1].copy()), 255 - smaller[::-1])
+
+
+def test_a_generator_error_reaches_the_caller(painter, keyframes):
+    painter.fail_on = 2
+    painter.allow(3)
+    keyframes(scene(0))
+    keyframes(scene(1))  # painted on the thread, where it fails
+    with pytest.raises(RuntimeError, match="the generator failed"):
+        keyframes(scene(2), fresh=True)
+
+
+def test_live_paints_keyframes_when_asked(tmp_path, capsys, weights_file):
+    clip = tmp_path / "pan.mkv"
+    with VideoWriter(clip, 30, codec="ffv1") as writer:
+        for offset in range(0, 24, 2):
+            writer.write(scene(offset))
+    record = tmp_path / "rec.mp4"
+    args = ["live", "--source", str(clip), "--no-window", "--once", "--record", str(record), "--device", "cpu"]
+    args += ["--weights", str(weights_file)]
+    assert main([*args, "--keyframes", "on"]) == 0
+    cv2_record = cv2.VideoCapture(str(record))
+    ok, frame = cv2_record.read()
+    cv2_record.release()
+    assert ok and frame.shape[:2] == (96, 128)
+    with pytest.raises(SystemExit) as stop:
+        main([*args, "--keyframes", "sometimes"])
+    assert stop.value.code == 2 and "invalid choice: 'sometimes'" in capsys.readouterr().err
