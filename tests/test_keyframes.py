@@ -8,8 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
+import realtime.live.renderer
 from realtime.cli import main
 from realtime.live.keyframes import KeyframeStylizer, in_colours_of
+from realtime.live.renderer import LiveRenderer
+from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.sample import SampleSource
 from realtime.video.writer import VideoWriter
 
@@ -27,8 +30,10 @@ class Painter:
     def allow(self, pictures: int = 1) -> None:
         self.allowed.release(pictures)
 
-    def __call__(self, frame: np.ndarray) -> np.ndarray:
-        self.allowed.acquire()
+    def __call__(self, frame: np.ndarray, settings: object) -> np.ndarray:
+        assert settings == "style", "the settings taken when the frame was handed over"
+        if not self.allowed.acquire(timeout=30):
+            raise TimeoutError("the test never let the generator paint")
         self.painted.append(frame.copy())
         if len(self.painted) == self.fail_on:
             raise RuntimeError("the generator failed")
@@ -52,7 +57,7 @@ def painter():
 
 @pytest.fixture
 def keyframes(painter):
-    keyframes = KeyframeStylizer(painter, flow_side=160)
+    keyframes = KeyframeStylizer(painter, lambda: "style", flow_side=160)
     yield keyframes
     painter.allow(8)  # a picture in progress finishes, so the thread can stop
     keyframes.close()
@@ -115,7 +120,25 @@ def test_a_generator_error_reaches_the_caller(painter, keyframes):
         keyframes(scene(2), fresh=True)
 
 
-def test_live_paints_keyframes_when_asked(tmp_path, capsys, weights_file):
+def test_a_mirrored_frame_waits_for_its_own_picture_rather_than_carrying_the_unmirrored_one(weights):
+    stylizer = Stylizer(weights, "cpu")
+    stylizer.set_style(["style0"])
+    keyframed, plain = LiveRenderer(stylizer, 128, keyframes=True), LiveRenderer(stylizer, 128)
+    keyframed.render(scene(), 128)
+    mirrored = keyframed.render(scene(), 128, mirror=True)
+    np.testing.assert_array_equal(mirrored, plain.render(scene(), 128, mirror=True))
+    keyframed.close()
+
+
+def test_live_paints_keyframes_when_asked(tmp_path, capsys, weights_file, monkeypatch):
+    painted = []
+
+    class Counted(KeyframeStylizer):
+        def __call__(self, frame: np.ndarray, fresh: bool = False) -> np.ndarray:
+            painted.append(frame.shape)
+            return super().__call__(frame, fresh)
+
+    monkeypatch.setattr(realtime.live.renderer, "KeyframeStylizer", Counted)
     clip = tmp_path / "pan.mkv"
     with VideoWriter(clip, 30, codec="ffv1") as writer:
         for offset in range(0, 24, 2):
@@ -123,7 +146,10 @@ def test_live_paints_keyframes_when_asked(tmp_path, capsys, weights_file):
     record = tmp_path / "rec.mp4"
     args = ["live", "--source", str(clip), "--no-window", "--once", "--record", str(record), "--device", "cpu"]
     args += ["--weights", str(weights_file)]
+    assert main([*args, "--keyframes", "off"]) == 0
+    assert not painted
     assert main([*args, "--keyframes", "on"]) == 0
+    assert len(painted) >= 4  # every shown frame went through the keyframes
     cv2_record = cv2.VideoCapture(str(record))
     ok, frame = cv2_record.read()
     cv2_record.release()

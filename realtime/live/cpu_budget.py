@@ -106,8 +106,9 @@ def load_live(
     down to the light model's otherwise. With `model` auto on a CPU, the full generator is kept only when it runs at
     `min_fps` or more, or when keyframes (`keyframes` auto or on) can carry it; otherwise the light one is loaded,
     with a note through `on_build` saying why. `keyframes` auto paints keyframes on a CPU where the generator
-    runs under `min_fps` but within `KEYFRAME_MAX_MS`; on, on a CPU always. A weights file or a named model is
-    never second-guessed."""
+    runs under `min_fps` but within `KEYFRAME_MAX_MS` (so a given `working_size` is timed too, unless
+    `keyframes` is off); on, on a CPU always, at the model's default size. A weights file or a named model
+    is never second-guessed."""
     stylizer = Stylizer.load(weights, device, style_size, on_build=on_build, model=model)
     stylizer.stroke = stroke
     if stylizer.device.type != "cpu":

@@ -30,18 +30,26 @@ FADE_FRAMES = 3  # frames over which a new keyframe replaces the last one
 class KeyframeStylizer:
     """Call it with each working-size frame in order; it returns the frame's stylisation, carried or painted.
 
-    `stylize` (H×W×3 uint8 → same) runs only on this object's thread, so a CPU runtime's single inference
-    request is never used from two threads. The first frame, a frame of a new size and a `fresh` one (the
-    same frame shown again: paused, or a setting changed) wait for their own picture; the rest never wait.
+    `stylize(frame, settings)` (H×W×3 uint8 → same) runs only on this object's thread, so a CPU runtime's
+    single inference request is never used from two threads; `settings()` is called on the caller's thread
+    when a frame is handed over, so the style it is painted in cannot change under the generator (a morph
+    rewrites its target in place every frame). The first frame, a frame of a new size and a `fresh` one (a
+    paused frame shown again) wait for their own picture; the rest never wait.
     """
 
-    def __init__(self, stylize: Callable[[np.ndarray], np.ndarray], flow_side: int) -> None:
+    def __init__(
+        self,
+        stylize: Callable[[np.ndarray, object], np.ndarray],
+        settings: Callable[[], object],
+        flow_side: int,
+    ) -> None:
         self._stylize = stylize
+        self._settings = settings
         self.flow_side = flow_side
         self.generator_ms = 0.0  # the last painted frame's generator time
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         self._cond = threading.Condition()
-        self._queued: tuple[int, np.ndarray, np.ndarray] | None = None  # (ticket, frame, grey) to paint next
+        self._queued: tuple[int, np.ndarray, np.ndarray, object] | None = None  # (ticket, frame, grey, settings)
         self._busy = False
         self._done: tuple[int, np.ndarray, np.ndarray, float] | None = None  # (ticket, grey, picture, ms)
         self._error: BaseException | None = None
@@ -59,6 +67,8 @@ class KeyframeStylizer:
         gray = flow_gray(frame, self.flow_side)
         with self._cond:
             self._raise_error()
+            if self._closed:
+                raise RuntimeError("keyframes were closed")
             self._adopt()
             key = self._key
             waits = fresh or key is None or key[2].shape != frame.shape or not flow_fits(gray)
@@ -68,6 +78,8 @@ class KeyframeStylizer:
                 while self._key is None or self._key[0] < ticket:
                     self._cond.wait()
                     self._raise_error()
+                    if self._closed:
+                        raise RuntimeError("keyframes were closed")
                     self._adopt()
                 self._fading = None
                 return self._key[2]
@@ -98,7 +110,7 @@ class KeyframeStylizer:
     def _submit(self, frame: np.ndarray, gray: np.ndarray) -> int:
         # One slot: a frame still waiting is replaced by the newer one, so the generator never falls behind.
         self._tickets += 1
-        self._queued = (self._tickets, frame.copy(), gray)
+        self._queued = (self._tickets, frame.copy(), gray, self._settings())
         self._cond.notify_all()
         return self._tickets
 
@@ -138,11 +150,11 @@ class KeyframeStylizer:
                     self._cond.wait()
                 if self._closed:
                     return
-                (ticket, frame, gray), self._queued = self._queued, None
+                (ticket, frame, gray, settings), self._queued = self._queued, None
                 self._busy = True
             began = time.perf_counter()
             try:
-                picture = self._stylize(frame)
+                picture = self._stylize(frame, settings)
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, which raises it
                 with self._cond:
                     self._error, self._busy = exc, False

@@ -57,11 +57,16 @@ class LiveRenderer:
         self.generator_ms = 0.0
         self.working_resolution: tuple[int, int] = (0, 0)  # width, height of the last frame stylised
         self._cuda = stylizer.device.type == "cuda"
-        self.keyframes = KeyframeStylizer(stylizer, LIVE_FLOW_SIDE) if keyframes and not self._cuda else None
+        self.keyframes = None
+        if keyframes and not self._cuda:
+            self.keyframes = KeyframeStylizer(
+                lambda frame, target: stylizer.stylize_frames(frame[None], target)[0],
+                lambda: None if stylizer.target is None else stylizer.target.clone(),
+                LIVE_FLOW_SIDE,
+            )
+        self._mirrored = False  # as the last frame was: a flipped frame is not carried from an unflipped one
         steady = stabilize and self.keyframes is None  # keyframes fade into each other instead
         self.stabilizer = TemporalStabilizer(stabilize, flow_side=LIVE_FLOW_SIDE) if steady else None
-        # The last image rendered: shown again (paused, a setting changed), it waits for its own keyframe.
-        self._shown_image: np.ndarray | None = None
         if self._cuda:
             self._start, self._end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         self._capture: Tensor | np.ndarray | None = None
@@ -72,9 +77,18 @@ class LiveRenderer:
 
     @torch.inference_mode()
     def render(
-        self, image: np.ndarray, working_size: int, *, mirror: bool = False, compare: bool = False
+        self,
+        image: np.ndarray,
+        working_size: int,
+        *,
+        mirror: bool = False,
+        compare: bool = False,
+        again: bool = False,
     ) -> np.ndarray:
         """Stylise `image` with its long side at `working_size` (at most the display's) and compose the display frame.
+
+        `again`: the same frame shown again while paused, which waits for its own keyframe rather than
+        carrying an older one (playing, the next frame will bring it anyway).
 
         On CUDA the returned array is the transfer's staging buffer: use it before the next render.
         """
@@ -85,8 +99,10 @@ class LiveRenderer:
             return self._render_on_device(image, work, display, mirror, compare)
         capture = cv2.flip(image, 1) if mirror else image
         small = resize_frame(capture, work)
-        again, self._shown_image = image is self._shown_image, image
         if self.keyframes is not None:
+            if mirror != self._mirrored:
+                self.keyframes.forget()
+            self._mirrored = mirror
             stylized = self.keyframes(small, fresh=again)
             self.generator_ms = self.keyframes.generator_ms
         else:

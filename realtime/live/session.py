@@ -280,7 +280,11 @@ class LiveSession:
         while True:
             try:
                 return self.renderer.render(
-                    image, self.sizes.current, mirror=self.state.mirror, compare=self.state.compare
+                    image,
+                    self.sizes.current,
+                    mirror=self.state.mirror,
+                    compare=self.state.compare,
+                    again=self.state.paused,
                 )
             except torch.OutOfMemoryError:
                 if self.stylizer.device.type == "cuda":

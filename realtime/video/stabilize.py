@@ -110,7 +110,7 @@ def flow_fits(gray: np.ndarray) -> bool:
     return min(gray.shape) >= _FLOW_MIN_SHORT_SIDE and max(gray.shape) >= _FLOW_MIN_LONG_SIDE
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8)  # a live session or a video uses one or two flow sizes at a time
 def pixel_grid(h: int, w: int) -> np.ndarray:
     """Pixel coordinates (x, y) as H×W×2 float32, kept per size: remap wants absolute positions (read-only)."""
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
