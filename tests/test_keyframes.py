@@ -13,7 +13,7 @@ from realtime.cli import main
 from realtime.live.keyframes import KeyframeStylizer, in_colours_of
 from realtime.live.renderer import LiveRenderer
 from realtime.runtimes.stylizer import Stylizer
-from realtime.sources.sample import SampleSource
+from realtime.sources.sample import SECONDS_PER_PHOTO, SampleSource
 from realtime.video.writer import VideoWriter
 
 SHIFT = 6  # pixels the camera pans between two frames
@@ -84,6 +84,15 @@ def test_a_pans_new_edge_shows_the_frame_in_the_pictures_colours(painter, keyfra
     expected = in_colours_of(moved, first)[16:-16, -2:].astype(np.float32)
     smeared = np.repeat(first[16:-16, -1:], 2, axis=1).astype(np.float32)
     assert np.abs(edge - expected).mean() < 2.0 < np.abs(smeared - expected).mean()
+
+
+def test_after_a_cut_the_frame_waits_for_its_own_picture(painter, keyframes):
+    painter.allow()
+    keyframes(scene())
+    other = cv2.resize(SampleSource().frame_at(SECONDS_PER_PHOTO * 1.5), (128, 96))
+    assert np.abs(other.astype(int) - scene()).mean() > 40  # another photo
+    painter.allow()
+    np.testing.assert_array_equal(keyframes(other), 255 - other)
 
 
 def test_the_generator_paints_the_newest_frame_and_skips_the_backlog(painter, keyframes):

@@ -5,7 +5,8 @@ loop that waits for it shows a picture that stutters at the generator's rate; th
 but paints a poorer picture (docs/benchmarks.md). Here the generator runs beside the loop, always on the
 newest frame, and every frame in between shows its latest picture carried along the camera's motion: one
 optical flow (DIS at a small size) from the frame to the one the picture was painted from, and a warp.
-What lags is new content (a hand moving in, a pan's new edge), refreshed at the generator's rate. Where a
+What lags is new content (a hand moving in, a pan's new edge), refreshed at the generator's rate; after a
+cut, where the flow matches little of the frame, the frame waits for its own picture. Where a
 pixel comes from outside the painted frame (a pan's new edge) there is no picture to carry: it shows the
 frame itself in the picture's colours (mean and spread per channel) until the next keyframe, where
 smearing or mirroring the picture's border drew streaks and mirrored objects. A new keyframe fades in
@@ -22,9 +23,12 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from realtime.video.stabilize import flow_fits, flow_gray, pixel_grid, scale_map
+from realtime.video.stabilize import PHOTOMETRIC_LIMIT, flow_fits, flow_gray, pixel_grid, scale_map
 
 FADE_FRAMES = 3  # frames over which a new keyframe replaces the last one
+# Share of pixels whose grey level the flow cannot match (a cut, the lights going off) past which the key is
+# not carried: the frame waits for its own picture.
+LOST_FRACTION = 0.5
 
 
 class KeyframeStylizer:
@@ -66,32 +70,34 @@ class KeyframeStylizer:
         """H×W×3 uint8 RGB → its stylisation: the newest picture moved onto it, or its own when it must wait."""
         gray = flow_gray(frame, self.flow_side)
         with self._cond:
-            self._raise_error()
-            if self._closed:
-                raise RuntimeError("keyframes were closed")
+            self._check()
             self._adopt()
-            key = self._key
-            waits = fresh or key is None or key[2].shape != frame.shape or not flow_fits(gray)
-            if waits or (self._queued is None and not self._busy):
+            key = self._key  # only this thread replaces it
+        back = None  # each pixel here → where it was in the key's frame, when the key can be carried here
+        if not fresh and key is not None and key[2].shape == frame.shape and flow_fits(gray):
+            back = self._flow.calc(gray, key[1], None)
+            if _lost(gray, key[1], back):
+                back = None  # a cut: nothing on screen came from the painted frame
+        with self._cond:
+            if back is None or (self._queued is None and not self._busy):
                 ticket = self._submit(frame, gray)
-            if waits:
+            if back is None:
                 while self._key is None or self._key[0] < ticket:
                     self._cond.wait()
-                    self._raise_error()
-                    if self._closed:
-                        raise RuntimeError("keyframes were closed")
+                    self._check()
                     self._adopt()
                 self._fading = None
                 return self._key[2]
-            key, fading = self._key, self._fading
+            fading = self._fading
             self._faded += 1
             if self._faded > FADE_FRAMES:
                 self._fading = fading = None
             weight = self._faded / (FADE_FRAMES + 1)  # of the new key, while the last one fades out
-        picture = self._carry(frame, gray, key[1], key[2])
+        picture = self._carry(frame, back, key[2])
         if fading is None:
             return picture
-        return cv2.addWeighted(picture, weight, self._carry(frame, gray, fading[1], fading[2]), 1.0 - weight, 0.0)
+        old = self._carry(frame, self._flow.calc(gray, fading[1], None), fading[2])
+        return cv2.addWeighted(picture, weight, old, 1.0 - weight, 0.0)
 
     def forget(self) -> None:
         """Drop the pictures painted so far (a warm-up frame): the next frame waits for its own."""
@@ -124,17 +130,20 @@ class KeyframeStylizer:
         self._key = (ticket, gray, picture)
         self.generator_ms = ms
 
-    def _raise_error(self) -> None:
+    def _check(self) -> None:
+        """Raise what the generator raised on its thread, once; and refuse calls once closed."""
         if self._error is not None:
             error, self._error = self._error, None
             raise error
+        if self._closed:
+            raise RuntimeError("keyframes were closed")
 
-    def _carry(self, frame: np.ndarray, gray: np.ndarray, key_gray: np.ndarray, picture: np.ndarray) -> np.ndarray:
-        """`picture` (painted from `key_gray`'s frame) moved onto `frame`, whose grey copy is `gray`."""
-        back = self._flow.calc(gray, key_gray, None)  # each pixel here → where it was in the painted frame
-        source = back + pixel_grid(*gray.shape)
+    @staticmethod
+    def _carry(frame: np.ndarray, back: np.ndarray, picture: np.ndarray) -> np.ndarray:
+        """`picture` moved onto `frame` along `back`, the flow (at the flow size) from `frame` to the painted one."""
+        source = back + pixel_grid(*back.shape[:2])
         h, w = picture.shape[:2]
-        if (h, w) != gray.shape:
+        if (h, w) != back.shape[:2]:
             source = scale_map(source, h, w)
         carried = cv2.remap(picture, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         x, y = source[..., 0], source[..., 1]
@@ -164,6 +173,12 @@ class KeyframeStylizer:
                 self._done = (ticket, gray, picture, (time.perf_counter() - began) * 1000.0)
                 self._busy = False
                 self._cond.notify_all()
+
+
+def _lost(gray: np.ndarray, key_gray: np.ndarray, back: np.ndarray) -> bool:
+    """Whether the painted frame, moved along `back`, no longer matches this one over most of the picture."""
+    moved = cv2.remap(key_gray, back + pixel_grid(*gray.shape), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return float(np.mean(cv2.absdiff(gray, moved) >= PHOTOMETRIC_LIMIT)) > LOST_FRACTION
 
 
 def in_colours_of(frame: np.ndarray, picture: np.ndarray) -> np.ndarray:

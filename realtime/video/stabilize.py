@@ -24,7 +24,7 @@ _CONSISTENCY_BETA = 0.5
 # side a coarsest pyramid level (12 pixels).
 _FLOW_MIN_SHORT_SIDE, _FLOW_MIN_LONG_SIDE = 8, 12
 # Grey-level difference between an input frame and its warped predecessor above which the warp is not trusted.
-_PHOTOMETRIC_LIMIT = 24.0
+PHOTOMETRIC_LIMIT = 24.0
 
 
 class TemporalStabilizer:
@@ -82,7 +82,7 @@ class TemporalStabilizer:
         consistent = _squared_norm(round_trip) <= _CONSISTENCY_ALPHA * motion + _CONSISTENCY_BETA
         inside = (source[..., 0] >= 0) & (source[..., 0] <= w - 1) & (source[..., 1] >= 0) & (source[..., 1] <= h - 1)
         prev_warped = cv2.remap(prev_gray, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        matches = cv2.absdiff(gray, prev_warped) < _PHOTOMETRIC_LIMIT
+        matches = cv2.absdiff(gray, prev_warped) < PHOTOMETRIC_LIMIT
         trust = (consistent & inside & matches).astype(np.float32)
         # A soft edge keeps mask boundaries from showing as seams.
         trust = cv2.blur(trust, (3, 3))
