@@ -23,7 +23,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from realtime.video.stabilize import PHOTOMETRIC_LIMIT, flow_fits, flow_gray, pixel_grid, scale_map
+from realtime.video.stabilize import flow_fits, flow_gray, inside, matches, pixel_grid, scale_map
 
 FADE_FRAMES = 3  # frames over which a new keyframe replaces the last one
 # Share of pixels whose grey level the flow cannot match (a cut, the lights going off) past which the key is
@@ -37,8 +37,8 @@ class KeyframeStylizer:
     `stylize(frame, settings)` (H×W×3 uint8 → same) runs only on this object's thread, so a CPU runtime's
     single inference request is never used from two threads; `settings()` is called on the caller's thread
     when a frame is handed over, so the style it is painted in cannot change under the generator (a morph
-    rewrites its target in place every frame). The first frame, a frame of a new size and a `fresh` one (a
-    paused frame shown again) wait for their own picture; the rest never wait.
+    rewrites its target in place every frame). The first frame, a frame of a new size, a `fresh` one (a
+    paused frame shown again) and one after a cut wait for their own picture; the rest never wait.
     """
 
     def __init__(
@@ -73,15 +73,15 @@ class KeyframeStylizer:
             self._check()
             self._adopt()
             key = self._key  # only this thread replaces it
-        back = None  # each pixel here → where it was in the key's frame, when the key can be carried here
+        source = None  # each pixel here → where it was in the key's frame, when the key can be carried here
         if not fresh and key is not None and key[2].shape == frame.shape and flow_fits(gray):
-            back = self._flow.calc(gray, key[1], None)
-            if _lost(gray, key[1], back):
-                back = None  # a cut: nothing on screen came from the painted frame
+            source = self._source(gray, key[1])
+            if np.mean(matches(gray, key[1], source)) < 1.0 - LOST_FRACTION:
+                source = None  # a cut: little on screen came from the painted frame
         with self._cond:
-            if back is None or (self._queued is None and not self._busy):
+            if source is None or (self._queued is None and not self._busy):
                 ticket = self._submit(frame, gray)
-            if back is None:
+            if source is None:
                 while self._key is None or self._key[0] < ticket:
                     self._cond.wait()
                     self._check()
@@ -93,10 +93,10 @@ class KeyframeStylizer:
             if self._faded > FADE_FRAMES:
                 self._fading = fading = None
             weight = self._faded / (FADE_FRAMES + 1)  # of the new key, while the last one fades out
-        picture = self._carry(frame, back, key[2])
+        picture = self._carry(frame, source, key[2])
         if fading is None:
             return picture
-        old = self._carry(frame, self._flow.calc(gray, fading[1], None), fading[2])
+        old = self._carry(frame, self._source(gray, fading[1]), fading[2])
         return cv2.addWeighted(picture, weight, old, 1.0 - weight, 0.0)
 
     def forget(self) -> None:
@@ -138,18 +138,20 @@ class KeyframeStylizer:
         if self._closed:
             raise RuntimeError("keyframes were closed")
 
+    def _source(self, gray: np.ndarray, key_gray: np.ndarray) -> np.ndarray:
+        """Where each pixel of the frame (grey copy `gray`) was in the painted one, as an absolute remap map."""
+        return self._flow.calc(gray, key_gray, None) + pixel_grid(*gray.shape)
+
     @staticmethod
-    def _carry(frame: np.ndarray, back: np.ndarray, picture: np.ndarray) -> np.ndarray:
-        """`picture` moved onto `frame` along `back`, the flow (at the flow size) from `frame` to the painted one."""
-        source = back + pixel_grid(*back.shape[:2])
+    def _carry(frame: np.ndarray, source: np.ndarray, picture: np.ndarray) -> np.ndarray:
+        """`picture` moved onto `frame` along `source` (`_source`'s map, at the flow size)."""
         h, w = picture.shape[:2]
-        if (h, w) != back.shape[:2]:
+        if (h, w) != source.shape[:2]:
             source = scale_map(source, h, w)
         carried = cv2.remap(picture, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        x, y = source[..., 0], source[..., 1]
-        outside = (x < 0) | (x > w - 1) | (y < 0) | (y > h - 1)
+        outside = ~inside(source, h, w)
         if outside.any():
-            carried[outside] = in_colours_of(frame, picture)[outside]
+            carried[outside] = in_colours_of(frame, picture, outside)
         return carried
 
     def _work(self) -> None:
@@ -175,15 +177,11 @@ class KeyframeStylizer:
                 self._cond.notify_all()
 
 
-def _lost(gray: np.ndarray, key_gray: np.ndarray, back: np.ndarray) -> bool:
-    """Whether the painted frame, moved along `back`, no longer matches this one over most of the picture."""
-    moved = cv2.remap(key_gray, back + pixel_grid(*gray.shape), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return float(np.mean(cv2.absdiff(gray, moved) >= PHOTOMETRIC_LIMIT)) > LOST_FRACTION
-
-
-def in_colours_of(frame: np.ndarray, picture: np.ndarray) -> np.ndarray:
-    """`frame` with each channel's mean and spread moved to `picture`'s (both H×W×3 uint8, same size)."""
+def in_colours_of(frame: np.ndarray, picture: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+    """`frame` with each channel's mean and spread moved to `picture`'s (both H×W×3 uint8, same size); only
+    its pixels `where` a mask is true (N×3), when one is given."""
     f, p = frame[::4, ::4].reshape(-1, 3).astype(np.float32), picture[::4, ::4].reshape(-1, 3).astype(np.float32)
     gain = p.std(axis=0) / np.maximum(f.std(axis=0), 1.0)
     offset = p.mean(axis=0) - f.mean(axis=0) * gain
-    return np.clip(frame.astype(np.float32) * gain + offset, 0, 255).astype(np.uint8)
+    pixels = frame if where is None else frame[where]
+    return np.clip(pixels.astype(np.float32) * gain + offset, 0, 255).astype(np.uint8)

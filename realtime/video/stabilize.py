@@ -24,7 +24,7 @@ _CONSISTENCY_BETA = 0.5
 # side a coarsest pyramid level (12 pixels).
 _FLOW_MIN_SHORT_SIDE, _FLOW_MIN_LONG_SIDE = 8, 12
 # Grey-level difference between an input frame and its warped predecessor above which the warp is not trusted.
-PHOTOMETRIC_LIMIT = 24.0
+_PHOTOMETRIC_LIMIT = 24.0
 
 
 class TemporalStabilizer:
@@ -80,10 +80,7 @@ class TemporalStabilizer:
         round_trip = backward + forward_at_source
         motion = _squared_norm(backward) + _squared_norm(forward_at_source)
         consistent = _squared_norm(round_trip) <= _CONSISTENCY_ALPHA * motion + _CONSISTENCY_BETA
-        inside = (source[..., 0] >= 0) & (source[..., 0] <= w - 1) & (source[..., 1] >= 0) & (source[..., 1] <= h - 1)
-        prev_warped = cv2.remap(prev_gray, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        matches = cv2.absdiff(gray, prev_warped) < PHOTOMETRIC_LIMIT
-        trust = (consistent & inside & matches).astype(np.float32)
+        trust = (consistent & inside(source, h, w) & matches(gray, prev_gray, source)).astype(np.float32)
         # A soft edge keeps mask boundaries from showing as seams.
         trust = cv2.blur(trust, (3, 3))
 
@@ -103,6 +100,18 @@ def flow_gray(content: np.ndarray, flow_side: int) -> np.ndarray:
         scale = flow_side / max(h, w)
         gray = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     return gray
+
+
+def inside(source: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Where an absolute remap map points inside an `h`×`w` image."""
+    x, y = source[..., 0], source[..., 1]
+    return (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+
+
+def matches(gray: np.ndarray, prev_gray: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """Where `prev_gray` moved along `source` (absolute, at its size) still looks like `gray`."""
+    moved = cv2.remap(prev_gray, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.absdiff(gray, moved) < _PHOTOMETRIC_LIMIT
 
 
 def flow_fits(gray: np.ndarray) -> bool:
