@@ -71,6 +71,11 @@ def _pixels(working_size: int, stroke: float) -> int:
     return height * working_size + (paint[0] * paint[1] if paint else 0)
 
 
+def _keyframes_fit(ms: float, min_fps: float) -> bool:
+    """Too slow for every frame at `min_fps`, fast enough for keyframes to follow the scene."""
+    return ms * min_fps > 1000.0 and ms <= KEYFRAME_MAX_MS
+
+
 def largest_size_within(
     budget_ms: float,
     size: int,
@@ -121,7 +126,7 @@ def load_live(
     ms = None
     if weights is None and model == "auto" and full:
         ms = frame_ms(stylizer, size)
-        if ms * min_fps > 1000.0 and not (carried and ms <= KEYFRAME_MAX_MS):
+        if ms * min_fps > 1000.0 and not (carried and _keyframes_fit(ms, min_fps)):
             if on_build is not None:
                 on_build(
                     f"the full model takes {ms:.0f} ms a frame at working size {size} on this CPU, under "
@@ -134,7 +139,7 @@ def load_live(
         return LiveSetup(stylizer, size, keyframes=True)
     if carried or working_size is None:
         ms = frame_ms(stylizer, size) if ms is None else ms
-    if carried and ms * min_fps > 1000.0 and ms <= KEYFRAME_MAX_MS:
+    if carried and _keyframes_fit(ms, min_fps):
         if on_build is not None:
             on_build(
                 f"the generator takes {ms:.0f} ms a frame at working size {size} on this CPU: it paints keyframes "
