@@ -8,8 +8,14 @@ loop calls it) and the shown frame is scored against every built-in style, on th
 and the content change (relative relu2_2 change). The still reference is the full model at the display
 size. Milliseconds per shown frame are timed in alternating rounds, in one process, on the same frames.
 
+A candidate ending in `:keyframes` paints keyframes beside the loop (`realtime.live.keyframes`), as `live`
+does on a slow CPU: a camera filming the photo keeps showing the newest keyframe carried onto each frame, so
+the photo is shown once to paint its keyframe and again to be scored as carried. Such a candidate is not
+timed here (its generator paints beside the frames shown): `bench_live_keyframes.py` measures the live loop.
+
     python benchmarks/bench_live_quality.py --vgg VGG_PATH
     python benchmarks/bench_live_quality.py --vgg VGG_PATH --candidates full:224:guided,light:320:bicubic --limit 5
+    python benchmarks/bench_live_quality.py --vgg VGG_PATH --candidates full:512:bicubic,full:512:bicubic:keyframes
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--vgg", help="VGG16 features file (default: torchvision's download)")
     parser.add_argument(
-        "--candidates", default=DEFAULT_CANDIDATES, help="MODEL:WORKING_SIZE:UPSAMPLER, comma-separated"
+        "--candidates", default=DEFAULT_CANDIDATES, help="MODEL:WORKING_SIZE:UPSAMPLER[:keyframes], comma-separated"
     )
     parser.add_argument("--display", default="640x480", help="display size WxH (default 640x480)")
     parser.add_argument("--limit", type=int, default=21, help="built-in styles scored (default all 21)")
@@ -76,9 +82,12 @@ def main() -> None:
     candidates = []
     stylizers = {model: Stylizer(shipped_weights(model), "cpu") for model in ("full", "light")}
     for text in args.candidates.split(","):
-        model, side, upsample = text.split(":")
-        renderer = LiveRenderer(stylizers[model], max(width, height), upsample=upsample)
-        candidates.append((text, stylizers[model], renderer, int(side)))
+        model, side, upsample, *mode = text.split(":")
+        keyframes = mode == ["keyframes"]
+        # Keyframes paint on their own thread, still busy when the next candidate runs: a runtime of their own.
+        stylizer = Stylizer(shipped_weights(model), "cpu") if keyframes else stylizers[model]
+        renderer = LiveRenderer(stylizer, max(width, height), upsample=upsample, keyframes=keyframes)
+        candidates.append((text, stylizer, renderer, int(side)))
     names = stylizers["full"].weights.bank.names()[: args.limit]
     full_bank = stylizers["full"].weights
     with torch.no_grad():
@@ -90,7 +99,10 @@ def main() -> None:
             photo_style = float(style_distance(base, grams)[0])
             for text, stylizer, renderer, side in candidates:
                 stylizer.set_style([name])
+                renderer.forget()  # keyframes: the photo waits for its own picture in this style...
                 shown = renderer.render(photo, side)
+                if renderer.keyframes is not None:  # ...which the next frame shows carried
+                    shown = renderer.render(photo, side)
                 with torch.no_grad():
                     features = vgg(frame_to_tensor(shown), STYLE_LAYERS)
                 rows[text]["ratio"].append(float(style_distance(features, grams)[0]) / photo_style)
@@ -99,9 +111,12 @@ def main() -> None:
                 )
                 if name == "starry_night" and photo is photos[0]:
                     cv2.imwrite(f"live-quality-{text.replace(':', '-')}.png", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
-    times = {text: [] for text, *_ in candidates}
+    for _, _, renderer, _ in candidates:
+        renderer.close()
+    timed = [candidate for candidate in candidates if candidate[2].keyframes is None]
+    times = {text: [] for text, *_ in timed}
     for _ in range(args.rounds):
-        for text, stylizer, renderer, side in candidates:
+        for text, stylizer, renderer, side in timed:
             stylizer.set_style(["candy"])
             renderer.render(photos[0], side)
             began = time.perf_counter()
@@ -111,17 +126,21 @@ def main() -> None:
     print(
         f"CPU: {cpu_name()}, 2 threads; display {width}x{height}; {len(names)} built-in styles × {len(photos)} photos"
     )
-    print("| model | working size | upsampler | mean style ratio | median | content change | ms / shown frame |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| model | working size | upsampler | frames painted | mean style ratio | median | content change | "
+        "ms / shown frame |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     results = []
     for text, *_ in candidates:
-        model, side, upsample = text.split(":")
+        model, side, upsample, *mode = text.split(":")
         r = rows[text]
-        ms = statistics.median(times[text])
+        ms = statistics.median(times[text]) if text in times else None
         results.append({"candidate": text, "ratio": float(np.mean(r["ratio"])), "ms": ms, **r})
         print(
-            f"| {model} | {side} | {upsample} | {np.mean(r['ratio']):.4f} | {np.median(r['ratio']):.4f} | "
-            f"{np.mean(r['content_change']):.3f} | {ms:.1f} |"
+            f"| {model} | {side} | {upsample} | {mode[0] if mode else 'every'} | {np.mean(r['ratio']):.4f} | "
+            f"{np.median(r['ratio']):.4f} | "
+            f"{np.mean(r['content_change']):.3f} | {'–' if ms is None else f'{ms:.1f}'} |"
         )
     if args.json:
         Path(args.json).write_text(json.dumps({"cpu": cpu_name(), "results": results}, indent=2))

@@ -122,3 +122,11 @@ def test_keyframes_only_where_the_generator_is_too_slow_for_every_frame_and_fast
     monkeypatch.setattr(realtime.live.cpu_budget, "KEYFRAME_MAX_MS", 1e-9)
     assert not load_live(device="cpu", model="light", working_size=SIZE, min_fps=1e9).keyframes
     assert load_live(device="cpu", model="light", working_size=SIZE, keyframes="on").keyframes
+
+
+def test_keyframes_grow_the_working_size_while_a_keyframe_stays_quick(amx, keyframes_within_reach):
+    notes = []
+    setup = load_live(device="cpu", model="light", min_fps=1e9, on_build=notes.append)
+    assert setup.keyframes and setup.working_size == MAX_CPU_WORKING_SIZE
+    assert any(f"paints keyframes at working size {MAX_CPU_WORKING_SIZE}" in note for note in notes)
+    assert load_live(device="cpu", model="light", working_size=SIZE, min_fps=1e9).working_size == SIZE

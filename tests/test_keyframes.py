@@ -10,7 +10,7 @@ import pytest
 
 import realtime.live.renderer
 from realtime.cli import main
-from realtime.live.keyframes import KeyframeStylizer, in_colours_of
+from realtime.live.keyframes import KeyframeStylizer, colours_of, in_colours_of
 from realtime.live.renderer import LiveRenderer
 from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.sample import SECONDS_PER_PHOTO, SampleSource
@@ -76,12 +76,28 @@ def test_the_first_frame_waits_and_the_next_carries_its_picture_along_the_motion
     assert followed < 0.35 * left_behind
 
 
+def test_a_picture_painted_small_is_moved_and_enlarged_onto_the_frame(painter, keyframes):
+    def painted_small(frame: np.ndarray) -> np.ndarray:
+        small = cv2.resize(frame, (64, 48), interpolation=cv2.INTER_AREA)
+        return cv2.resize(255 - small, (128, 96), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+
+    painter.allow()
+    first = keyframes(scene(), (48, 64))
+    assert painter.painted[0].shape == (48, 64, 3) and first.shape == (96, 128, 3)
+    moved = scene(SHIFT)
+    carried = keyframes(moved, (48, 64))
+    assert carried.shape == moved.shape
+    followed = np.abs(interior(carried) - painted_small(moved)[12:-12, 12:-12]).mean()
+    left_behind = np.abs(interior(first) - painted_small(moved)[12:-12, 12:-12]).mean()
+    assert followed < 0.35 * left_behind
+
+
 def test_a_pans_new_edge_shows_the_frame_in_the_pictures_colours(painter, keyframes):
     painter.allow()
     first = keyframes(scene())
     moved = scene(SHIFT)  # the camera pans right: its right edge was never painted
     edge = keyframes(moved)[16:-16, -2:].astype(np.float32)
-    expected = in_colours_of(moved, first)[16:-16, -2:].astype(np.float32)
+    expected = in_colours_of(moved, colours_of(first))[16:-16, -2:].astype(np.float32)
     smeared = np.repeat(first[16:-16, -1:], 2, axis=1).astype(np.float32)
     assert np.abs(edge - expected).mean() < 2.0 < np.abs(smeared - expected).mean()
 
@@ -143,9 +159,9 @@ def test_live_paints_keyframes_when_asked(tmp_path, capsys, weights_file, monkey
     painted = []
 
     class Counted(KeyframeStylizer):
-        def __call__(self, frame: np.ndarray, fresh: bool = False) -> np.ndarray:
+        def __call__(self, frame: np.ndarray, work: tuple[int, int] | None = None, fresh: bool = False) -> np.ndarray:
             painted.append(frame.shape)
-            return super().__call__(frame, fresh)
+            return super().__call__(frame, work, fresh)
 
     monkeypatch.setattr(realtime.live.renderer, "KeyframeStylizer", Counted)
     clip = tmp_path / "pan.mkv"

@@ -5,8 +5,9 @@ the flag alone does not promise it: two 2-core Xeons listing AMX have taken 28 m
 320×240 frame (docs/benchmarks.md). So `--model auto` on such a CPU times a few frames of the full model
 before keeping it (other CPUs skip that probe: none without AMX has come near). A generator too slow for
 every frame but fast enough for a few a second paints keyframes beside the loop (`realtime.live.keyframes`):
-the full model's picture at the camera's frame rate rather than the light model's; slower still, the light
-model runs. Then, unless `--size` says otherwise, the working size grows from the model's default while the
+the full model's picture at the camera's frame rate rather than the light model's, at the largest working
+size whose keyframe stays within that limit (the frame rate no longer bounds it); slower still, the light
+model runs. Otherwise, unless `--size` says so, the working size grows from the model's default while the
 generator's frame time stays within budget: the picture's style ratio falls as the working size grows
 (docs/benchmarks.md), and a fast CPU has time to spare at 320.
 """
@@ -34,8 +35,9 @@ MIN_LIVE_FPS = 12.0  # the full model's generator rate below which the light one
 # 63 ms frames of a 15.9 fps run (benchmarks/bench_live.py).
 FRAME_BUDGET_MS = 50.0
 PROBE_FRAMES = 3
-# Slower than this a frame, keyframes come too rarely: the picture carried between them drifts from the scene.
-KEYFRAME_MAX_MS = 300.0
+# Slower than this a frame (timed alone), keyframes come too rarely: beside the loop a keyframe takes about
+# twice as long, and past ~1.2 s the carried picture loses the scene of a hand-held camera (docs/benchmarks.md).
+KEYFRAME_MAX_MS = 400.0
 WEBCAM_ASPECT = 4 / 3  # the frame shape the probe times: a webcam's, at the working size
 
 
@@ -112,8 +114,9 @@ def load_live(
     `min_fps` or more, or when keyframes (`keyframes` auto or on) can carry it; otherwise the light one is loaded,
     with a note through `on_build` saying why. `keyframes` auto paints keyframes on a CPU where the generator
     runs under `min_fps` but within `KEYFRAME_MAX_MS` (so a given `working_size` is timed too, unless
-    `keyframes` is off); on, on a CPU always, at the model's default size. A weights file or a named model
-    is never second-guessed."""
+    `keyframes` is off), at the largest working size whose keyframe stays within it unless `working_size` is
+    given; on, on a CPU always, at the model's default size. A weights file or a named model is never
+    second-guessed."""
     stylizer = Stylizer.load(weights, device, style_size, on_build=on_build, model=model)
     stylizer.stroke = stroke
     if stylizer.device.type != "cpu":
@@ -140,13 +143,14 @@ def load_live(
     if carried or working_size is None:
         ms = frame_ms(stylizer, size) if ms is None else ms
     if carried and _keyframes_fit(ms, min_fps):
+        painted = working_size or largest_size_within(KEYFRAME_MAX_MS, size, ms, stroke)
         if on_build is not None:
             on_build(
                 f"the generator takes {ms:.0f} ms a frame at working size {size} on this CPU: it paints keyframes "
-                "beside the loop, and every frame shows the newest carried along the motion (--keyframes off "
-                "waits for each frame)"
+                f"at working size {painted} beside the loop, and every frame shows the newest carried along the "
+                "motion (--keyframes off waits for each frame)"
             )
-        return LiveSetup(stylizer, size, keyframes=True)
+        return LiveSetup(stylizer, painted, keyframes=True)
     if working_size is not None:
         return LiveSetup(stylizer, working_size)
     budget = FRAME_BUDGET_MS if budget_ms is None else budget_ms

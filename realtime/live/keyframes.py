@@ -4,14 +4,15 @@ Where the generator takes longer than a frame (the full model on most CPUs: 100�
 loop that waits for it shows a picture that stutters at the generator's rate; the light model keeps up
 but paints a poorer picture (docs/benchmarks.md). Here the generator runs beside the loop, always on the
 newest frame, and every frame in between shows its latest picture carried along the camera's motion: one
-optical flow (DIS at a small size) from the frame to the one the picture was painted from, and a warp.
-What lags is new content (a hand moving in, a pan's new edge), refreshed at the generator's rate; after a
-cut, where the flow matches little of the frame, the frame waits for its own picture. Where a
-pixel comes from outside the painted frame (a pan's new edge) there is no picture to carry: it shows the
-frame itself in the picture's colours (mean and spread per channel) until the next keyframe, where
-smearing or mirroring the picture's border drew streaks and mirrored objects. A new keyframe fades in
-over a few frames, each picture carried by one warp of its own: blending every frame into the last (as
-`TemporalStabilizer` does) would warp the picture again and again and blur its strokes.
+optical flow (DIS at a small size) from the frame to the one the picture was painted from, and one warp
+that also enlarges the picture, painted at the working size, to the frame's. What lags is new content (a
+hand moving in, a pan's new edge), refreshed at the generator's rate; after a cut, where the flow matches
+little of the frame, the frame waits for its own picture. Where a pixel comes from outside the painted
+frame (a pan's new edge) there is no picture to carry: it shows the frame itself in the picture's colours
+(mean and spread per channel) until the next keyframe, where smearing or mirroring the picture's border
+drew streaks and mirrored objects. A new keyframe fades in over a few frames, each picture carried by one
+warp of its own: blending every frame into the last (as `TemporalStabilizer` does) would warp the picture
+again and again and blur its strokes.
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from realtime.imaging.frames import resize_frame
 from realtime.video.stabilize import flow_fits, flow_gray, inside, matches, pixel_grid, scale_map
 
 FADE_FRAMES = 3  # frames over which a new keyframe replaces the last one
 # Share of pixels whose grey level the flow cannot match (a cut, the lights going off) past which the key is
 # not carried: the frame waits for its own picture.
 LOST_FRACTION = 0.5
+# Up to this many times the picture's pixels, a frame gets the picture moved and enlarged in one bicubic warp;
+# a larger one (a 720p window over a 512 px picture) is cheaper warped at the picture's size and resized after.
+DIRECT_ENLARGEMENT = 2.0
 
 
 class KeyframeStylizer:
@@ -51,7 +56,11 @@ class KeyframeStylizer:
         self._settings = settings
         self.flow_side = flow_side
         self.generator_ms = 0.0  # the last painted frame's generator time
-        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        # A key is carried over tens of frames of motion, where DIS's fast preset (enough for the stabiliser's
+        # frame-to-frame flow) loses track: the medium one follows, and without its variational refinement
+        # costs little more (docs/benchmarks.md).
+        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self._flow.setVariationalRefinementIterations(0)
         self._cond = threading.Condition()
         self._queued: tuple[int, np.ndarray, np.ndarray, object] | None = None  # (ticket, frame, grey, settings)
         self._busy = False
@@ -59,44 +68,46 @@ class KeyframeStylizer:
         self._error: BaseException | None = None
         self._tickets = 0
         self._first_usable = 1  # pictures of earlier tickets are forgotten
-        self._key: tuple[int, np.ndarray, np.ndarray] | None = None  # (ticket, grey, picture) being carried
-        self._fading: tuple[int, np.ndarray, np.ndarray] | None = None  # the key before it, while it fades out
+        self._key: _Key | None = None  # the picture being carried
+        self._fading: _Key | None = None  # the key before it, while it fades out
         self._faded = 0  # frames shown since the newest key arrived
         self._closed = False
         self._thread = threading.Thread(target=self._work, name="keyframes", daemon=True)
         self._thread.start()
 
-    def __call__(self, frame: np.ndarray, fresh: bool = False) -> np.ndarray:
-        """H×W×3 uint8 RGB → its stylisation: the newest picture moved onto it, or its own when it must wait."""
+    def __call__(self, frame: np.ndarray, work: tuple[int, int] | None = None, fresh: bool = False) -> np.ndarray:
+        """H×W×3 uint8 RGB frame to show → its stylisation at the same size, painted at `work` (height, width;
+        default the frame's own): the newest picture moved onto it, or its own when it must wait."""
+        work = tuple(work or frame.shape[:2])
         gray = flow_gray(frame, self.flow_side)
         with self._cond:
             self._check()
             self._adopt()
             key = self._key  # only this thread replaces it
         source = None  # each pixel here → where it was in the key's frame, when the key can be carried here
-        if not fresh and key is not None and key[2].shape == frame.shape and flow_fits(gray):
-            source = self._source(gray, key[1])
-            if np.mean(matches(gray, key[1], source)) < 1.0 - LOST_FRACTION:
+        if not fresh and key is not None and key.fits(work, gray) and flow_fits(gray):
+            source = self._source(gray, key.gray)
+            if np.mean(matches(gray, key.gray, source)) < 1.0 - LOST_FRACTION:
                 source = None  # a cut: little on screen came from the painted frame
         with self._cond:
             if source is None or (self._queued is None and not self._busy):
-                ticket = self._submit(frame, gray)
+                ticket = self._submit(resize_frame(frame, work), gray)
             if source is None:
-                while self._key is None or self._key[0] < ticket:
+                while self._key is None or self._key.ticket < ticket:
                     self._cond.wait()
                     self._check()
                     self._adopt()
                 self._fading = None
-                return self._key[2]
+                return resize_frame(self._key.picture, frame.shape[:2])
             fading = self._fading
             self._faded += 1
             if self._faded > FADE_FRAMES:
                 self._fading = fading = None
             weight = self._faded / (FADE_FRAMES + 1)  # of the new key, while the last one fades out
-        picture = self._carry(frame, source, key[2])
+        picture = key.carry(frame, source)
         if fading is None:
             return picture
-        old = self._carry(frame, self._source(gray, fading[1]), fading[2])
+        old = fading.carry(frame, self._source(gray, fading.gray))
         return cv2.addWeighted(picture, weight, old, 1.0 - weight, 0.0)
 
     def forget(self) -> None:
@@ -122,12 +133,12 @@ class KeyframeStylizer:
 
     def _adopt(self) -> None:
         done = self._done
-        if done is None or done[0] < self._first_usable or (self._key is not None and self._key[0] >= done[0]):
+        if done is None or done[0] < self._first_usable or (self._key is not None and self._key.ticket >= done[0]):
             return
         ticket, gray, picture, ms = done
-        same_size = self._key is not None and self._key[2].shape == picture.shape
+        same_size = self._key is not None and self._key.fits(picture.shape[:2], gray)
         self._fading, self._faded = (self._key if same_size else None), 0
-        self._key = (ticket, gray, picture)
+        self._key = _Key(ticket, gray, picture)
         self.generator_ms = ms
 
     def _check(self) -> None:
@@ -141,18 +152,6 @@ class KeyframeStylizer:
     def _source(self, gray: np.ndarray, key_gray: np.ndarray) -> np.ndarray:
         """Where each pixel of the frame (grey copy `gray`) was in the painted one, as an absolute remap map."""
         return self._flow.calc(gray, key_gray, None) + pixel_grid(*gray.shape)
-
-    @staticmethod
-    def _carry(frame: np.ndarray, source: np.ndarray, picture: np.ndarray) -> np.ndarray:
-        """`picture` moved onto `frame` along `source` (`_source`'s map, at the flow size)."""
-        h, w = picture.shape[:2]
-        if (h, w) != source.shape[:2]:
-            source = scale_map(source, h, w)
-        carried = cv2.remap(picture, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        outside = ~inside(source, h, w)
-        if outside.any():
-            carried[outside] = in_colours_of(frame, picture, outside)
-        return carried
 
     def _work(self) -> None:
         while True:
@@ -177,11 +176,42 @@ class KeyframeStylizer:
                 self._cond.notify_all()
 
 
-def in_colours_of(frame: np.ndarray, picture: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
-    """`frame` with each channel's mean and spread moved to `picture`'s (both H×W×3 uint8, same size); only
-    its pixels `where` a mask is true (N×3), when one is given."""
-    f, p = frame[::4, ::4].reshape(-1, 3).astype(np.float32), picture[::4, ::4].reshape(-1, 3).astype(np.float32)
-    gain = p.std(axis=0) / np.maximum(f.std(axis=0), 1.0)
-    offset = p.mean(axis=0) - f.mean(axis=0) * gain
-    pixels = frame if where is None else frame[where]
-    return np.clip(pixels.astype(np.float32) * gain + offset, 0, 255).astype(np.uint8)
+class _Key:
+    """A painted picture, the grey frame it was painted from, and its colours (for pixels it cannot cover)."""
+
+    def __init__(self, ticket: int, gray: np.ndarray, picture: np.ndarray) -> None:
+        self.ticket, self.gray, self.picture = ticket, gray, picture
+        self.colours = colours_of(picture)
+
+    def fits(self, work: tuple[int, int], gray: np.ndarray) -> bool:
+        """Whether frames painted at `work` whose grey copy has `gray`'s shape can show this picture."""
+        return self.picture.shape[:2] == work and self.gray.shape == gray.shape
+
+    def carry(self, frame: np.ndarray, source: np.ndarray) -> np.ndarray:
+        """The picture moved onto `frame` along `source` (an absolute remap map at the flow size), at the
+        frame's size and bicubic throughout (a bilinear warp blurs the strokes): moved and enlarged in one
+        warp, or for a frame far larger than the picture, moved at the picture's size and enlarged after."""
+        h, w = frame.shape[:2]
+        ph, pw = self.picture.shape[:2]
+        out_h, out_w = (h, w) if h * w <= DIRECT_ENLARGEMENT * ph * pw else (ph, pw)
+        outside = ~inside(source, *source.shape[:2])  # at the flow size: a fraction of the pixels
+        source = scale_map(source, out_h, out_w, (ph, pw))
+        carried = cv2.remap(self.picture, source, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+        if outside.any():
+            mask = cv2.resize(outside.view(np.uint8), (out_w, out_h), interpolation=cv2.INTER_NEAREST)
+            cv2.copyTo(in_colours_of(resize_frame(frame, (out_h, out_w)), self.colours), mask, carried)
+        return resize_frame(carried, (h, w))
+
+
+def colours_of(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each channel's mean and spread of an H×W×3 uint8 image (from every 4th pixel each way)."""
+    mean, spread = cv2.meanStdDev(np.ascontiguousarray(image[::4, ::4]))
+    return mean.ravel(), spread.ravel()
+
+
+def in_colours_of(frame: np.ndarray, colours: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """`frame` (H×W×3 uint8) with each channel's mean and spread moved to `colours` (`colours_of`'s)."""
+    mean, spread = colours_of(frame)
+    gain = colours[1] / np.maximum(spread, 1.0)
+    affine = np.hstack([np.diag(gain), (colours[0] - mean * gain)[:, None]])
+    return cv2.transform(frame, affine)  # saturates to 0–255

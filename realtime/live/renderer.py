@@ -10,7 +10,8 @@ On a CPU the stylised frame can be enlarged along the photo's edges (`guided_ups
 interpolated, and steadied against the previous one along the photo's motion (`TemporalStabilizer`,
 as `realtime video --stabilize` does), both on the small working-size frames where they are cheap. A
 generator too slow for every frame can paint keyframes beside the loop instead (`KeyframeStylizer`): each
-frame then shows its newest picture carried along the motion, and a new keyframe fades in rather than jumps.
+frame then shows its newest picture carried along the motion and enlarged in the same warp (no upsampler
+or stabiliser of its own), and a new keyframe fades in rather than jumps.
 """
 
 from __future__ import annotations
@@ -98,25 +99,26 @@ class LiveRenderer:
         if self._cuda:
             return self._render_on_device(image, work, display, mirror, compare)
         capture = cv2.flip(image, 1) if mirror else image
-        small = resize_frame(capture, work)
         if self.keyframes is not None:
             if mirror != self._mirrored:
                 self.keyframes.forget()
             self._mirrored = mirror
-            stylized = self.keyframes(small, fresh=again)
+            photo = resize_frame(capture, display)
+            stylized = self.keyframes(photo, work, fresh=again)  # carried and enlarged in one resampling
             self.generator_ms = self.keyframes.generator_ms
         else:
+            small = resize_frame(capture, work)
             started = time.perf_counter()
             stylized = self.stylizer(small)  # on the host: PyTorch stays idle on a CPU
             self.generator_ms = (time.perf_counter() - started) * 1000.0
             stylized = self._steady(small, stylized)
-        guided = self.upsample == "guided" and work != display
-        # The photo at display size only where it is shown or guides: a 720p resize is not free per frame.
-        photo = resize_frame(capture, display) if guided or compare else None
-        if guided:
-            stylized = guided_upsample(stylized, small, photo)
-        elif work != display:
-            stylized = resize_frame(stylized, display)
+            guided = self.upsample == "guided" and work != display
+            # The photo at display size only where it is shown or guides: a 720p resize is not free per frame.
+            photo = resize_frame(capture, display) if guided or compare else None
+            if guided:
+                stylized = guided_upsample(stylized, small, photo)
+            elif work != display:
+                stylized = resize_frame(stylized, display)
         self._capture, self._stylized = capture, stylized
         if not compare:
             return stylized

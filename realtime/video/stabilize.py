@@ -128,14 +128,16 @@ def pixel_grid(h: int, w: int) -> np.ndarray:
     return grid
 
 
-def scale_map(source: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
-    """An absolute remap map made at a small size, for an `out_h`×`out_w` image.
+def scale_map(source: np.ndarray, out_h: int, out_w: int, into: tuple[int, int] | None = None) -> np.ndarray:
+    """An absolute remap map made at a small size, for an `out_h`×`out_w` output sampling an image of size
+    `into` (height, width; default the output's own).
 
     Upsampling is linear, so scaling the small absolute map and shifting it by the half-pixel offset of
     cv2.resize gives the full-size map in one pass (exact except the outermost pixels).
     """
     h, w = source.shape[:2]
-    sx, sy = out_w / w, out_h / h
+    into_h, into_w = into or (out_h, out_w)
+    sx, sy = into_w / w, into_h / h
     source = source * np.float32([sx, sy]) + np.float32([(sx - 1) / 2, (sy - 1) / 2])
     return cv2.resize(source, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
 
