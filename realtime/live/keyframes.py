@@ -4,15 +4,15 @@ Where the generator takes longer than a frame (the full model on most CPUs: 100â
 loop that waits for it shows a picture that stutters at the generator's rate; the light model keeps up
 but paints a poorer picture (docs/benchmarks.md). Here the generator runs beside the loop, always on the
 newest frame, and every frame in between shows its latest picture carried along the camera's motion: one
-optical flow (DIS at a small size) from the frame to the one the picture was painted from, and one warp
-that also enlarges the picture, painted at the working size, to the frame's. What lags is new content (a
-hand moving in, a pan's new edge), refreshed at the generator's rate; after a cut, where the flow matches
-little of the frame, the frame waits for its own picture. Where a pixel comes from outside the painted
-frame (a pan's new edge) there is no picture to carry: it shows the frame itself in the picture's colours
-(mean and spread per channel) until the next keyframe, where smearing or mirroring the picture's border
-drew streaks and mirrored objects. A new keyframe fades in over a few frames, each picture carried by one
-warp of its own: blending every frame into the last (as `TemporalStabilizer` does) would warp the picture
-again and again and blur its strokes.
+optical flow (DIS at a small size) from the frame to the one the picture was painted from, and a warp
+that also enlarges the picture from the working size to the frame's where that is cheap. What lags is new
+content (a hand moving in, a pan's new edge), refreshed at the generator's rate; after a cut, where the
+flow matches little of the frame, the frame waits for its own picture. Where a pixel comes from outside
+the painted frame (a pan's new edge) there is no picture to carry: it shows the frame itself in the
+picture's colours (mean and spread per channel) until the next keyframe, where smearing or mirroring the
+picture's border drew streaks and mirrored objects. A new keyframe fades in over a few frames, each
+picture carried by one warp of its own: blending every frame into the last (as `TemporalStabilizer` does)
+would warp the picture again and again and blur its strokes.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ On a CPU the stylised frame can be enlarged along the photo's edges (`guided_ups
 interpolated, and steadied against the previous one along the photo's motion (`TemporalStabilizer`,
 as `realtime video --stabilize` does), both on the small working-size frames where they are cheap. A
 generator too slow for every frame can paint keyframes beside the loop instead (`KeyframeStylizer`): each
-frame then shows its newest picture carried along the motion and enlarged in the same warp (no upsampler
-or stabiliser of its own), and a new keyframe fades in rather than jumps.
+frame then shows its newest picture carried along the motion and enlarged by the keyframes themselves (no
+upsampler or stabiliser here), and a new keyframe fades in rather than jumps.
 """
 
 from __future__ import annotations
