@@ -76,16 +76,17 @@ def test_the_first_frame_waits_and_the_next_carries_its_picture_along_the_motion
     assert followed < 0.35 * left_behind
 
 
-def test_a_picture_painted_small_is_moved_and_enlarged_onto_the_frame(painter, keyframes):
+@pytest.mark.parametrize("work", [(72, 96), (48, 64)])  # enlarged in the warp, and warped then enlarged
+def test_a_picture_painted_small_is_moved_and_enlarged_onto_the_frame(painter, keyframes, work):
     def painted_small(frame: np.ndarray) -> np.ndarray:
-        small = cv2.resize(frame, (64, 48), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(frame, work[::-1], interpolation=cv2.INTER_AREA)
         return cv2.resize(255 - small, (128, 96), interpolation=cv2.INTER_CUBIC).astype(np.float32)
 
     painter.allow()
-    first = keyframes(scene(), (48, 64))
-    assert painter.painted[0].shape == (48, 64, 3) and first.shape == (96, 128, 3)
+    first = keyframes(scene(), work)
+    assert painter.painted[0].shape == (*work, 3) and first.shape == (96, 128, 3)
     moved = scene(SHIFT)
-    carried = keyframes(moved, (48, 64))
+    carried = keyframes(moved, work)
     assert carried.shape == moved.shape
     followed = np.abs(interior(carried) - painted_small(moved)[12:-12, 12:-12]).mean()
     left_behind = np.abs(interior(first) - painted_small(moved)[12:-12, 12:-12]).mean()
