@@ -104,7 +104,7 @@ class LiveRenderer:
                 self.keyframes.forget()
             self._mirrored = mirror
             photo = resize_frame(capture, display)
-            stylized = self.keyframes(photo, work, fresh=again)  # carried and enlarged in one resampling
+            stylized = self.keyframes(photo, work, fresh=again)  # carried and enlarged to the display there
             self.generator_ms = self.keyframes.generator_ms
         else:
             small = resize_frame(capture, work)
