@@ -1,6 +1,8 @@
 """A live session on a CPU: the full generator only where it measures live, and a working size that grows
 while the CPU has time to spare, and keyframes where the generator is too slow for every frame."""
 
+import time
+
 import pytest
 
 import realtime.live.cpu_budget
@@ -17,11 +19,57 @@ def amx(monkeypatch):
     monkeypatch.setattr(realtime.model.weights, "cpu_has_amx", lambda: True)
 
 
-def test_a_cpu_without_amx_runs_the_light_model_without_timing_the_full_one():
+@pytest.fixture
+def keyframes_within_reach(monkeypatch):
+    monkeypatch.setattr(realtime.live.cpu_budget, "KEYFRAME_MAX_MS", 1e9)
+
+
+def test_a_cpu_without_amx_painting_every_frame_runs_the_light_model_without_timing_the_full_one():
     notes = []
-    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE, min_fps=1e9)
+    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE, min_fps=1e9, keyframes="off")
     assert setup.stylizer.model.shape == MODELS["light"] and setup.working_size == SIZE
     assert not any("full model takes" in note for note in notes)
+
+
+def test_a_cpu_without_amx_too_slow_for_keyframes_runs_the_light_model_and_says_why():
+    notes = []
+    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE, min_fps=1e9)
+    assert setup.stylizer.model.shape == MODELS["light"]
+    [why] = [note for note in notes if "light model instead" in note]
+    assert "ms a keyframe" in why and "--model full" in why
+
+
+def test_a_cpu_without_amx_paints_the_full_models_keyframes_where_they_fit(keyframes_within_reach):
+    notes = []
+    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE, min_fps=1e9)
+    assert setup.stylizer.model.shape == MODELS["full"] and setup.keyframes
+    assert any("paints keyframes" in note for note in notes)
+
+
+class CountingStylizer:
+    """Stands in for a generator that takes `ms` a frame, counting the frames it is asked for."""
+
+    def __init__(self, ms: float) -> None:
+        self.ms, self.frames, self.styles = ms, 0, type("Styles", (), {"neutral": None})()
+        self.model = type("Model", (), {"target_channels": 4})()
+
+    def warm_up(self, height: int, width: int) -> float:
+        return 0.0
+
+    def stylize_frames(self, frames, target):
+        self.frames += 1
+        end = time.perf_counter() + self.ms / 1000.0
+        while time.perf_counter() < end:
+            pass
+        return frames
+
+
+def test_the_probe_stops_at_a_frame_too_slow_to_be_of_use():
+    slow = CountingStylizer(5.0)
+    assert frame_ms(slow, SIZE, frames=3, give_up_ms=1.0) >= 5.0 and slow.frames == 1
+    quick = CountingStylizer(0.0)
+    frame_ms(quick, SIZE, frames=3, give_up_ms=1000.0)
+    assert quick.frames == 3
 
 
 def test_an_amx_cpu_keeps_the_full_model_when_it_is_live(amx):
@@ -98,11 +146,6 @@ def test_a_named_full_model_too_slow_to_be_live_runs_at_the_light_models_size():
     assert setup.stylizer.model.shape == MODELS["full"]
     assert setup.working_size == DEFAULT_WORKING_SIZE["cpu"]
     assert any(note.startswith(f"working size {DEFAULT_WORKING_SIZE['cpu']}:") and "too slow" in note for note in notes)
-
-
-@pytest.fixture
-def keyframes_within_reach(monkeypatch):
-    monkeypatch.setattr(realtime.live.cpu_budget, "KEYFRAME_MAX_MS", 1e9)
 
 
 def test_an_amx_cpu_too_slow_for_every_frame_keeps_the_full_model_on_keyframes(amx, keyframes_within_reach):

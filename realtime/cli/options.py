@@ -103,8 +103,8 @@ def add_model_options(parser: argparse.ArgumentParser, default: str = "auto") ->
         help="weights file, or the name of a shipped one (msgnet21-wikiart); default: the shipped weights of --model",
     )
     auto = (
-        "auto = full on CUDA and on CPUs with Intel AMX (live sessions keep it only if it measures live there), "
-        "light on other CPUs"
+        "auto = full on CUDA and on CPUs with Intel AMX, light on other CPUs (live sessions time the full one on "
+        "any CPU and keep it where it paints every frame, or keyframes within 400 ms)"
     )
     parser.add_argument(
         "--model",

@@ -1,15 +1,15 @@
 """What a live session runs on a CPU within its frame budget: the model and the working size, measured at start.
 
-CPUs differ too much for fixed defaults. A CPU listing Intel AMX is where the full generator can be live, but
-the flag alone does not promise it: two 2-core Xeons listing AMX have taken 28 ms and 213 ms for the same
-320×240 frame (docs/benchmarks.md). So `--model auto` on such a CPU times a few frames of the full model
-before keeping it (other CPUs skip that probe: none without AMX has come near). A generator too slow for
-every frame but fast enough for a few a second paints keyframes beside the loop (`realtime.live.keyframes`):
-the full model's picture at the camera's frame rate rather than the light model's, at the largest working
-size whose keyframe stays within that limit (the frame rate no longer bounds it); slower still, the light
-model runs. Otherwise, unless `--size` says so, the working size grows from the model's default while the
-generator's frame time stays within budget: the picture's style ratio falls as the working size grows
-(docs/benchmarks.md), and a fast CPU has time to spare at 320.
+CPUs differ too much for fixed defaults. A CPU listing Intel AMX is where the full generator can paint every
+frame, but the flag alone does not promise it: two 2-core Xeons listing AMX have taken 28 ms and 213 ms for
+the same 320×240 frame (docs/benchmarks.md). So `--model auto` times a few frames of the full model before
+keeping it. A generator too slow for every frame but fast enough for a few a second paints keyframes beside
+the loop (`realtime.live.keyframes`): the full model's picture at the camera's frame rate rather than the
+light model's, at the largest working size whose keyframe stays within that limit (the frame rate no longer
+bounds it). Keyframes can be within reach of CPUs without AMX too (docs/benchmarks.md), so where they may run
+every CPU is timed; slower still, the light model runs. Otherwise, unless `--size` says so, the working size
+grows from the model's default while the generator's frame time stays within budget: the picture's style
+ratio falls as the working size grows (docs/benchmarks.md), and a fast CPU has time to spare at 320.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from statistics import median
 import numpy as np
 import torch
 
+from realtime.device import resolve_device
 from realtime.live.settings import MAX_CPU_WORKING_SIZE, default_working_size
 from realtime.live.sizes import SIZE_STEPS
 from realtime.model.shapes import MODELS
@@ -50,8 +51,11 @@ class LiveSetup:
     keyframes: bool = False
 
 
-def frame_ms(stylizer: Stylizer, working_size: int, frames: int = PROBE_FRAMES) -> float:
-    """Median ms of a webcam-shaped frame at `working_size`, after the runtime's build for that size."""
+def frame_ms(
+    stylizer: Stylizer, working_size: int, frames: int = PROBE_FRAMES, give_up_ms: float = float("inf")
+) -> float:
+    """Median ms of a webcam-shaped frame at `working_size`, after the runtime's build for that size; a frame
+    slower than `give_up_ms` ends the timing there (a slow CPU need not pay for more to be ruled out)."""
     height = round(working_size / WEBCAM_ASPECT) // 4 * 4
     frame = np.zeros((1, height, working_size, 3), np.uint8)
     channels = stylizer.model.target_channels
@@ -63,6 +67,8 @@ def frame_ms(stylizer: Stylizer, working_size: int, frames: int = PROBE_FRAMES) 
         began = time.perf_counter()
         stylizer.stylize_frames(frame, target)
         times.append((time.perf_counter() - began) * 1000.0)
+        if times[-1] > give_up_ms:
+            break
     return median(times)
 
 
@@ -117,7 +123,11 @@ def load_live(
     `keyframes` is off), at the largest working size whose keyframe stays within it unless `working_size` is
     given; on, on a CPU always, at the model's default size. A weights file or a named model is never
     second-guessed."""
-    stylizer = Stylizer.load(weights, device, style_size, on_build=on_build, model=model)
+    carried = keyframes != "off"
+    guessing = weights is None and model == "auto"
+    # Where keyframes may run, the full model is timed on any CPU, not only where `model_for` picks it.
+    timed_full = guessing and carried and resolve_device(device).type == "cpu"
+    stylizer = Stylizer.load(weights, device, style_size, on_build=on_build, model="full" if timed_full else model)
     stylizer.stroke = stroke
     if stylizer.device.type != "cpu":
         if keyframes == "on" and on_build is not None:
@@ -125,15 +135,17 @@ def load_live(
         return LiveSetup(stylizer, working_size or default_working_size(stylizer.device.type))
     size = working_size or default_working_size("cpu", stylizer.model.shape)
     full = stylizer.model.shape == MODELS["full"]
-    carried = keyframes != "off"
     ms = None
-    if weights is None and model == "auto" and full:
-        ms = frame_ms(stylizer, size)
+    if guessing and full:
+        ms = frame_ms(stylizer, size, give_up_ms=2 * KEYFRAME_MAX_MS if carried else float("inf"))
         if ms * min_fps > 1000.0 and not (carried and _keyframes_fit(ms, min_fps)):
             if on_build is not None:
+                too_slow = f"under {min_fps:g} fps" + (
+                    f" and over {KEYFRAME_MAX_MS:.0f} ms a keyframe" if carried else ""
+                )
                 on_build(
-                    f"the full model takes {ms:.0f} ms a frame at working size {size} on this CPU, under "
-                    f"{min_fps:g} fps: running the light model instead (--model full keeps the full one)"
+                    f"the full model takes {ms:.0f} ms a frame at working size {size} on this CPU, {too_slow}: "
+                    "running the light model instead (--model full keeps the full one)"
                 )
             stylizer = Stylizer.load(None, device, style_size, on_build=on_build, model="light")
             stylizer.stroke = stroke

@@ -174,7 +174,7 @@ class UntrainedWeightsWarning(UserWarning):
 
 def model_for(model: str, device: torch.device | str) -> str:
     """`auto` = the full model on CUDA and on a CPU with AMX, the light one elsewhere (other CPUs run the full
-    one too slowly to be live; a live session also times it on the AMX CPU: `realtime.live.cpu_budget`)."""
+    one too slowly for every frame; a live session times it on any CPU: `realtime.live.cpu_budget`)."""
     if model == "auto":
         return "full" if torch.device(device).type == "cuda" or cpu_has_amx() else "light"
     if model not in MODELS:
