@@ -67,10 +67,23 @@ def save_png(path: Path, frame: np.ndarray) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def _generators_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("generators")
+
+
 @pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Refined style targets are cached on disk: keep each test's cache to itself, never in ~/.cache."""
-    monkeypatch.setenv("REALTIME_CACHE", str(tmp_path / "cache"))
+def _private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, _generators_cache: Path
+) -> None:
+    """Never ~/.cache. Refined style targets are cached per test, so no test sees another's; exported and
+    compiled generators depend on nothing but the weights, so the session shares them (exporting the full
+    model again in every test that loads it took minutes)."""
+    cache = tmp_path_factory.mktemp("cache")  # beside tmp_path: tests that list tmp_path see only their own files
+    for kind in ("graphs", "openvino"):
+        (_generators_cache / kind).mkdir(exist_ok=True)
+        (cache / kind).symlink_to(_generators_cache / kind, target_is_directory=True)
+    monkeypatch.setenv("REALTIME_CACHE", str(cache))
 
 
 @pytest.fixture(autouse=True)

@@ -69,7 +69,7 @@ def test_one_style_per_sample_and_style_switches_reuse_the_graph(runtime, monkey
     generator = CpuGenerator(weights.model, runtime)
     assert generator.prepare() > 0 and generator.prepare() == 0.0
     exports = []
-    monkeypatch.setattr(realtime.runtimes.cpu, "export_frame_graph", lambda model: exports.append(model))
+    monkeypatch.setattr(realtime.runtimes.export, "export_frame_graph", lambda model: exports.append(model))
     frames = _frames(2, 32, 40)
     a, b = weights.bank["style0"].numpy(), weights.bank["style1"].numpy()
     both = generator.frames(frames, np.stack([a, b])).astype(np.int16)

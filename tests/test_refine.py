@@ -20,7 +20,7 @@ from realtime.model.styles import StyleSpec
 from realtime.model.targets import StyleTargets
 from realtime.perceptual.losses import STYLE_LAYERS, style_grams
 from realtime.perceptual.quality import style_distance
-from realtime.perceptual.refine import TargetRefiner, default_refine_steps
+from realtime.perceptual.refine import TargetRefiner, default_cache_dir, default_refine_steps
 from realtime.perceptual.settings import DEFAULT_REFINE_STEPS, RefineSettings
 from realtime.runtimes.stylizer import Stylizer
 
@@ -135,7 +135,7 @@ def test_cli_refine_writes_a_different_image(tmp_path, weights_file, photo_file,
     a, b = read_image(plain), read_image(refined)
     assert a.shape == b.shape == (45, 61, 3)
     assert abs(a.astype(int) - b.astype(int)).mean() > 0.5
-    assert len(list((tmp_path / "cache" / "refined").glob("*.safetensors"))) == 1  # $REALTIME_CACHE (conftest)
+    assert len(list(default_cache_dir().glob("*.safetensors"))) == 1  # under $REALTIME_CACHE (conftest)
 
 
 def test_cli_refine_without_a_vgg_is_one_line_and_exit_2(tmp_path, weights_file, photo_file, style_images, capsys):
@@ -333,14 +333,14 @@ def test_video_refines_a_painting_by_default_with_a_vgg_and_not_with_refine_0(
     plain, refined = tmp_path / "plain.mp4", tmp_path / "refined.mp4"
     code, _, err = run(capsys, *base, "-o", plain, "--refine", "0")
     assert code == 0, err
-    assert "fitting" not in err and not (tmp_path / "cache" / "refined").exists()
+    assert "fitting" not in err and not default_cache_dir().exists()
     code, _, err = run(capsys, *base, "-o", refined)
     assert code == 0, err
     assert "fitting each painting's target first" in err and "--refine 0 skips" in err
     assert probe(refined)["frames"] == probe(plain)["frames"] == 12
     a, b = (next(iter(VideoReader(path))).image.astype(int) for path in (plain, refined))
     assert abs(a - b).mean() > 0.5
-    assert len(list((tmp_path / "cache" / "refined").glob("*.safetensors"))) == 1
+    assert len(list(default_cache_dir().glob("*.safetensors"))) == 1
 
 
 @pytest.mark.parametrize("refine", [None, "0"])

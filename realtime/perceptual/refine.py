@@ -10,8 +10,6 @@ of the gap without retraining, also on photos it never fitted: the target carrie
 from __future__ import annotations
 
 import hashlib
-import os
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from realtime.atomic import atomic_output
+from realtime.cache import cache_folder, tensor_digest, warn_unwritable
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import center_crop, frames_to_tensor, pad_for_generator
 from realtime.imaging.images import is_image_source, read_image
@@ -29,8 +28,6 @@ from realtime.model.msgnet import MSGNet
 from realtime.perceptual.losses import CONTENT_LAYER, STYLE_LAYERS, content_loss, style_grams, style_loss
 from realtime.perceptual.settings import DEFAULT_REFINE_STEPS, RefineSettings
 from realtime.perceptual.vgg import VGGFeatures, torchvision_vgg16_cached
-
-CACHE_ENV = "REALTIME_CACHE"
 
 
 def default_refine_steps(vgg: str | Path | None, sources: Sequence[str]) -> int:
@@ -45,11 +42,8 @@ def default_refine_steps(vgg: str | Path | None, sources: Sequence[str]) -> int:
 
 
 def default_cache_dir() -> Path:
-    """Where fitted targets are kept between runs: $REALTIME_CACHE, else the XDG cache folder."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]) / "refined"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "realtime" / "refined"
+    """Where fitted targets are kept between runs."""
+    return cache_folder("refined")
 
 
 class TargetRefiner:
@@ -80,7 +74,7 @@ class TargetRefiner:
         with torch.no_grad():
             self.photo_features = self.vgg(self.photos, [CONTENT_LAYER])[CONTENT_LAYER]
         # What else a fitted target depends on: the loss network and the recipe.
-        recipe = _digest(*self.vgg.state_dict().values()) + repr(settings) if cache_dir is not None else ""
+        recipe = tensor_digest(*self.vgg.state_dict().values()) + repr(settings) if cache_dir is not None else ""
         self._recipe = hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
     @classmethod
@@ -100,7 +94,7 @@ class TargetRefiner:
         """`style` 1×3×H×W (0–255) and its encoder target C×C → the fitted C×C target (float32)."""
         if self.cache_dir is None:
             return self._fit(style, target)
-        path = self.cache_dir / f"{_digest(style, target)}-{self._recipe}.safetensors"
+        path = self.cache_dir / f"{tensor_digest(style, target)}-{self._recipe}.safetensors"
         cached = _read_cached(path, target)
         if cached is not None:
             return cached
@@ -135,14 +129,6 @@ class TargetRefiner:
             return ((free + free.T) / 2).detach()
 
 
-def _digest(*tensors: Tensor) -> str:
-    hasher = hashlib.sha256()
-    for tensor in tensors:
-        hasher.update(str(tuple(tensor.shape)).encode())
-        hasher.update(tensor.detach().float().contiguous().cpu().numpy().tobytes())
-    return hasher.hexdigest()[:32]
-
-
 def _read_cached(path: Path, like: Tensor) -> Tensor | None:
     """A cached target, or None when there is none or it is unreadable (then it is fitted and rewritten)."""
     try:
@@ -158,7 +144,4 @@ def _write_cached(path: Path, target: Tensor) -> None:
         with atomic_output(path) as tmp:
             save_file({"target": target.detach().float().contiguous().cpu()}, str(tmp))
     except (OSError, RealtimeError) as exc:
-        warnings.warn(
-            f"could not keep the refined target in {path.parent} ({exc}); it will be fitted again next time",
-            stacklevel=2,
-        )
+        warn_unwritable(path.parent, exc, "the refined target")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 import torch
-import torchvision
 from torch import Tensor, nn
 
 from realtime.errors import RealtimeError
@@ -21,9 +21,17 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def _torchvision_models() -> ModuleType:
+    """torchvision.models, imported on first use: importing torchvision takes ~3 s on a 2-core CPU, which live
+    sessions and stills that never build a VGG should not wait for."""
+    import torchvision.models
+
+    return torchvision.models
+
+
 def torchvision_vgg16_cached() -> bool:
     """Whether torchvision's ImageNet VGG16 is in torch's download cache (so using it needs no network)."""
-    url = torchvision.models.VGG16_Weights.IMAGENET1K_V1.url
+    url = _torchvision_models().VGG16_Weights.IMAGENET1K_V1.url
     return (Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]).is_file()
 
 
@@ -75,7 +83,7 @@ class VGGFeatures(nn.Module):
     ) -> VGGFeatures:
         """The first layers of torchvision's `arch` features, as many as `state` holds (read_state_dict's output)."""
         depth = max(int(key.split(".")[0]) for key in state) + 2  # keep the ReLU after the last conv
-        trunk = getattr(torchvision.models, arch)().features[:depth]
+        trunk = getattr(_torchvision_models(), arch)().features[:depth]
         try:
             trunk.load_state_dict({k: v.float() for k, v in state.items()})
         except RuntimeError as exc:
@@ -107,9 +115,10 @@ class VGGFeatures(nn.Module):
 
 
 def _download(arch: str) -> nn.Sequential:
-    weights = {"vgg16": torchvision.models.VGG16_Weights, "vgg19": torchvision.models.VGG19_Weights}[arch]
+    models = _torchvision_models()
+    weights = {"vgg16": models.VGG16_Weights, "vgg19": models.VGG19_Weights}[arch]
     try:
-        return getattr(torchvision.models, arch)(weights=weights.IMAGENET1K_V1).features
+        return getattr(models, arch)(weights=weights.IMAGENET1K_V1).features
     except Exception as exc:  # noqa: BLE001 - torchvision raises URLError, HTTPError, RuntimeError… for a failed download
         raise RealtimeError(
             f"could not get torchvision's ImageNet {arch} weights ({type(exc).__name__}); "

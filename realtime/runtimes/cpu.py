@@ -16,10 +16,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from realtime.cache import cache_folder
 from realtime.errors import RealtimeError
 from realtime.imaging.sizes import padding
 from realtime.model.msgnet import MSGNet
-from realtime.runtimes.export import export_frame_graph
+from realtime.runtimes.export import cached_frame_graph
 from realtime.runtimes.onnx import OnnxRuntimeSession
 from realtime.runtimes.openvino import OpenVinoSession
 from realtime.runtimes.settings import CPU_RUNTIMES
@@ -62,7 +63,7 @@ class CpuGenerator:
         done = True
         if self._session is None:
             done = False
-            self._session = self._open(export_frame_graph(self.model.eval()))
+            self._session = self._open(cached_frame_graph(self.model.eval()))
             if self.on_build is not None:
                 self.on_build(f"CPU runtime: {self._session.name}")
         if height and width and (batch, height, width) not in self._warmed:
@@ -74,7 +75,7 @@ class CpuGenerator:
     def _open(self, graph: bytes) -> OpenVinoSession | OnnxRuntimeSession:
         if self.runtime != "onnxruntime":
             try:
-                return OpenVinoSession(graph, self.threads)
+                return OpenVinoSession(graph, self.threads, cache_dir=cache_folder("openvino"))
             except ImportError:
                 reason = "OpenVINO is not installed (pip install openvino)"
             except Exception as exc:  # noqa: BLE001 - OpenVINO raises its own RuntimeErrors for graphs it refuses

@@ -5,17 +5,22 @@ clamping, rounding back to bytes, the channel layout) is inside the graph, so it
 own thread pool. Done in PyTorch around the runtime call instead, each of those small operations woke
 PyTorch's pool, whose threads then fought the runtime's for the same cores. The export happens once per
 generator, in memory, with the style target, strength and colour mode as inputs: changing any of them
-is a new input, never a new export, and one graph serves every frame size.
+is a new input, never a new export, and one graph serves every frame size. The export takes about 2 s of
+the full model's start-up on a 2-core CPU, so the graph is kept on disk (`cached_frame_graph`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import io
 import warnings
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from realtime.cache import cache_folder, prune, read_bytes, tensor_digest, write_bytes
 from realtime.imaging.color import keep_colors
 from realtime.model.msgnet import MSGNet
 
@@ -23,6 +28,7 @@ OPSET = 17
 INPUTS = ("frames", "target", "strength", "keep_colors")
 # The shapes traced at export; batch, height, width and the number of styles stay dynamic.
 _EXPORT_SIDE = 64
+GRAPH_CACHE_BYTES = 512 * 2**20  # about 50 full-model graphs
 
 
 class FrameGraph(nn.Module):
@@ -69,3 +75,19 @@ def export_frame_graph(model: MSGNet) -> bytes:
             dynamo=False,
         )
     return buffer.getvalue()
+
+
+def cached_frame_graph(model: MSGNet) -> bytes:
+    """`export_frame_graph`, kept on disk under a key of everything the graph depends on: the weights, the
+    code that builds it and the exporter's version, so a changed one is a new graph, never a stale one."""
+    sources = b"".join(Path(inspect.getfile(part)).read_bytes() for part in (FrameGraph, MSGNet, keep_colors))
+    dtype = str(next(model.parameters()).dtype)  # the digest below sees values, not their precision
+    code = hashlib.sha256(sources + f"{torch.__version__} {dtype}".encode()).hexdigest()[:16]
+    folder = cache_folder("graphs")
+    path = folder / f"{tensor_digest(*model.state_dict().values())}-{code}.onnx"
+    graph = read_bytes(path)
+    if graph is None:
+        graph = export_frame_graph(model)
+        write_bytes(path, graph, "the exported generator")
+        prune(folder, GRAPH_CACHE_BYTES)
+    return graph

@@ -4,14 +4,20 @@ OpenVINO reads the in-memory ONNX export as it is. A graph compiled for fixed sh
 compiled for any shape, and compiling takes a fraction of a second, so the first few input shapes get
 their own compiled models (a live session or a video uses one size at a time). Past those, shapes keep
 changing (a folder of photos of all sizes), and one graph compiled for any shape serves the rest rather
-than a compile per photo.
+than a compile per photo. Compiled graphs are kept on disk (OpenVINO's own model cache, checked by OpenVINO
+against the graph, the settings and its version): a second start compiles in a quarter of the time.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from realtime.cache import prune, warn_unwritable
+
 MAX_COMPILED_SHAPES = 4
+COMPILED_CACHE_BYTES = 1024 * 2**20  # compiled graphs grow with every new frame size: the oldest go
 
 
 def bf16_supported(core: object) -> bool:
@@ -20,12 +26,20 @@ def bf16_supported(core: object) -> bool:
 
 
 class OpenVinoSession:
-    """The graph compiled per input shape, in bf16 when `precision` is "auto" and the CPU has it."""
+    """The graph compiled per input shape, in bf16 when `precision` is "auto" and the CPU has it; with a
+    `cache_dir`, compiled graphs are kept there between runs."""
 
-    def __init__(self, graph: bytes, threads: int, precision: str = "auto") -> None:
+    def __init__(self, graph: bytes, threads: int, precision: str = "auto", cache_dir: Path | None = None) -> None:
         import openvino
 
         self._core = openvino.Core()
+        if cache_dir is not None:
+            try:
+                cache_dir.mkdir(parents=True, exist_ok=True)
+                prune(cache_dir, COMPILED_CACHE_BYTES)
+                self._core.set_property({"CACHE_DIR": str(cache_dir)})
+            except OSError as exc:
+                warn_unwritable(cache_dir, exc, "compiled graphs")
         self._model = self._core.read_model(graph, b"")
         if precision == "auto":
             precision = "bf16" if bf16_supported(self._core) else "f32"
