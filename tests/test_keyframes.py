@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -144,6 +145,37 @@ def test_a_generator_error_reaches_the_caller(painter, keyframes):
     keyframes(scene(1))  # painted on the thread, where it fails
     with pytest.raises(RuntimeError, match="the generator failed"):
         keyframes(scene(2), fresh=True)
+
+
+def _offline(frames: list[np.ndarray], every: int, delay: float) -> tuple[list[np.ndarray], list[int]]:
+    """What offline keyframes show for `frames`, and which of them were painted, with a generator this slow."""
+    painted = []
+
+    def paint(frame: np.ndarray, settings: object) -> np.ndarray:
+        time.sleep(delay)
+        painted.append(next(i for i, f in enumerate(frames) if np.array_equal(f, frame)))
+        return 255 - frame
+
+    keyframes = KeyframeStylizer(paint, lambda: None, flow_side=160, every=every)
+    try:
+        return [keyframes(frame) for frame in frames], painted
+    finally:
+        keyframes.close()
+
+
+def test_offline_keyframes_follow_a_schedule_not_the_generators_speed():
+    frames = [scene(offset) for offset in range(0, 30, 3)]
+    quick, painted = _offline(frames, 4, 0.0)
+    slow, painted_slowly = _offline(frames, 4, 0.05)
+    assert painted == painted_slowly == [0, 4, 8]  # every 4th frame
+    for a, b in zip(quick, slow, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(quick[0], 255 - frames[0])
+    # Frame 4's picture shows from frame 8 on, however early it was done: up to then, frame 0's alone is carried.
+    frame_0s_only, _ = _offline(frames[:9], 8, 0.0)
+    for index in range(8):
+        np.testing.assert_array_equal(quick[index], frame_0s_only[index])
+    assert np.abs(quick[8].astype(int) - frame_0s_only[8]).mean() > 0.5
 
 
 def test_a_mirrored_frame_waits_for_its_own_picture_rather_than_carrying_the_unmirrored_one(weights):

@@ -288,10 +288,13 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     no_window = "--no-window" if args.no_window else display_problem()
     output = check_video_path(args.output) if no_window else None
-    # The demo video is rendered offline, every frame painted: keyframes are for a live window.
-    keyframes = "off" if output is not None else args.keyframes
     setup = load_live(
-        args.weights, args.device, on_build=build_note, model=args.model, working_size=args.size, keyframes=keyframes
+        args.weights,
+        args.device,
+        on_build=build_note,
+        model=args.model,
+        working_size=args.size,
+        keyframes=args.keyframes,
     )
     stylizer = setup.stylizer
     options = _options(args, setup)

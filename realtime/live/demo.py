@@ -46,8 +46,9 @@ def render_demo(
 ) -> LiveSummary:
     """Stylise `seconds` of the built-in footage into `output`, morphing to the next style every few seconds.
 
-    Every frame of the footage's 30 fps timeline is stylised (no drops), so the video is smooth on any
-    machine; the summary's fps is how fast this machine stylised.
+    Every frame of the footage's 30 fps timeline is shown (no drops), so the video is smooth on any machine;
+    keyframes, where `options` asks for them, follow a fixed schedule rather than this machine's speed. The
+    summary's fps is how fast this machine stylised.
     """
     source = SampleSource(drop=False)
     catalog = StyleCatalog(demo_styles(stylizer.weights.bank.names()))

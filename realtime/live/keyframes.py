@@ -44,6 +44,10 @@ class KeyframeStylizer:
     when a frame is handed over, so the style it is painted in cannot change under the generator (a morph
     rewrites its target in place every frame). The first frame, a frame of a new size, a `fresh` one (a
     paused frame shown again) and one after a cut wait for their own picture; the rest never wait.
+
+    Offline (`every` N > 0, a rendering rather than a window), which frames are painted and when their
+    pictures show must not depend on the machine's speed: a keyframe is painted from every Nth frame and shows
+    from the Nth frame after it, fading in as live; frames in between wait for nothing.
     """
 
     def __init__(
@@ -51,10 +55,14 @@ class KeyframeStylizer:
         stylize: Callable[[np.ndarray, object], np.ndarray],
         settings: Callable[[], object],
         flow_side: int,
+        every: int = 0,
     ) -> None:
         self._stylize = stylize
         self._settings = settings
         self.flow_side = flow_side
+        self._every = every
+        self._frames = 0  # frames shown so far, which keeps an offline rendering's schedule
+        self._pending = 0  # offline: the ticket the next due frame shows
         self.generator_ms = 0.0  # the last painted frame's generator time
         # A key is carried over tens of frames of motion, where DIS's fast preset (enough for the stabiliser's
         # frame-to-frame flow) loses track: the medium one follows, and without its variational refinement
@@ -80,9 +88,16 @@ class KeyframeStylizer:
         default the frame's own): the newest picture moved onto it, or its own when it must wait."""
         work = tuple(work or frame.shape[:2])
         gray = flow_gray(frame, self.flow_side)
+        due = self._every > 0 and self._frames % self._every == 0  # offline: a new keyframe's turn
+        self._frames += 1
         with self._cond:
             self._check()
-            self._adopt()
+            if due:
+                while self._pending and (self._done is None or self._done[0] < self._pending):
+                    self._cond.wait()
+                    self._check()
+            if due or not self._every:
+                self._adopt()
             key = self._key  # only this thread replaces it
         source = None  # each pixel here → where it was in the key's frame, when the key can be carried here
         if not fresh and key is not None and key.fits(work, gray) and flow_fits(gray):
@@ -90,8 +105,9 @@ class KeyframeStylizer:
             if np.mean(matches(gray, key.gray, source)) < 1.0 - LOST_FRACTION:
                 source = None  # a cut: little on screen came from the painted frame
         with self._cond:
-            if source is None or (self._queued is None and not self._busy):
-                ticket = self._submit(resize_frame(frame, work), gray)
+            idle = due if self._every else self._queued is None and not self._busy
+            if source is None or idle:
+                ticket = self._pending = self._submit(resize_frame(frame, work), gray)
             if source is None:
                 while self._key is None or self._key.ticket < ticket:
                     self._cond.wait()

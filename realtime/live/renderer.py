@@ -47,6 +47,7 @@ class LiveRenderer:
         upsample: str = DEFAULT_UPSAMPLE,
         stabilize: float = 0.0,
         keyframes: bool = False,
+        keyframe_every: int = 0,
     ) -> None:
         if upsample not in UPSAMPLERS:
             raise ValueError(f"unknown upsampler '{upsample}'; use {', '.join(UPSAMPLERS)}")
@@ -64,6 +65,7 @@ class LiveRenderer:
                 lambda frame, target: stylizer.stylize_frames(frame[None], target)[0],
                 lambda: None if stylizer.target is None else stylizer.target.clone(),
                 LIVE_FLOW_SIDE,
+                keyframe_every,
             )
         self._mirrored = False  # as the last frame was: a flipped frame is not carried from an unflipped one
         steady = stabilize and self.keyframes is None  # keyframes fade into each other instead

@@ -24,7 +24,7 @@ from realtime.live.keys import Action, Pick, window_actions
 from realtime.live.messages import Messages
 from realtime.live.recording import RecordingControl
 from realtime.live.renderer import LiveRenderer
-from realtime.live.settings import LiveOptions
+from realtime.live.settings import OFFLINE_KEYFRAME_EVERY, LiveOptions
 from realtime.live.sizes import WorkingSize
 from realtime.live.snapshot import SnapshotHook, Snapshots, save_stylized
 from realtime.live.stats import LiveSummary, LoopStats
@@ -102,7 +102,8 @@ class LiveSession:
             self.options.display_max_side,
             upsample=self.options.upsample,
             stabilize=self.options.stabilize,
-            keyframes=self.options.keyframes and self.options.realtime,  # offline, every frame is painted
+            keyframes=self.options.keyframes,
+            keyframe_every=0 if self.options.realtime else OFFLINE_KEYFRAME_EVERY,  # offline: on a fixed schedule
         )
         self.state = LiveState(stylizer.strength, stylizer.stroke, self.options.mirror, self.options.compare)
         self.sizes = WorkingSize(self.options.working_size, self.messages)

@@ -24,6 +24,9 @@ DEFAULT_STABILIZE = 0.6
 # --keyframes: "auto" paints keyframes on a CPU whose generator is too slow for every frame but not for
 # a few a second (`realtime.live.cpu_budget`).
 KEYFRAME_CHOICES = ("auto", "on", "off")
+# Offline (the demo video), a keyframe every this many frames: at 30 fps the rate of a CPU whose keyframe takes
+# the 400 ms that `--keyframes auto` allows, so the video shows what such a CPU's window shows.
+OFFLINE_KEYFRAME_EVERY = 12
 MORPH_SECONDS = 1.0
 DEMO_SECONDS = 8.0
 
