@@ -52,6 +52,7 @@ def write_bytes(path: Path, data: bytes, what: str) -> None:
 
 
 def warn_unwritable(folder: Path, exc: Exception, what: str) -> None:
+    """One warning, not an error: the run goes on without the cache."""
     warnings.warn(f"could not keep {what} in {folder} ({exc}); it will be made again next time", stacklevel=3)
 
 
