@@ -3,6 +3,7 @@ exported as a graph, and the CPU runtime's compiled graphs. Everything here can 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import warnings
@@ -33,22 +34,35 @@ def tensor_digest(*tensors: Tensor) -> str:
     return hasher.hexdigest()[:32]
 
 
-def read_bytes(path: Path) -> bytes | None:
-    """A cached file's bytes, or None when there is none (or it cannot be read: then it is made again)."""
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
+def read_checked(folder: Path, key: str) -> bytes | None:
+    """The bytes kept under `key` by `write_checked`, or None when there are none. A file whose content no
+    longer matches the digest in its name (a damaged disk, a hand edit) is deleted, so it is made again rather
+    than handed to a runtime that would fail on it."""
+    for path in folder.glob(f"{key}-*.bin"):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if path.name == _checked_name(key, data):
+            return data
+        with contextlib.suppress(OSError):
+            path.unlink()
+    return None
 
 
-def write_bytes(path: Path, data: bytes, what: str) -> None:
-    """Keep `data` at `path` whole or not at all; a cache that cannot be written costs time, not the run."""
+def write_checked(folder: Path, key: str, data: bytes, what: str) -> None:
+    """Keep `data` under `key`, whole or not at all; a cache that cannot be written costs time, not the run."""
+    path = folder / _checked_name(key, data)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         with atomic_output(path) as tmp:
             tmp.write_bytes(data)
     except (OSError, RealtimeError) as exc:
-        warn_unwritable(path.parent, exc, what)
+        warn_unwritable(folder, exc, what)
+
+
+def _checked_name(key: str, data: bytes) -> str:
+    return f"{key}-{hashlib.sha256(data).hexdigest()[:16]}.bin"
 
 
 def warn_unwritable(folder: Path, exc: Exception, what: str) -> None:

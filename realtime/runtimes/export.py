@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from realtime.cache import cache_folder, prune, read_bytes, tensor_digest, write_bytes
+from realtime.cache import cache_folder, prune, read_checked, tensor_digest, write_checked
 from realtime.imaging.color import keep_colors
 from realtime.model.msgnet import MSGNet
 
@@ -84,10 +84,10 @@ def cached_frame_graph(model: MSGNet) -> bytes:
     dtype = str(next(model.parameters()).dtype)  # the digest below sees values, not their precision
     code = hashlib.sha256(sources + f"{torch.__version__} {dtype}".encode()).hexdigest()[:16]
     folder = cache_folder("graphs")
-    path = folder / f"{tensor_digest(*model.state_dict().values())}-{code}.onnx"
-    graph = read_bytes(path)
+    key = f"{tensor_digest(*model.state_dict().values())}-{code}"
+    graph = read_checked(folder, key)
     if graph is None:
         graph = export_frame_graph(model)
-        write_bytes(path, graph, "the exported generator")
+        write_checked(folder, key, graph, "the exported generator")
         prune(folder, GRAPH_CACHE_BYTES)
     return graph
