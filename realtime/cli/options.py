@@ -103,8 +103,8 @@ def add_model_options(parser: argparse.ArgumentParser, default: str = "auto") ->
         help="weights file, or the name of a shipped one (msgnet21-wikiart); default: the shipped weights of --model",
     )
     auto = (
-        "auto = full on CUDA and on CPUs with Intel AMX, light on other CPUs (live sessions time the full one on "
-        "any CPU and keep it where it paints every frame, or keyframes within 400 ms)"
+        "auto = full on CUDA and on CPUs with Intel AMX, light on other CPUs (live and demo time the full one on "
+        "any CPU, serve on an AMX one, and keep it where it paints every frame, or keyframes within 400 ms)"
     )
     parser.add_argument(
         "--model",
