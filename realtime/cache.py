@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from torch import Tensor
@@ -51,14 +52,19 @@ def read_checked(folder: Path, key: str) -> bytes | None:
 
 
 def write_checked(folder: Path, key: str, data: bytes, what: str) -> None:
-    """Keep `data` under `key`, whole or not at all; a cache that cannot be written costs time, not the run."""
-    path = folder / _checked_name(key, data)
+    """Keep `data` under `key` for `read_checked`."""
+    keep(folder / _checked_name(key, data), lambda tmp: tmp.write_bytes(data), what)
+
+
+def keep(path: Path, write: Callable[[Path], object], what: str) -> None:
+    """Write a cache file through `write(temporary path)`, whole or not at all; a cache that cannot be written
+    costs time, not the run: it warns once and the run goes on."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(path) as tmp:
-            tmp.write_bytes(data)
+            write(tmp)
     except (OSError, RealtimeError) as exc:
-        warn_unwritable(folder, exc, what)
+        warn_unwritable(path.parent, exc, what)
 
 
 def _checked_name(key: str, data: bytes) -> str:

@@ -19,9 +19,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 from tqdm import tqdm
 
-from realtime.atomic import atomic_output
-from realtime.cache import cache_folder, tensor_digest, warn_unwritable
-from realtime.errors import RealtimeError
+from realtime.cache import cache_folder, keep, tensor_digest
 from realtime.imaging.frames import center_crop, frames_to_tensor, pad_for_generator
 from realtime.imaging.images import is_image_source, read_image
 from realtime.model.msgnet import MSGNet
@@ -139,9 +137,5 @@ def _read_cached(path: Path, like: Tensor) -> Tensor | None:
 
 
 def _write_cached(path: Path, target: Tensor) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_output(path) as tmp:
-            save_file({"target": target.detach().float().contiguous().cpu()}, str(tmp))
-    except (OSError, RealtimeError) as exc:
-        warn_unwritable(path.parent, exc, "the refined target")
+    tensors = {"target": target.detach().float().contiguous().cpu()}
+    keep(path, lambda tmp: save_file(tensors, str(tmp)), "the refined target")
