@@ -67,7 +67,7 @@ def test_image_target_is_the_encoders_gram(targets, weights, style_images):
 def test_image_targets_are_cached_until_the_file_changes(targets, style_images, monkeypatch):
     calls = []
     original = targets.model.encode_style
-    monkeypatch.setattr(targets.model, "encode_style", lambda x: calls.append(1) or original(x))
+    monkeypatch.setattr(targets.model, "encode_style", lambda *args: calls.append(1) or original(*args))
     path = str(style_images[0])
     first = targets.target(path)
     assert targets.target(path) is first

@@ -482,3 +482,61 @@ def test_style_layer_weights_decide_which_layers_the_style_loss_and_validation_w
     style = {weights: float(run.train_step(*batch)[1]) for weights, run in runs.items()}
     assert style[(0.0, 0.0, 0.0, 3.0)] == pytest.approx(3 * style[(0.0, 0.0, 0.0, 1.0)], rel=1e-4)
     assert style[(1.0, 1.0, 1.0, 1.0)] > 1.1 * style[(0.0, 0.0, 0.0, 1.0)]
+
+
+def test_style_head_trains_only_the_head_and_ships_in_the_weights_file(folders, tmp_path):
+    save_weights(make_weights(ngf=TINY["ngf"], n_blocks=TINY["n_blocks"], seed=7), tmp_path / "base.safetensors")
+    base = load_weights(tmp_path / "base.safetensors").model
+    training = make_training(
+        folders, init=str(tmp_path / "base.safetensors"), style_head=6, extra_styles=str(folders["extras"]), lr=1e-2
+    )
+    image = pad_for_generator(frame_to_tensor(read_image(folders["styles"] / "noise.png")))
+    with torch.no_grad():  # a new head starts as no change at all
+        torch.testing.assert_close(training.model.encode_style(image), base.encode_style(image))
+    batch = training.sample_batch()
+    for _ in range(3):
+        training.train_step(*batch)
+    generator = {k: v for k, v in training.model.state_dict().items() if not k.startswith("style_head.")}
+    assert generator.keys() == base.state_dict().keys()
+    assert all(torch.equal(value, base.state_dict()[name]) for name, value in generator.items())
+    with torch.no_grad():
+        assert not torch.allclose(training.model.encode_style(image), base.encode_style(image))
+
+    out = tmp_path / "headed.safetensors"
+    training.export(out)
+    loaded = load_weights(out)
+    assert loaded.model.style_head_width == 6 and loaded.training["recipe"]["style_head"] == 6
+    bank_image = pad_for_generator(frame_to_tensor(fit_long_side(read_image(folders["styles"] / "noise.png"), 32)))
+    with torch.no_grad():  # built-ins keep the targets the generator trained with
+        torch.testing.assert_close(loaded.bank["noise"], base.encode_style(bank_image)[0], rtol=2e-2, atol=1e-3)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            loaded.model.encode_style(image), training.model.encode_style(image), rtol=2e-2, atol=1e-2
+        )
+    # a run that fine-tunes the generator leaves the head behind: it was fitted to the generator as it was
+    assert make_training(folders, init=str(out)).model.style_head_width == 0
+    again = make_training(folders, init=str(out), style_head=6)
+    assert torch.equal(
+        again.model.state_dict()["style_head.net.0.weight"], loaded.model.state_dict()["style_head.net.0.weight"]
+    )
+    with pytest.raises(RealtimeError, match="--init"):
+        make_training(folders, style_head=6)
+
+
+def test_ratio_loss_is_the_style_ratio_and_content_change_of_each_sample(folders):
+    training = make_training(folders, loss="ratio", val_every=0)
+    content, styles, size = training.sample_batch()
+    model, vgg = training.model, training.vgg
+    with torch.no_grad():
+        output = model(content.float(), model.encode_style(training.data.styles.images[size][styles].float()))
+        features, reference = vgg(output, STYLE_LAYERS), vgg(content.float(), STYLE_LAYERS)
+    grams = {layer: bank[styles] for layer, bank in training.grams[size].items()}
+    ratio = (style_distance(features, grams) / style_distance(reference, grams)).mean()
+    change = content_change(features["relu2_2"], reference["relu2_2"]).mean()
+    losses = training.train_step(content, styles, size)  # computed before the step's update
+    assert float(losses[1]) == pytest.approx(float(ratio), rel=1e-3)
+    assert float(losses[0]) == pytest.approx(float(change), rel=1e-3)
+    scores = training.validate()["trained"]
+    assert scores["style"] == pytest.approx(scores["ratio"], rel=1e-4)  # equal layer weights: the same yardstick
+    assert scores["content"] == pytest.approx(scores["content_change"], rel=1e-6)
+    assert scores["loss"] == pytest.approx(scores["content"] + 5 * scores["style"], rel=1e-5)

@@ -61,6 +61,26 @@ def test_vgg_bank_round_trip(tmp_path):
     assert torch.allclose(loaded.vgg_bank["relu1_2"], original.vgg_bank["relu1_2"], rtol=2e-3, atol=1e-2)
 
 
+def test_a_style_head_round_trips_and_files_without_one_load_without_one(tmp_path):
+    torch.manual_seed(0)
+    model = MSGNet(ngf=8, n_blocks=1, style_head=5).eval()
+    torch.nn.init.normal_(model.style_head.net[-1].weight, std=0.5)  # a trained head is not the identity
+    save_weights(Weights(model), tmp_path / "headed.safetensors")
+    loaded = load_weights(tmp_path / "headed.safetensors")
+    style = torch.rand(1, 3, 32, 32) * 255
+    with torch.no_grad():
+        expected, got = model.encode_style(style), loaded.model.encode_style(style)
+        bare = MSGNet(ngf=8, n_blocks=1).eval()
+        bare.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("style_head.")})
+        without = bare.encode_style(style)
+    assert loaded.model.style_head_width == 5
+    torch.testing.assert_close(got, expected, rtol=2e-2, atol=1e-3)
+    assert (got - without).abs().mean() > 0.1 * without.abs().mean()  # the head is what moved the target
+
+    save_weights(make_weights(), tmp_path / "plain.safetensors")
+    assert load_weights(tmp_path / "plain.safetensors").model.style_head_width == 0
+
+
 def test_symmetric_packing_round_trip():
     x = torch.randn(3, 5, 5)
     sym = x + x.transpose(1, 2)

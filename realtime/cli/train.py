@@ -12,7 +12,7 @@ from realtime.cli.options import float_list, int_list, non_negative_int, positiv
 from realtime.errors import RealtimeError
 from realtime.model.shapes import MODELS
 from realtime.perceptual.layers import STYLE_LAYERS
-from realtime.training.config import PRECISIONS, TRAIN_OPTIONS, TrainConfig
+from realtime.training.config import LOSSES, PRECISIONS, TRAIN_OPTIONS, TrainConfig
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -82,6 +82,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="W1,...",
         help=f"each style layer's weight, {', '.join(STYLE_LAYERS)} "
         f"(default {','.join(f'{w:g}' for w in defaults.style_layer_weights)})",
+    )
+    train.add_argument(
+        "--loss",
+        choices=LOSSES,
+        help="gram: the paper's content and Gram-matrix errors; ratio: each sample's Gram distance over its "
+        "photo's own and the relative content change, so every painting weighs alike (default gram)",
+    )
+    train.add_argument(
+        "--style-head",
+        type=non_negative_int,
+        metavar="N",
+        help="train only a style head of N channels for the --init generator, which stays as it is: it corrects "
+        "the encoder's targets of paintings the generator never saw (needs --init; default 0 = none)",
     )
     train.add_argument(
         "--tv-weight", type=float, metavar="W", help=f"total-variation weight (default {defaults.tv_weight:g})"

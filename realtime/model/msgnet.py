@@ -124,15 +124,39 @@ class Inspiration(nn.Module):
         return torch.matmul(transform, flat).reshape(b, c, h, w)
 
 
+class StyleHead(nn.Module):
+    """A learned correction of the encoder's features of a style picture, before their Gram target is taken.
+
+    A generator trained on a few styles maps the encoder's target of a painting it never saw to something of
+    its own; fitting that target per painting (`realtime.perceptual.refine`) closes the gap but needs a VGG and
+    seconds. The head learns the correction once, over many paintings, with the generator frozen
+    (`realtime train --style-head`). Per pixel and residual, its last layer zero at the start: an untrained
+    head changes nothing.
+    """
+
+    def __init__(self, channels: int, hidden: int) -> None:
+        super().__init__()
+        self.hidden = hidden
+        self.net = nn.Sequential(nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, channels, 1))
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, features: Tensor) -> Tensor:
+        return features + self.net(features)
+
+
 class MSGNet(nn.Module):
     """Siamese encoder → Inspiration → residual blocks → upsampling decoder.
 
     `ngf` and `n_blocks` are the paper's; `width` (channels at full resolution, halved and quartered
     as the bottleneck planes around it) and `out_kernel` are 64 and 7 in the paper and smaller in the
-    light model, where the full-resolution layers are most of a CPU frame's time.
+    light model, where the full-resolution layers are most of a CPU frame's time. `style_head` is the hidden
+    width of a `StyleHead` on the style path (0: none); the frame path is the same with or without one.
     """
 
-    def __init__(self, ngf: int = 128, n_blocks: int = 6, width: int = 64, out_kernel: int = 7) -> None:
+    def __init__(
+        self, ngf: int = 128, n_blocks: int = 6, width: int = 64, out_kernel: int = 7, style_head: int = 0
+    ) -> None:
         super().__init__()
         if width % 4 or out_kernel % 2 == 0:
             raise ValueError(f"width must be a multiple of 4 and out_kernel odd, got {width} and {out_kernel}")
@@ -147,6 +171,7 @@ class MSGNet(nn.Module):
             Bottleneck(width, width // 2, stride=2),
             Bottleneck(width // 2 * EXPANSION, ngf, stride=2),
         )
+        self.style_head = StyleHead(ngf * EXPANSION, style_head) if style_head else None
         self.inspiration = Inspiration(ngf * EXPANSION)
         self.decoder = nn.Sequential(
             *[Bottleneck(ngf * EXPANSION, ngf) for _ in range(n_blocks)],
@@ -176,9 +201,19 @@ class MSGNet(nn.Module):
     def target_channels(self) -> int:
         return self.ngf * EXPANSION
 
-    def encode_style(self, style: Tensor) -> Tensor:
-        """Gram target (B×C×C) of a style image batch, from the same encoder the content goes through."""
-        return gram_matrix(self.encoder(style))
+    @property
+    def style_head_width(self) -> int:
+        """The style head's hidden width; 0 without one."""
+        return self.style_head.hidden if self.style_head is not None else 0
+
+    def encode_style(self, style: Tensor, head: bool = True) -> Tensor:
+        """Gram target (B×C×C) of a style image batch, from the same encoder the content goes through, and
+        the style head where there is one, unless `head` is False: the built-in styles' bank keeps the
+        targets the generator trained with (through a head they followed their paintings 5× less closely)."""
+        features = self.encoder(style)
+        if head and self.style_head is not None:
+            features = self.style_head(features)
+        return gram_matrix(features)
 
     def forward(self, content: Tensor, target: Tensor) -> Tensor:
         return self.decoder(self.inspiration(self.encoder(content), target))

@@ -79,12 +79,14 @@ class StyleTargets:
         device: torch.device,
         style_size: int = DEFAULT_STYLE_SIZE,
         refiner: Refiner | None = None,
+        head: bool = True,
     ) -> None:
         self.model = model
         self.bank = bank.to(device)
         self.device = device
         self.style_size = style_size
         self.refiner = refiner
+        self.head = head  # through the generator's style head, if it has one (`MSGNet.encode_style`)
         self._cache: dict[tuple, Tensor] = {}
         self._neutral: Tensor | None = None
 
@@ -135,7 +137,7 @@ class StyleTargets:
         style = pad_for_generator(frame_to_tensor(frame, self.device))
         dtype = next(self.model.parameters()).dtype
         with torch.no_grad():
-            target = self.model.encode_style(style.to(dtype))[0].float()
+            target = self.model.encode_style(style.to(dtype), self.head)[0].float()
         return self.refiner(style, target) if self.refiner and refine else target
 
 

@@ -4,7 +4,8 @@ safetensors stores raw tensors plus a JSON header, so loading a file never runs 
 Layout: `generator.<param>` tensors; `style_bank`, the built-in styles' MSG-Net targets; optional
 `vgg_bank.<layer>` tensors, the same styles' VGG Gram matrices (Gatys mode renders built-in styles
 from them, since no style images ship); string metadata (`format`, `version`, the generator's shape
-`ngf`, `n_blocks`, `width`, `out_kernel`, JSON `style_names`, JSON `vgg_bank` description, JSON `training`). Gram matrices are symmetric, so
+`ngf`, `n_blocks`, `width`, `out_kernel`, `style_head` where the generator has one, JSON `style_names`, JSON `vgg_bank`
+description, JSON `training`). Gram matrices are symmetric, so
 banks store only their upper triangles (S×C(C+1)/2), in float16.
 """
 
@@ -89,6 +90,7 @@ def save_weights(weights: Weights, path: str | Path, dtype: torch.dtype = torch.
         "format": FORMAT,
         "version": str(VERSION),
         **{key: str(value) for key, value in model.shape.items()},
+        **({"style_head": str(model.style_head_width)} if model.style_head_width else {}),
         "style_names": json.dumps(names),
         "training": json.dumps(weights.training),
         "vgg_bank": json.dumps(weights.vgg_bank_info),
@@ -138,7 +140,9 @@ def load_weights(path: str | Path, device: torch.device | str = "cpu") -> Weight
     path = find_weights(path)
     metadata, tensors = read_tagged_file(path, FORMAT, VERSION, "weights", "MSG-Net weights")
     try:
-        model = MSGNet(**{key: int(metadata[key]) for key in MODELS["full"]})
+        model = MSGNet(
+            **{key: int(metadata[key]) for key in MODELS["full"]}, style_head=int(metadata.get("style_head", 0))
+        )
         names = json.loads(metadata["style_names"])
         training = json.loads(metadata.get("training", "{}"))
         vgg_bank_info = json.loads(metadata.get("vgg_bank", "{}"))

@@ -14,6 +14,10 @@ from realtime.model.shapes import MODELS
 from realtime.perceptual.layers import STYLE_LAYERS
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+# gram: the paper's losses (content MSE, Gram MSE). ratio: each sample's Gram distance over its photo's own
+# (the benchmarks' style ratio) and the relative content change, so every painting weighs alike rather than
+# those with the largest Grams, which dominate the Gram MSE over a thousand paintings by orders of magnitude.
+LOSSES = ("gram", "ratio")
 # Options that define the generator's shape: a checkpoint cannot continue as another shape.
 SHAPE_OPTIONS = tuple(MODELS["full"])
 # Options that name files on the training machine: left out of the weights file's metadata.
@@ -48,6 +52,8 @@ class TrainConfig:
     # photo's Gram distance to a painting falls ~10³ times per layer, so equal shares train colour and fine
     # texture (relu1_2) and hardly the strokes and shapes the deeper layers see.
     style_layer_weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
+    loss: str = "gram"  # one of LOSSES
+    style_head: int = 0  # > 0: train only a style head of this width on the frozen --init generator
     tv_weight: float = 0.0
     lr: float = 1e-3
     lr_decay_from: float = 0.8  # fraction of the steps after which the learning rate decays
@@ -136,6 +142,12 @@ class TrainConfig:
             (0.0 <= self.extra_fraction <= 1.0, "--extra-fraction must be between 0 and 1"),
             (0.0 < self.lr_decay_from <= 1.0, "--lr-decay-from must be in (0, 1]"),
             (self.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}"),
+            (self.loss in LOSSES, f"--loss must be one of {', '.join(LOSSES)}"),
+            (self.style_head >= 0, "--style-head must be 0 or more"),
+            (
+                not self.style_head or self.init,
+                "--style-head trains a head for a generator that stays as it is: give it with --init WEIGHTS",
+            ),
             (
                 self.holdout == 0 or self.extra_styles,
                 "--holdout keeps --extra-styles out of training; give --extra-styles",

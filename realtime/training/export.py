@@ -80,9 +80,10 @@ def export_weights(
     device: torch.device | str = "cpu",
 ) -> Weights:
     """Write the shipped weights format: generator, style bank from its own encoder (as the app computes
-    targets), and the same styles' VGG Grams so Gatys mode can render built-in styles by name."""
+    targets; without the style head, as the generator trained), and the same styles' VGG Grams so Gatys
+    mode can render built-in styles by name."""
     check_unique_names(style_paths, Path(style_paths[0]).parent if style_paths else ".")
-    targets = StyleTargets(model, StyleBank(), torch.device(device), style_size)
+    targets = StyleTargets(model, StyleBank(), torch.device(device), style_size, head=False)
     bank, vgg_grams = {}, []
     for path in style_paths:
         bank[path.stem] = targets.target(str(path)).cpu()
@@ -115,7 +116,7 @@ def export_checkpoint(
         raise RealtimeError(f"VGG weights not found: {config.vgg} (pass --vgg PATH)")
     check_output_folder(out)
     torch_device = resolve_device(device)
-    model = MSGNet(**config.shape())
+    model = MSGNet(**config.shape(), style_head=config.style_head)
     try:
         model.load_state_dict(state["model"])
     except (KeyError, RuntimeError) as exc:

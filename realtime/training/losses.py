@@ -8,6 +8,7 @@ from torch import Tensor
 from realtime.model.msgnet import MSGNet
 from realtime.perceptual.layers import CONTENT_LAYER, STYLE_LAYERS
 from realtime.perceptual.losses import content_loss, style_loss, total_variation
+from realtime.perceptual.quality import content_change, style_distance
 from realtime.perceptual.vgg import VGGFeatures
 from realtime.training.precision import Precision
 
@@ -24,12 +25,14 @@ class StepLosses:
         precision: Precision,
         teacher: MSGNet | None,
         layer_weights: dict[str, float],
+        ratio: bool = False,
     ) -> None:
         self.model = model
         self.vgg = vgg
         self.precision = precision
         self.teacher = teacher
         self.layer_weights = layer_weights
+        self.ratio = ratio  # --loss ratio: the style ratio and the relative content change (config.LOSSES)
 
     def compute(
         self, content: Tensor, target: Tensor, grams: dict[str, Tensor], taught: Tensor, teacher_output: Tensor | None
@@ -41,21 +44,21 @@ class StepLosses:
         with self.precision.autocast():
             output = self.model(content, target)
             with torch.no_grad():
-                reference = self.vgg(content, (CONTENT_LAYER,))[CONTENT_LAYER]
+                reference = self.vgg(content, STYLE_LAYERS if self.ratio else (CONTENT_LAYER,))
             features = self.vgg(output, STYLE_LAYERS)
         if teacher_output is None:
             teacher = torch.zeros((), device=output.device)
         else:
             per_sample = (output.float() - teacher_output.float()).square().mean(dim=(1, 2, 3))
             teacher = (per_sample * taught).sum() / taught.sum().clamp_min(1.0)
-        return torch.stack(
-            [
-                content_loss(features[CONTENT_LAYER], reference),
-                style_loss(features, grams, self.layer_weights),
-                total_variation(output.float()),
-                teacher,
-            ]
-        )
+        if self.ratio:
+            photo_distance = style_distance(reference, grams, self.layer_weights).clamp_min(1e-12)
+            style = (style_distance(features, grams, self.layer_weights) / photo_distance).mean()
+            content_term = content_change(features[CONTENT_LAYER], reference[CONTENT_LAYER]).mean()
+        else:
+            style = style_loss(features, grams, self.layer_weights)
+            content_term = content_loss(features[CONTENT_LAYER], reference[CONTENT_LAYER])
+        return torch.stack([content_term, style, total_variation(output.float()), teacher])
 
     @torch.no_grad()
     def teach(self, content: Tensor, styles: Tensor, group: int) -> Tensor | None:

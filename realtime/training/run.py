@@ -68,8 +68,9 @@ def _starting_line(training: Training, data: TrainingData, compiled: bool, resum
     extras = data.extra_styles
     shape = ", ".join(f"{k}={getattr(config, k)}" for k in SHAPE_OPTIONS)
     held = f" ({len(data.holdout_names)} held out)" if data.holdout_names else ""
+    what = f"a style head ({config.style_head} channels) for the frozen " if config.style_head else ""
     return (
-        f"realtime: training MSG-Net {shape} on {training.device} "
+        f"realtime: training {what}MSG-Net {shape} on {training.device} "
         f"({training.precision.describe()}{', compiled' if compiled else ''}): {len(data.content)} photos, "
         f"{data.main_styles} styles{f' + {extras} extra' if extras else ''}{held}, "
         f"batch {config.batch} at {config.size} px, style sizes {'/'.join(map(str, config.style_sizes))}; "

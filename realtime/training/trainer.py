@@ -68,11 +68,15 @@ class Training:
         self.vgg = vgg.to(self.device, memory_format=layout)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            self.model = MSGNet(**config.shape())
+            self.model = MSGNet(**config.shape(), style_head=config.style_head)
         if init is not None:  # fine-tuning, e.g. the shipped generator on many more paintings (a state overrides it)
-            self.model.load_state_dict(init.model.state_dict())
+            self._start_from(init.model)
         self.model.to(self.device, memory_format=layout).train()
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, fused=True if cuda else None)
+        # With --style-head only the head learns: the generator and its built-in styles stay as they are.
+        trained = self.model.style_head if config.style_head else self.model
+        self.model.requires_grad_(trained is self.model)
+        trained.requires_grad_(True)
+        self.optimizer = torch.optim.Adam(trained.parameters(), lr=config.lr, fused=True if cuda else None)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision.amp_dtype is torch.float16)
         self.rng = torch.Generator().manual_seed(config.seed)
         # Without a teacher its loss is a constant 0, so its weight needs no special case.
@@ -81,7 +85,9 @@ class Training:
         )
         if teacher is not None:
             teacher = teacher.to(self.device, memory_format=layout).eval()
-        self.step_losses = StepLosses(self.model, self.vgg, self.precision, teacher, config.layer_weights())
+        self.step_losses = StepLosses(
+            self.model, self.vgg, self.precision, teacher, config.layer_weights(), config.loss == "ratio"
+        )
         self.loss_names = LOSS_NAMES if teacher is not None else LOSS_NAMES[:3]  # what the bar and the log show
         self.step = 0
         self.images_seen = 0
@@ -96,6 +102,16 @@ class Training:
         self._encode = torch.compile(self._encode_styles, dynamic=False) if compile else self._encode_styles
         compute = self.step_losses.compute
         self._losses = torch.compile(compute, dynamic=False) if compile else compute
+
+    def _start_from(self, init: MSGNet) -> None:
+        """The --init generator, and its style head where this run trains one as wide: a head fitted to a
+        generator no longer fits it once the generator is fine-tuned, so other runs start without it."""
+        state = init.state_dict()
+        if init.style_head_width != self.config.style_head:
+            state = {name: value for name, value in state.items() if not name.startswith("style_head.")}
+        missing = self.model.load_state_dict(state, strict=False).missing_keys
+        if any(not name.startswith("style_head.") for name in missing):
+            raise RealtimeError(f"--init {self.config.init} lacks generator weights: {', '.join(missing[:3])}")
 
     # --- one step -----------------------------------------------------------------------------
     def _encode_styles(self, styles: Tensor) -> Tensor:

@@ -19,9 +19,9 @@ from realtime.training.precision import Precision, vgg_grams
 class Validation:
     """Mean losses and quality yardsticks of a generator on the run's held-out photos, per style group.
 
-    Each style's input image and VGG Grams are prepared once; `style` and `loss` weigh the layers and the
-    losses as training does, so validation and training losses read alike, while `ratio` stays the
-    benchmarks' unweighted yardstick.
+    Each style's input image and VGG Grams are prepared once; `style`, `content` and `loss` are training's
+    terms (the ratios with --loss ratio), weighed as training weighs them, so validation and training losses
+    read alike, while `ratio` stays the benchmarks' unweighted yardstick.
     """
 
     def __init__(self, data: TrainingData, vgg: VGGFeatures, precision: Precision, config: TrainConfig) -> None:
@@ -29,6 +29,7 @@ class Validation:
         self.vgg = vgg
         self.precision = precision
         self.weights = config.content_weight, config.style_weight
+        self.ratio_loss = config.loss == "ratio"
         self.layer_weights = config.layer_weights()
         self.styles = [self._prepare(style) for style in data.val_styles]
 
@@ -51,12 +52,17 @@ class Validation:
                 output = model(photos, model.encode_style(self.precision.input(image)))
                 features = self.vgg(output, STYLE_LAYERS)
             layers = layer_distances(features, grams)
-            distance = sum_layers(layers)
+            change = content_change(features[CONTENT_LAYER], reference[CONTENT_LAYER]).mean()
+            style = sum_layers(layers, self.layer_weights)
+            if self.ratio_loss:
+                style = style / style_distance(reference, grams, self.layer_weights).clamp_min(1e-12)
             scores = {
-                "style": sum_layers(layers, self.layer_weights).mean(),
-                "content": content_loss(features[CONTENT_LAYER], reference[CONTENT_LAYER]),
-                "ratio": (distance / style_distance(reference, grams).clamp_min(1e-12)).mean(),
-                "content_change": content_change(features[CONTENT_LAYER], reference[CONTENT_LAYER]).mean(),
+                "style": style.mean(),
+                "content": change
+                if self.ratio_loss
+                else content_loss(features[CONTENT_LAYER], reference[CONTENT_LAYER]),
+                "ratio": (sum_layers(layers) / style_distance(reference, grams).clamp_min(1e-12)).mean(),
+                "content_change": change,
             }
             totals = sums.setdefault(group, {"n": 0.0})
             totals["n"] += 1
