@@ -209,7 +209,8 @@ class MSGNet(nn.Module):
     def encode_style(self, style: Tensor, head: bool = True) -> Tensor:
         """Gram target (B×C×C) of a style image batch, from the same encoder the content goes through, and
         the style head where there is one, unless `head` is False: the built-in styles' bank keeps the
-        targets the generator trained with (through a head they followed their paintings 5× less closely)."""
+        targets the generator trained with, which follow those paintings more closely than a head's
+        (docs/models/msgnet21-painterly.md)."""
         features = self.encoder(style)
         if head and self.style_head is not None:
             features = self.style_head(features)

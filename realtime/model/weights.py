@@ -4,9 +4,9 @@ safetensors stores raw tensors plus a JSON header, so loading a file never runs 
 Layout: `generator.<param>` tensors; `style_bank`, the built-in styles' MSG-Net targets; optional
 `vgg_bank.<layer>` tensors, the same styles' VGG Gram matrices (Gatys mode renders built-in styles
 from them, since no style images ship); string metadata (`format`, `version`, the generator's shape
-`ngf`, `n_blocks`, `width`, `out_kernel`, `style_head` where the generator has one, JSON `style_names`, JSON `vgg_bank`
-description, JSON `training`). Gram matrices are symmetric, so
-banks store only their upper triangles (S×C(C+1)/2), in float16.
+`ngf`, `n_blocks`, `width`, `out_kernel`, `style_head` where the generator has one, JSON `style_names`,
+JSON `vgg_bank` description, JSON `training`). Gram matrices are symmetric, so banks store only their
+upper triangles (S×C(C+1)/2), in float16.
 """
 
 from __future__ import annotations
