@@ -1,18 +1,18 @@
 """Keyframes: every frame shown, while a slow generator paints the newest frame it can on its own thread.
 
-Where the generator takes longer than a frame (the full model on most CPUs: 100–250 ms at live sizes), a
-loop that waits for it shows a picture that stutters at the generator's rate; the light model keeps up
-but paints a poorer picture (docs/benchmarks.md). Here the generator runs beside the loop, always on the
-newest frame, and every frame in between shows its latest picture carried along the camera's motion: one
-optical flow (DIS at a small size) from the frame to the one the picture was painted from, and a warp
-that also enlarges the picture from the working size to the frame's where that is cheap. What lags is new
-content (a hand moving in, a pan's new edge), refreshed at the generator's rate; after a cut, where the
-flow matches little of the frame, the frame waits for its own picture. Where a pixel comes from outside
-the painted frame (a pan's new edge) there is no picture to carry: it shows the frame itself in the
-picture's colours (mean and spread per channel) until the next keyframe, where smearing or mirroring the
-picture's border drew streaks and mirrored objects. A new keyframe fades in over a few frames, each
-picture carried by one warp of its own: blending every frame into the last (as `TemporalStabilizer` does)
-would warp the picture again and again and blur its strokes.
+Where the generator takes longer than a frame (the full model on most CPUs: 100–250 ms at live sizes), a loop
+that waits for it shows a picture that stutters at the generator's rate; the light model keeps up but paints a
+poorer picture (docs/benchmarks.md). Here the generator runs beside the loop, always on the newest frame, and
+every frame in between shows its latest picture carried along the camera's motion: an optical flow (DIS at a
+small size, steadied by the last frame's: `KeyFlow`) from the frame to the one the picture was painted from,
+and a warp that also enlarges the picture from the working size to the frame's where that is cheap. What lags
+is new content (a hand moving in, a pan's new edge), refreshed at the generator's rate; after a cut, where the
+flow matches little of the frame, the frame waits for its own picture. Where a pixel comes from outside the
+painted frame (a pan's new edge) there is no picture to carry: it shows the frame itself in the picture's
+colours (mean and spread per channel) until the next keyframe, where smearing or mirroring the picture's
+border drew streaks and mirrored objects. A new keyframe fades in over a few frames, each picture carried by
+one warp of its own: blending every frame into the last (as `TemporalStabilizer` does) would warp the picture
+again and again and blur its strokes.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ import cv2
 import numpy as np
 
 from realtime.imaging.frames import resize_frame
-from realtime.video.stabilize import flow_fits, flow_gray, inside, matches, pixel_grid, scale_map
+from realtime.live.key_flow import KeyFlow
+from realtime.video.stabilize import flow_fits, flow_gray, inside, matches, scale_map
 
 FADE_FRAMES = 3  # frames over which a new keyframe replaces the last one
 # Share of pixels whose grey level the flow cannot match (a cut, the lights going off) past which the key is
@@ -64,11 +65,7 @@ class KeyframeStylizer:
         self._frames = 0  # frames shown so far, which keeps an offline rendering's schedule
         self._pending = 0  # offline: the ticket the next due frame shows
         self.generator_ms = 0.0  # the last painted frame's generator time
-        # A key is carried over tens of frames of motion, where DIS's fast preset (enough for the stabiliser's
-        # frame-to-frame flow) loses track: the medium one follows, and without its variational refinement
-        # costs little more (docs/benchmarks.md).
-        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-        self._flow.setVariationalRefinementIterations(0)
+        self._flow = KeyFlow()
         self._cond = threading.Condition()
         self._queued: tuple[int, np.ndarray, np.ndarray, object] | None = None  # (ticket, frame, grey, settings)
         self._busy = False
@@ -101,9 +98,11 @@ class KeyframeStylizer:
             key = self._key  # only this thread replaces it
         source = None  # each pixel here → where it was in the key's frame, when the key can be carried here
         if not fresh and key is not None and key.fits(work, gray) and flow_fits(gray):
-            source = self._source(gray, key.gray)
+            source = self._flow.direct(gray, key.gray)
             if np.mean(matches(gray, key.gray, source)) < 1.0 - LOST_FRACTION:
                 source = None  # a cut: little on screen came from the painted frame
+            else:
+                source = self._flow.steady(gray, key, source)
         with self._cond:
             idle = due if self._every else self._queued is None and not self._busy
             if source is None or idle:
@@ -123,7 +122,7 @@ class KeyframeStylizer:
         picture = key.carry(frame, source)
         if fading is None:
             return picture
-        old = fading.carry(frame, self._source(gray, fading.gray))
+        old = fading.carry(frame, self._flow.direct(gray, fading.gray))
         return cv2.addWeighted(picture, weight, old, 1.0 - weight, 0.0)
 
     def forget(self) -> None:
@@ -164,10 +163,6 @@ class KeyframeStylizer:
             raise error
         if self._closed:
             raise RuntimeError("keyframes were closed")
-
-    def _source(self, gray: np.ndarray, key_gray: np.ndarray) -> np.ndarray:
-        """Where each pixel of the frame (grey copy `gray`) was in the painted one, as an absolute remap map."""
-        return self._flow.calc(gray, key_gray, None) + pixel_grid(*gray.shape)
 
     def _work(self) -> None:
         while True:
