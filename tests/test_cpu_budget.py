@@ -158,10 +158,12 @@ def test_an_amx_cpu_too_slow_for_every_frame_keeps_the_full_model_on_keyframes(a
     assert off.stylizer.model.shape == MODELS["light"] and not off.keyframes
 
 
-def test_keyframes_only_where_the_generator_is_too_slow_for_every_frame_and_fast_enough_for_a_few(
+def test_keyframes_only_where_the_generator_is_over_the_frame_budget_and_fast_enough_for_a_few(
     amx, keyframes_within_reach, monkeypatch
 ):
-    assert not load_live(device="cpu", model="light", working_size=SIZE, min_fps=1e-6).keyframes
+    assert not load_live(device="cpu", model="light", working_size=SIZE, budget_ms=1e9).keyframes
+    # Live at any frame rate, but over the frame budget: keyframes paint a better picture.
+    assert load_live(device="cpu", model="light", working_size=SIZE, min_fps=1e-6, budget_ms=1e-9).keyframes
     assert load_live(device="cpu", model="light", working_size=SIZE, min_fps=1e9).keyframes
     monkeypatch.setattr(realtime.live.cpu_budget, "KEYFRAME_MAX_MS", 1e-9)
     assert not load_live(device="cpu", model="light", working_size=SIZE, min_fps=1e9).keyframes

@@ -3,13 +3,14 @@
 CPUs differ too much for fixed defaults. A CPU listing Intel AMX is where the full generator can paint every
 frame, but the flag alone does not promise it: two 2-core Xeons listing AMX have taken 28 ms and 213 ms for
 the same 320×240 frame (docs/benchmarks.md). So `--model auto` times a few frames of the full model before
-keeping it. A generator too slow for every frame but fast enough for a few a second paints keyframes beside
-the loop (`realtime.live.keyframes`): the full model's picture at the camera's frame rate rather than the
-light model's, at the largest working size whose keyframe stays within that limit (the frame rate no longer
-bounds it). Keyframes can be within reach of CPUs without AMX too (docs/benchmarks.md), so where they may run
-every CPU is timed; slower still, the light model runs. Otherwise, unless `--size` says so, the working size
-grows from the model's default while the generator's frame time stays within budget: the picture's style
-ratio falls as the working size grows (docs/benchmarks.md), and a fast CPU has time to spare at 320.
+keeping it. A generator over the frame budget but fast enough for a few frames a second paints keyframes
+beside the loop (`realtime.live.keyframes`): the full model's picture at the camera's frame rate rather than
+the light model's, at the largest working size whose keyframe stays within that limit (the frame rate no
+longer bounds it). Keyframes can be within reach of CPUs without AMX too (docs/benchmarks.md), so where they
+may run every CPU is timed; slower still, the light model runs. Otherwise, unless `--size` says so, the
+working size grows from the model's default while the generator's frame time stays within budget: the
+picture's style ratio falls as the working size grows (docs/benchmarks.md), and a fast CPU has time to spare
+at 320.
 """
 
 from __future__ import annotations
@@ -79,9 +80,12 @@ def _pixels(working_size: int, stroke: float) -> int:
     return height * working_size + (paint[0] * paint[1] if paint else 0)
 
 
-def _keyframes_fit(ms: float, min_fps: float) -> bool:
-    """Too slow for every frame at `min_fps`, fast enough for keyframes to follow the scene."""
-    return ms * min_fps > 1000.0 and ms <= KEYFRAME_MAX_MS
+def _keyframes_fit(ms: float, budget_ms: float) -> bool:
+    """Too slow to paint every frame within `budget_ms`, fast enough for keyframes to follow the scene.
+
+    Between the two, painting every frame gave a poorer picture than keyframes on every count: fewer frames,
+    older ones, and strokes blurred by the stabiliser that steadies them (docs/benchmarks.md)."""
+    return budget_ms < ms <= KEYFRAME_MAX_MS
 
 
 def largest_size_within(
@@ -119,11 +123,12 @@ def load_live(
     down to the light model's otherwise. With `model` auto on a CPU, the full generator is kept only when it runs at
     `min_fps` or more, or when keyframes (`keyframes` auto or on) can carry it; otherwise the light one is loaded,
     with a note through `on_build` saying why. `keyframes` auto paints keyframes on a CPU where the generator
-    runs under `min_fps` but within `KEYFRAME_MAX_MS` (so a given `working_size` is timed too, unless
-    `keyframes` is off), at the largest working size whose keyframe stays within it unless `working_size` is
+    takes longer than the frame budget but within `KEYFRAME_MAX_MS` (so a given `working_size` is timed too,
+    unless `keyframes` is off), at the largest working size whose keyframe stays within it unless `working_size` is
     given; on, on a CPU always, at the model's default size. A weights file or a named model is never
     second-guessed."""
     carried = keyframes != "off"
+    budget = FRAME_BUDGET_MS if budget_ms is None else budget_ms
     guessing = weights is None and model == "auto"
     # Where keyframes may run, the full model is timed on any CPU, not only where `model_for` picks it.
     timed_full = guessing and carried and resolve_device(device).type == "cpu"
@@ -138,7 +143,7 @@ def load_live(
     ms = None
     if guessing and full:
         ms = frame_ms(stylizer, size, give_up_ms=2 * KEYFRAME_MAX_MS if carried else float("inf"))
-        if ms * min_fps > 1000.0 and not (carried and _keyframes_fit(ms, min_fps)):
+        if ms * min_fps > 1000.0 and not (carried and _keyframes_fit(ms, budget)):
             if on_build is not None:
                 too_slow = f"under {min_fps:g} fps" + (
                     f" and over {KEYFRAME_MAX_MS:.0f} ms a keyframe" if carried else ""
@@ -154,7 +159,7 @@ def load_live(
         return LiveSetup(stylizer, size, keyframes=True)
     if carried or working_size is None:
         ms = frame_ms(stylizer, size) if ms is None else ms
-    if carried and _keyframes_fit(ms, min_fps):
+    if carried and _keyframes_fit(ms, budget):
         painted = working_size or largest_size_within(KEYFRAME_MAX_MS, size, ms, stroke)
         if on_build is not None:
             on_build(
@@ -165,7 +170,6 @@ def load_live(
         return LiveSetup(stylizer, painted, keyframes=True)
     if working_size is not None:
         return LiveSetup(stylizer, working_size)
-    budget = FRAME_BUDGET_MS if budget_ms is None else budget_ms
     lowest = size if ms * min_fps <= 1000.0 else min(size, default_working_size("cpu"))
     chosen = largest_size_within(budget, size, ms, stroke, lowest)
     if chosen != size and on_build is not None:
