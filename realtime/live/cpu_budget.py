@@ -124,8 +124,8 @@ def load_live(
     `min_fps` or more, or when keyframes (`keyframes` auto or on) can carry it; otherwise the light one is loaded,
     with a note through `on_build` saying why. `keyframes` auto paints keyframes on a CPU where the generator
     takes longer than the frame budget but within `KEYFRAME_MAX_MS` (so a given `working_size` is timed too,
-    unless `keyframes` is off), at the largest working size whose keyframe stays within it unless `working_size` is
-    given; on, on a CPU always, at the model's default size. A weights file or a named model is never
+    unless `keyframes` is off), at the largest working size whose keyframe stays within it unless
+    `working_size` is given; on, on a CPU always, at the model's default size. A weights file or a named model is never
     second-guessed."""
     carried = keyframes != "off"
     budget = FRAME_BUDGET_MS if budget_ms is None else budget_ms
