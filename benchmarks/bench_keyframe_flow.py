@@ -1,15 +1,16 @@
 """How closely and how steadily a keyframe is carried along the camera's motion: optical flows against the truth.
 
-A keyframe is painted from one frame and carried onto the frames after it, further and further from where
-it was painted, by a flow from each frame back to the painted one. On `bench_live_stabilize.py`'s simulated
-hand-held clip (640×480 at 30 fps, every pose known) the full model paints candy at 512×384 from a few
-frames; each picture, carried onto a frame t frames later, is compared with the same picture moved by the
-true camera motion (the carry error: mean |difference| in grey levels over pixels both see), and each
-carried frame with the one before it moved by the true motion (the jitter: what the eye sees as shimmer;
-carried by the true motion itself, the picture's resampling alone leaves the floor printed first). Rows:
-DIS presets computing the flow afresh every frame (the fast one, the stabiliser's, is the reference), and
-the live path (`KeyFlow`: the medium preset steadied by the last frame's map carried along). Flows run at the live flow
-size, 160 px; milliseconds are a frame's flow, median of repeated calls in the same run.
+A keyframe is painted from one frame and carried onto the frames after it, further and further from where it
+was painted, by a flow from each frame back to the painted one. On `bench_live_stabilize.py`'s simulated
+hand-held clip (640×480 at 30 fps, every pose known) the full model paints candy at 512×384 from a few frames;
+each picture, carried onto a frame t frames later, is compared with the same picture moved by the true camera
+motion (the carry error: mean |difference| in grey levels over pixels both see), and each carried frame with
+the one before it moved by the true motion (the jitter, as `bench_live_keyframes.py`'s warping error: what the
+eye sees as shimmer; carried by the true motion itself, the picture's resampling alone leaves the floor
+printed first). Rows: DIS presets computing the flow afresh every frame (the fast one, the stabiliser's, is
+the reference), and the live path (`KeyFlow`: the medium preset steadied by the last frame's map carried
+along). Flows run at the live flow size, 160 px; milliseconds are a frame's flow, median of repeated calls in
+the same run.
 
     python benchmarks/bench_keyframe_flow.py
 """
@@ -19,11 +20,11 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from itertools import pairwise
 
 import cv2
 import numpy as np
 import torch
+from bench_live_keyframes import warping_error
 from bench_live_quality import cpu_name
 from bench_live_stabilize import camera_path, film
 
@@ -64,14 +65,17 @@ METHODS = {
 }
 
 
-def seen_mask(motion: np.ndarray, erode: int) -> np.ndarray:
+def relative(poses: list[np.ndarray], start: int, t: int) -> np.ndarray:
+    """The true camera motion from frame `start` to frame `t`, as a 2×3 affine map."""
+    return (poses[t] @ np.linalg.inv(poses[start]))[:2]
+
+
+def carry_error(carried: np.ndarray, truth: np.ndarray, motion: np.ndarray) -> float:
+    """Mean |difference| over pixels the moved key frame still covers (away from its border)."""
     w, h = SIZE
     seen = cv2.warpAffine(np.ones((h, w), np.uint8), motion, SIZE, flags=cv2.INTER_NEAREST)
-    return cv2.erode(seen, np.ones((erode, erode), np.uint8)).astype(bool)
-
-
-def difference(a: np.ndarray, b: np.ndarray, seen: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.float32) - b.astype(np.float32))[seen].mean())
+    seen = cv2.erode(seen, np.ones((9, 9), np.uint8)).astype(bool)
+    return float(np.abs(carried.astype(np.float32) - truth.astype(np.float32))[seen].mean())
 
 
 def moved(picture: np.ndarray, motion: np.ndarray) -> np.ndarray:
@@ -94,12 +98,10 @@ def carry(
             carried = cv2.remap(
                 picture, scale_map(source, h, w, PAINTED), None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
             )
-            motion = (poses[t] @ np.linalg.inv(poses[start]))[:2]
-            bands[(t - start - 1) // BANDS].append(difference(carried, moved(enlarged, motion), seen_mask(motion, 9)))
+            motion = relative(poses, start, t)
+            bands[(t - start - 1) // BANDS].append(carry_error(carried, moved(enlarged, motion), motion))
             shown.append((t, carried))
-        for (i, prev), (j, cur) in pairwise(shown):
-            motion = (poses[j] @ np.linalg.inv(poses[i]))[:2]
-            jitter.append(difference(cur, moved(prev, motion), seen_mask(motion, 5)))
+        jitter.append(warping_error(shown, poses))
     return bands, float(np.mean(jitter))
 
 
@@ -108,12 +110,8 @@ def jitter_floor(pictures: dict[int, np.ndarray], poses: list[np.ndarray]) -> fl
     errors = []
     for start in STARTS:
         enlarged = cv2.resize(pictures[start], SIZE, interpolation=cv2.INTER_CUBIC)
-        truth = [
-            moved(enlarged, (poses[t] @ np.linalg.inv(poses[start]))[:2]) for t in range(start + 1, start + CARRIED + 1)
-        ]
-        for t, (prev, cur) in enumerate(pairwise(truth), start + 2):
-            motion = (poses[t] @ np.linalg.inv(poses[t - 1]))[:2]
-            errors.append(difference(cur, moved(prev, motion), seen_mask(motion, 5)))
+        carried = range(start + 1, start + CARRIED + 1)
+        errors.append(warping_error([(t, moved(enlarged, relative(poses, start, t))) for t in carried], poses))
     return float(np.mean(errors))
 
 
