@@ -131,6 +131,7 @@ class Contenders:
         self.weights = weights
         self.stylizer = Stylizer(weights, device, args.style_size)
         self.stylizer.stroke, self.stylizer.strength = args.stroke, args.strength
+        self.stylizer.match_palette = args.palette
         self.refiner = None
         if args.refine_steps:
             photos = tuple(args.refine_photos.split(","))
@@ -158,6 +159,7 @@ class Contenders:
         styles = self.stylizer.styles
         styles.refiner = None
         self.plain, seconds["msgnet"] = timed(styles.target, source)
+        self.stylizer.palette = styles.palette(source)
         self.refined = None
         if self.refiner is not None and source not in self.weights.bank:
             styles.refiner = self.refiner
@@ -257,6 +259,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--stroke", type=float, default=1.0, help="MSG-Net's stroke size (default 1, as `realtime image`)"
     )
     parser.add_argument("--strength", type=float, default=1.0, help="MSG-Net's strength (default 1)")
+    parser.add_argument(
+        "--palette",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="recolour MSG-Net's output of a style picture to its palette, as the app does (default yes)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="trained styles to use (default all)")
     parser.add_argument("--unseen-limit", type=int, default=0, help="unseen styles to use (default all)")
     parser.add_argument("--gatys-steps", type=int, default=300, help="Gatys L-BFGS steps (0 = no Gatys)")

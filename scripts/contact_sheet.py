@@ -5,8 +5,9 @@ the photo itself, then its stylisations. Photos are centre-cropped squares styli
 to --tile. Default photos are scikit-image's bundled samples (never in any training set here).
 --style-images DIR (or a comma list of images) uses those images as the styles instead; then each style gets
 one column per method: --methods msgnet,wct,gatys (default msgnet; wct takes --decoders, and wct and gatys a
-VGG16 from --vgg), --refine N adds the MSG-Net target refined (`realtime.perceptual.refine`), and --versus
-WEIGHTS the style rendered by another weights file (e.g. the WikiArt fine-tune next to the 21-style model).
+VGG16 from --vgg), --refine N adds the MSG-Net target refined (`realtime.perceptual.refine`), --without-palette
+the generator's own colours next to the picture's palette (`realtime.imaging.palette`, on in the app), and
+--versus WEIGHTS the style rendered by another weights file (e.g. the WikiArt fine-tune next to the 21-style model).
 
     python scripts/contact_sheet.py --weights weights/msgnet21.safetensors --styles path/to/styles21 -o sheet.jpg
     python scripts/contact_sheet.py --model full --style-images my_paintings/ --refine 20 --photos sample:chelsea -o r.jpg
@@ -33,6 +34,7 @@ from realtime.gatys.optimize import Gatys
 from realtime.gatys.settings import GatysSettings
 from realtime.imaging.frames import center_crop
 from realtime.imaging.images import image_files, read_image, write_image
+from realtime.imaging.palette import Palette
 from realtime.model.shapes import MODEL_CHOICES
 from realtime.perceptual.refine import TargetRefiner
 from realtime.perceptual.settings import RefineSettings
@@ -70,9 +72,9 @@ Column = tuple[str, Path | None, Render]  # label, style image to show (or None)
 METHODS = ("msgnet", "wct", "gatys")
 
 
-def with_target(stylizer: Stylizer, target: Tensor) -> Render:
+def with_target(stylizer: Stylizer, target: Tensor, palette: Palette | None = None) -> Render:
     def render(frame: np.ndarray) -> np.ndarray:
-        stylizer.target = target
+        stylizer.target, stylizer.palette = target, palette
         return stylizer(frame)
 
     return render
@@ -118,14 +120,18 @@ class ColumnMaker:
         for method in self.methods:
             if method == "msgnet":
                 styles.refiner = None
-                columns.append((path.stem, path, with_target(self.stylizer, styles.target(str(path)))))
+                target, palette = styles.target(str(path)), styles.palette(str(path))
+                columns.append((path.stem, path, with_target(self.stylizer, target, palette)))
+                if self.args.without_palette:
+                    columns.append(("own colours", path, with_target(self.stylizer, target)))
                 if self.refiner is not None:
                     styles.refiner = self.refiner
                     target = styles.target(str(path))
-                    columns.append((f"refined {self.args.refine} steps", path, with_target(self.stylizer, target)))
+                    label = f"refined {self.args.refine} steps"
+                    columns.append((label, path, with_target(self.stylizer, target, palette)))
                 if self.versus is not None:
                     target = self.versus.styles.target(str(path))
-                    columns.append((Path(self.args.versus).stem, path, with_target(self.versus, target)))
+                    columns.append((Path(self.args.versus).stem, path, with_target(self.versus, target, palette)))
             elif method == "wct":
                 columns.append(("WCT", path, with_wct(self.wct, path)))
             else:
@@ -166,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
         help="use these images (a folder or a comma list) as the styles instead of the built-ins",
     )
     parser.add_argument("--refine", type=int, default=0, help="with --style-images: add each style refined for N steps")
+    parser.add_argument(
+        "--without-palette",
+        action="store_true",
+        help="with --style-images: add each style in MSG-Net's own colours, not recoloured to the picture's palette",
+    )
     parser.add_argument(
         "--versus", metavar="WEIGHTS", help="with --style-images: add each style rendered by these weights"
     )

@@ -231,15 +231,30 @@ def test_the_command_runs_resumes_and_reports(capsys, tmp_path, dataset, paintin
     assert code == 0 and "0 written, 8 already done, 2 failed" in err
 
 
+def test_outputs_take_their_paintings_palette_unless_asked_not_to(capsys, tmp_path, dataset, weights_file):
+    grey = tmp_path / "grey"
+    grey.mkdir()
+    save_png(grey / "pencil.png", np.repeat(photo(40, 40, seed=9)[..., :1], 3, axis=2))
+    colourfulness = {}
+    for flag in ((), ("--no-palette",)):
+        out = tmp_path / f"out{len(flag)}"
+        argv = ("batch", dataset, "-o", out, "--styles", grey, "--weights", weights_file, "--device", "cpu", *flag)
+        code, _, err = run(capsys, *argv, "--format", "png")
+        assert code == 0, err
+        styled = read_image(out / "cat" / "a.png").astype(float)
+        colourfulness[bool(flag)] = np.abs(styled - styled.mean(axis=2, keepdims=True)).mean()
+    assert colourfulness[False] < 2.0 < colourfulness[True]
+
+
 def test_ctrl_c_says_how_far_the_command_got(capsys, tmp_path, dataset, paintings, weights_file, monkeypatch):
     stylize = realtime.runtimes.stylizer.Stylizer.stylize_frames
     calls = []
 
-    def interrupted(self, frames, target=None):
+    def interrupted(self, frames, target=None, palette=None):
         calls.append(len(frames))
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return stylize(self, frames, target)
+        return stylize(self, frames, target, palette)
 
     monkeypatch.setattr(realtime.runtimes.stylizer.Stylizer, "stylize_frames", interrupted)
     out = tmp_path / "out"

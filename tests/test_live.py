@@ -26,6 +26,7 @@ from realtime.live.settings import LiveOptions
 from realtime.live.status import hud_info
 from realtime.live.styles import StyleCatalog
 from realtime.live.window import check_display, display_problem
+from realtime.model.styles import StyleSpec
 from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.capture import Frame, LatestFrame, SourceEnded, VideoCaptureSource
 from realtime.sources.sample import SampleSource
@@ -140,6 +141,27 @@ def test_morph_interpolates_to_the_next_target_over_its_duration(clip, tmp_path)
         s.step()
         s.step()
         assert torch.equal(s.stylizer.target, end) and not s.switcher.morphing
+    finally:
+        s.close()
+
+
+def test_a_style_pictures_palette_follows_the_picture_and_fades_out_in_a_morph(clip, tmp_path, style_images):
+    source = VideoCaptureSource(str(clip), drop=False)
+    s = _session(source, tmp_path, start=[StyleSpec(str(style_images[0]))], morph_seconds=0.4)
+    try:
+        s.step()
+        picture = s.stylizer.palette
+        assert picture is not None and picture.amount == 1.0
+        s.handle(Action.MORPH)  # on to a built-in style, whose colours are the generator's own
+        s.step()
+        s.step()
+        s.step()
+        halfway = s.stylizer.palette
+        assert halfway is not None and halfway.amount == pytest.approx(0.5)
+        assert np.allclose(halfway.mean, picture.mean)
+        s.step()
+        s.step()
+        assert s.stylizer.palette is None and not s.switcher.morphing
     finally:
         s.close()
 

@@ -15,6 +15,7 @@ from conftest import make_weights, photo
 from PIL import Image
 
 from realtime.errors import RealtimeError
+from realtime.imaging.palette import Palette
 from realtime.runtimes.stylizer import Stylizer
 from realtime.serving.controls import ViewerSettings, parse_message
 from realtime.serving.generator import Job, SharedGenerator
@@ -33,11 +34,11 @@ def test_frames_waiting_from_several_viewers_go_through_the_generator_together_e
     entered, release, batches = threading.Event(), threading.Event(), []
     run = stylizer.stylize_frames
 
-    def held_first_call(batch: np.ndarray, target: object) -> np.ndarray:
+    def held_first_call(batch: np.ndarray, target: object, palette: object = None) -> np.ndarray:
         batches.append(len(batch))
         entered.set()
         release.wait(30)  # the first call holds the generator while the other viewers' frames queue
-        return run(batch, target)
+        return run(batch, target, palette)
 
     stylizer.stylize_frames = held_first_call
     generator = SharedGenerator(stylizer, max_batch=4)
@@ -62,6 +63,28 @@ def test_frames_waiting_from_several_viewers_go_through_the_generator_together_e
     for frame, want in zip(got, expected):
         assert np.abs(frame.astype(float) - want).mean() < 2.0  # bf16 runtimes round a batch a little differently
     assert np.abs(got[1].astype(float) - alone_in_the_other_style).mean() > 5.0
+
+
+def test_viewers_painting_pictures_share_a_call_each_in_its_own_palette():
+    stylizer = Stylizer(make_weights(), "cpu")
+    grey = np.repeat(photo(16, 16, seed=9).mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8)
+    palette, target, frame = Palette.of(grey), stylizer.styles.target("style0"), photo(32, 48)
+    generator = SharedGenerator(stylizer, max_batch=4)
+
+    async def two_viewers() -> list[np.ndarray]:
+        jobs = [Job(frame, target, palette=palette), Job(frame, target)]
+        return await asyncio.gather(*(generator.stylize(job) for job in jobs))
+
+    try:
+        recoloured, own = asyncio.run(two_viewers())
+    finally:
+        generator.close()
+    assert generator.stats.batches == 1
+
+    def colourfulness(picture: np.ndarray) -> float:
+        return float(np.abs(picture.astype(float) - picture.mean(axis=2, keepdims=True)).mean())
+
+    assert colourfulness(recoloured) < 2.0 < colourfulness(own)
 
 
 def test_viewers_with_different_strengths_are_stylised_apart_and_each_gets_its_own():

@@ -17,6 +17,7 @@ from conftest import make_weights, photo
 from realtime.cli import main
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import frames_to_tensor, tensor_to_frames
+from realtime.imaging.palette import Palette
 from realtime.model.styles import StyleSpec
 from realtime.runtimes.stylizer import Stylizer
 from realtime.video.reader import VideoReader
@@ -422,11 +423,11 @@ def test_interruption_leaves_no_output_and_says_so(capsys, tmp_path, clip, weigh
     calls = []
     original = Stylizer.stylize_frames
 
-    def interrupt_third_call(self, frames, target=None):
+    def interrupt_third_call(self, frames, target=None, palette=None):
         calls.append(len(frames))
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return original(self, frames, target)
+        return original(self, frames, target, palette)
 
     monkeypatch.setattr(Stylizer, "stylize_frames", interrupt_third_call)
     out = tmp_path / "out.mp4"
@@ -504,13 +505,28 @@ def test_schedule_switches_with_a_continuous_cross_fade():
     assert value(2.5) == pytest.approx(12.5) and value(2.75) == value(9) == 20
 
 
+def test_schedule_fades_a_pictures_palette_out_with_its_target():
+    sketch_palette = Palette.of(photo())
+    targets = {"picture.png": torch.zeros(2, 2), "candy": torch.ones(2, 2)}
+    entries = [TimedStyle(StyleSpec("picture.png"), 0.0), TimedStyle(StyleSpec("candy"), 1.0)]
+    palettes = {"picture.png": sketch_palette, "candy": None}
+    schedule = StyleSchedule(
+        entries, lambda specs: targets[specs[0].source], fade=0.5, palette=lambda specs: palettes[specs[0].source]
+    )
+    assert schedule.palette_at(0.5) is sketch_palette
+    assert schedule.palette_at(1.25).amount == pytest.approx(0.5)  # halfway through the fade, as the target
+    assert schedule.target_at(1.25)[0, 0].item() == pytest.approx(0.5)
+    assert schedule.palette_at(1.5) is None
+    assert StyleSchedule(entries, lambda specs: targets[specs[0].source]).palette_at(0.0) is None
+
+
 def test_video_frames_get_the_target_their_time_calls_for(tmp_path, clip, stylizer, monkeypatch):
     seen = []
     original = Stylizer.stylize_frames
 
-    def record(self, frames, target=None):
+    def record(self, frames, target=None, palette=None):
         seen.extend(target)
-        return original(self, frames, target)
+        return original(self, frames, target, palette)
 
     monkeypatch.setattr(Stylizer, "stylize_frames", record)
     entries = [TimedStyle(StyleSpec("style0"), 0.0), TimedStyle(StyleSpec("style1"), 0.5)]

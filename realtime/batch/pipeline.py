@@ -26,6 +26,7 @@ from realtime.device import resolve_device
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side
 from realtime.imaging.images import read_image, write_image
+from realtime.imaging.palette import Palette
 from realtime.runtimes.stylizer import Stylizer
 
 
@@ -36,6 +37,7 @@ def load_stylizer(settings: RenderSettings, device: str | None = None) -> Styliz
     optimize = False if chosen.type == "cuda" else None
     stylizer = Stylizer.load(settings.weights, str(chosen), settings.style_size, optimize=optimize)
     stylizer.refine_styles(settings.refine, settings.vgg)
+    stylizer.match_palette = settings.palette
     return stylizer
 
 
@@ -46,12 +48,13 @@ BACKLOG_PIXELS = 32 * 2**20
 
 @dataclass
 class _Sample:
-    """One output waiting for the generator: its image's pixels and its painting's target."""
+    """One output waiting for the generator: its image's pixels and its painting's target and palette."""
 
     task: ImageTask
     output: Output
     frame: np.ndarray
     target: torch.Tensor
+    palette: Palette | None
 
 
 class _Backlog:
@@ -121,12 +124,13 @@ class Pipeline:
             yield from (self._row(task, output, error) for output in task.outputs)
         else:
             for output in task.outputs:
+                painting = str(self.roots.styles / output.style)
                 try:
-                    target = self.stylizer.styles.target(str(self.roots.styles / output.style))
+                    target, palette = self.stylizer.styles.target(painting), self.stylizer.styles.palette(painting)
                 except RealtimeError as exc:  # an unreadable painting fails its outputs, not the job
                     yield self._row(task, output, f"style: {exc}")
                     continue
-                backlog.add(_Sample(task, output, frame, target))
+                backlog.add(_Sample(task, output, frame, target, palette))
         if backlog.full():
             yield from self._stylize(backlog.largest(), writing, pool)
         yield from self._finished(writing)
@@ -147,7 +151,8 @@ class Pipeline:
             chunk = samples[start : start + self.batch]
             frames = np.stack([s.frame for s in chunk])
             targets = torch.stack([s.target for s in chunk])
-            for sample, styled in zip(chunk, self.stylizer.stylize_frames(frames, targets)):
+            palettes = [s.palette for s in chunk]
+            for sample, styled in zip(chunk, self.stylizer.stylize_frames(frames, targets, palettes)):
                 writing.add(pool.submit(self._write, sample, styled))
             yield from self._finished(writing, keep=self.max_writing)
 

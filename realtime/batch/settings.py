@@ -22,7 +22,8 @@ class RenderSettings:
     """How each output is made, the same on every worker: the generator, the sizes, the output encoding.
 
     `weights` is a path or a shipped file's name, `vgg` a path: on a cluster they must be reachable at the
-    same path on every node. `batch` 0 = the device's default (`DEFAULT_BATCH`).
+    same path on every node. `batch` 0 = the device's default (`DEFAULT_BATCH`). `palette`: each output in
+    its painting's colours (`realtime.imaging.palette`).
     """
 
     weights: str = DEFAULT_WEIGHTS
@@ -33,6 +34,7 @@ class RenderSettings:
     refine: int = 0
     vgg: str | None = None
     batch: int = 0
+    palette: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.quality <= 100:

@@ -66,6 +66,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     add_refine_options(batch)
     batch.add_argument(
+        "--no-palette",
+        dest="palette",
+        action="store_false",
+        help="keep the generator's own colours (default: each output in its painting's palette)",
+    )
+    batch.add_argument(
         "--batch",
         type=positive_int,
         help=f"images per generator call (default {DEFAULT_BATCH['cuda']} on CUDA, {DEFAULT_BATCH['cpu']} on a CPU)",
@@ -101,6 +107,7 @@ def _run_batch(args: argparse.Namespace) -> int:
         refine=args.refine,
         vgg=args.vgg,
         batch=args.batch or 0,
+        palette=args.palette,
     )
     runner = make_runner(settings, args.ray, args.workers)
     runner.prepare()  # a missing Ray or weights file is said before listing a million files

@@ -165,6 +165,7 @@ def _msgnet(args: argparse.Namespace) -> Method:
     stylizer.strength = args.strength
     stylizer.stroke = args.stroke
     stylizer.preserve_color = args.preserve_color
+    stylizer.match_palette = args.palette
     size = DEFAULT_IMAGE_SIZE if args.size is None else args.size
     return stylizer, size, 1.0, {"device": str(stylizer.device), "weights": stylizer.weights.source}
 

@@ -227,6 +227,7 @@ def _run_live(args: argparse.Namespace) -> int:
         stylizer = setup.stylizer
         stylizer.strength = args.strength
         stylizer.preserve_color = args.preserve_color
+        stylizer.match_palette = args.palette
         catalog = StyleCatalog(stylizer.weights.bank.names(), args.styles, args.style or ())
         _refine_paintings(stylizer, catalog, args)
         _live_notes(stylizer, catalog, None if args.size else setup.working_size)

@@ -142,6 +142,12 @@ def add_style_options(
     )
     parser.add_argument("--preserve-color", action="store_true", help="stylise luminance, keep the photo's colours")
     parser.add_argument(
+        "--no-palette",
+        dest="palette",
+        action="store_false",
+        help="keep MSG-Net's own colours for a style picture (default: recolour to the picture's palette)",
+    )
+    parser.add_argument(
         "--style-size",
         type=positive_int,
         default=DEFAULT_STYLE_SIZE,

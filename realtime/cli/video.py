@@ -91,6 +91,7 @@ def _run_video(args: argparse.Namespace) -> int:
     stylizer.strength = args.strength
     stylizer.stroke = args.stroke
     stylizer.preserve_color = args.preserve_color
+    stylizer.match_palette = args.palette
     refine = args.refine
     if refine is None:
         refine = default_refine_steps(args.vgg, [timed.spec.source for timed in args.style])
@@ -98,7 +99,7 @@ def _run_video(args: argparse.Namespace) -> int:
             cost = "10-20 s each on a CPU" if stylizer.device.type == "cpu" else "seconds each"
             print(f"realtime: fitting each painting's target first ({cost}, once; --refine 0 skips)", file=sys.stderr)
     stylizer.refine_styles(refine, args.vgg, progress=True)
-    schedule = StyleSchedule(args.style, stylizer.styles.blend, args.fade)
+    schedule = StyleSchedule(args.style, stylizer.styles.blend, args.fade, stylizer.styles.blend_palette)
     batch = args.batch or (4 if stylizer.device.type == "cuda" else 1)
     result = stylize_video(
         args.input,

@@ -62,8 +62,8 @@ class LiveRenderer:
         self.keyframes = None
         if keyframes and not self._cuda:
             self.keyframes = KeyframeStylizer(
-                lambda frame, target: stylizer.stylize_frames(frame[None], target)[0],
-                lambda: None if stylizer.target is None else stylizer.target.clone(),
+                lambda frame, style: stylizer.stylize_frames(frame[None], *style)[0],
+                lambda: (None if stylizer.target is None else stylizer.target.clone(), stylizer.palette),
                 LIVE_FLOW_SIDE,
                 keyframe_every,
             )

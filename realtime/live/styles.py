@@ -21,6 +21,7 @@ from torch import Tensor
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side
 from realtime.imaging.images import IMAGE_SUFFIXES, SAMPLE_PREFIX, SAMPLES, read_image
+from realtime.imaging.palette import Palette
 from realtime.model.styles import StyleSpec, file_stamp
 from realtime.model.targets import StyleTargets
 from realtime.runtimes.tracing import GATE
@@ -147,7 +148,7 @@ class LoadedStyle:
     """A style ready to use (target on the generator's device, optional thumbnail) or why it is not.
 
     `final` is False for an encoder target whose fitted one is still to come; `fit_error` says why a
-    fit failed, when the encoder's target is kept instead.
+    fit failed, when the encoder's target is kept instead. `palette`: a style picture's colours.
     """
 
     target: Tensor | None
@@ -155,6 +156,7 @@ class LoadedStyle:
     error: str | None = None
     final: bool = True
     fit_error: str | None = None
+    palette: Palette | None = None
 
 
 class TargetLoader:
@@ -306,11 +308,12 @@ class TargetLoader:
         try:
             with GATE.eager():  # the live loop may be compiling the generator meanwhile
                 target = self._styles.blend(list(entry.specs), refine)
+                palette = self._styles.blend_palette(list(entry.specs))
         except RealtimeError as exc:
             return LoadedStyle(None, None, str(exc))
         except Exception as exc:  # noqa: BLE001 - e.g. out of memory on a huge style image: report it, keep the loop alive
             return LoadedStyle(None, None, f"cannot use style {entry.name}: {exc}")
-        return LoadedStyle(target, _preview(entry.preview_source))
+        return LoadedStyle(target, _preview(entry.preview_source), palette=palette)
 
 
 def _file_stamps(entry: StyleEntry) -> tuple[tuple[int, int] | None, ...]:

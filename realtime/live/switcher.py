@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from realtime.errors import RealtimeError
+from realtime.imaging.palette import Palette
 from realtime.live.messages import Messages
 from realtime.live.settings import MORPH_SECONDS
 from realtime.live.styles import StyleCatalog, StyleEntry, TargetLoader
@@ -39,12 +40,14 @@ class _Pending:
 
 @dataclass
 class _Morph:
-    """A blend from the `start` target to `end` over the morph's seconds, counted from `started` (its first frame)."""
+    """A blend from the `start` target and palette to the `end` ones over the morph's seconds, counted from
+    `started` (its first frame)."""
 
     start: Tensor
     end: Tensor
     entry: StyleEntry
     buffer: Tensor
+    palettes: tuple[Palette | None, Palette | None]
     started: float | None = None
 
 
@@ -83,7 +86,7 @@ class StyleSwitcher:
             loaded = self.loader.get(self.applied, wait=True, final=wait)
             if loaded is None or loaded.error:
                 raise RealtimeError(loaded.error if loaded else "closed while loading the first style")
-            stylizer.target = loaded.target
+            self._show(loaded.target, loaded.palette)
             self.preview = loaded.preview
             self._fitting = None if loaded.final else self.applied
             self.loader.prefetch(catalog.entries[self.index + 1 :] + catalog.entries[: self.index])
@@ -138,9 +141,10 @@ class StyleSwitcher:
             self._fitting = None if loaded.final else pending.entry
             if pending.morph:
                 start = self.stylizer.target.clone()
-                self._morph = _Morph(start, loaded.target, pending.entry, torch.empty_like(start))
+                palettes = (self.stylizer.palette, loaded.palette)
+                self._morph = _Morph(start, loaded.target, pending.entry, torch.empty_like(start), palettes)
             else:
-                self.stylizer.target = loaded.target
+                self._show(loaded.target, loaded.palette)
                 self.applied = pending.entry
             changed = True
         return changed
@@ -159,7 +163,7 @@ class StyleSwitcher:
             return False
         if entry != self.applied or loaded.target is None:
             return False
-        self.stylizer.target = loaded.target
+        self._show(loaded.target, loaded.palette)
         self.messages.post(f"{entry.name}: fitted to the painting")
         return True
 
@@ -172,15 +176,18 @@ class StyleSwitcher:
             morph.started = now
         progress = (now - morph.started) / self.morph_seconds
         if progress >= 1.0:
-            self.stylizer.target = morph.end
+            self._show(morph.end, morph.palettes[1])
             self.applied = morph.entry
             self._morph = None
         else:
             torch.lerp(morph.start, morph.end, progress, out=morph.buffer)
-            self.stylizer.target = morph.buffer
+            self._show(morph.buffer, Palette.lerp(*morph.palettes, progress))
 
     def close(self) -> None:
         self.loader.close()
+
+    def _show(self, target: Tensor, palette: Palette | None) -> None:
+        self.stylizer.target, self.stylizer.palette = target, palette
 
     def _rescan(self) -> None:
         if self.catalog.folder is None:

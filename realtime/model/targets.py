@@ -17,6 +17,7 @@ from torch import Tensor
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side, frame_to_tensor, pad_for_generator
 from realtime.imaging.images import SAMPLE_PREFIX, SAMPLES, read_image
+from realtime.imaging.palette import Palette
 from realtime.model.msgnet import MSGNet
 from realtime.model.styles import DEFAULT_STYLE_SIZE, StyleSpec, file_stamp
 
@@ -88,6 +89,7 @@ class StyleTargets:
         self.refiner = refiner
         self.head = head  # through the generator's style head, if it has one (`MSGNet.encode_style`)
         self._cache: dict[tuple, Tensor] = {}
+        self._palettes: dict[tuple, Palette] = {}
         self._neutral: Tensor | None = None
 
     def target(self, source: str, refine: bool = True) -> Tensor:
@@ -100,6 +102,20 @@ class StyleTargets:
         if key not in self._cache:
             self._cache[key] = self.encode(read_image(source, self.style_size), refine)
         return self._cache[key]
+
+    def palette(self, source: str) -> Palette | None:
+        """A style picture's palette (`realtime.imaging.palette`); None for a built-in, whose colours the
+        generator learnt."""
+        if self._builtin_name(source) is not None:
+            return None
+        key = self._cache_key(source, refine=False)
+        if key not in self._palettes:
+            self._palettes[key] = Palette.of(read_image(source, self.style_size))
+        return self._palettes[key]
+
+    def blend_palette(self, specs: Sequence[StyleSpec]) -> Palette | None:
+        """The palette of the blend `blend` makes of the same specs."""
+        return Palette.mix([self.palette(spec.source) for spec in specs], [spec.weight for spec in specs])
 
     @property
     def neutral(self) -> Tensor | None:

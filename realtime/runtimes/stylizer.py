@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from torch import Tensor
@@ -13,6 +14,7 @@ from realtime.device import prepare_cuda, resolve_device
 from realtime.errors import RealtimeError
 from realtime.imaging.color import keep_colors
 from realtime.imaging.frames import frames_to_tensor, pad_for_generator, resize, resize_frame, tensor_to_frames
+from realtime.imaging.palette import Palette, recolor_frames, recolor_tensor
 from realtime.model.msgnet import MSGNet
 from realtime.model.styles import DEFAULT_STYLE_SIZE, StyleSpec
 from realtime.model.targets import StyleTargets, bolder
@@ -51,7 +53,9 @@ class Stylizer:
     trained), which behaves the same for every style and costs nothing extra per frame; above 1, up to
     `MAX_STRENGTH`, the style target is pushed past the painting's (`bolder`): bolder colours and strokes.
     `stroke` keeps brush strokes in proportion to the picture (`realtime.runtimes.strokes`): pictures larger
-    than the stroke's painting size take a second, smaller generator pass.
+    than the stroke's painting size take a second, smaller generator pass. A style picture's `palette`
+    recolours the output to the painting's colours (`realtime.imaging.palette`), unless `match_palette` is
+    off or `preserve_color` keeps the photo's.
 
     `optimize` picks the generator path: None = the device's default (a CPU runtime, `cpu_runtime`: OpenVINO
     or onnxruntime, which measured faster than PyTorch there; PyTorch's fast path on CUDA, several times
@@ -79,6 +83,8 @@ class Stylizer:
         self.weights = weights
         self.styles = StyleTargets(self.model, weights.bank, self.device, style_size)
         self.target: Tensor | None = None
+        self.palette: Palette | None = None
+        self.match_palette = True
         self._bolder: Tensor | None = None
         self._bolder_key: tuple | None = None
         self.strength = 1.0
@@ -161,21 +167,42 @@ class Stylizer:
         )
 
     def set_style(self, specs: Sequence[StyleSpec | str]) -> None:
-        """Blend one or more styles into the current target (cached, so re-selecting is free)."""
-        self.target = self.styles.blend(StyleSpec.parse_all(specs))
+        """Blend one or more styles into the current target and palette (cached, so re-selecting is free)."""
+        parsed = StyleSpec.parse_all(specs)
+        self.target, self.palette = self.styles.blend(parsed), self.styles.blend_palette(parsed)
+
+    def _palettes_for(
+        self, count: int, target: Tensor | None, palette: Palette | Sequence[Palette | None] | None
+    ) -> list[Palette | None] | None:
+        """One palette per sample, or None when no sample is recoloured."""
+        if target is None:
+            palette = self.palette
+        if not self.match_palette or self.preserve_color or palette is None:
+            return None
+        palettes = [palette] * count if isinstance(palette, Palette) else list(palette)
+        return palettes if any(p is not None for p in palettes) else None
 
     @torch.inference_mode()
-    def stylize_tensor(self, content: Tensor, target: Tensor | None = None) -> Tensor:
+    def stylize_tensor(
+        self,
+        content: Tensor,
+        target: Tensor | None = None,
+        palette: Palette | Sequence[Palette | None] | None = None,
+    ) -> Tensor:
         """B×3×H×W float (0–255) on this device → same shape; any H and W (padded, then cropped back).
 
-        `target` overrides the current style for this call: C×C for all, or B×C×C (one per sample),
-        which lets a batch of video frames straddle a style change.
+        `target` and `palette` override the current style for this call: a C×C target for all samples, or
+        B×C×C (one per sample), which lets a batch of video frames straddle a style change; a palette for all,
+        or one per sample (None: the generator's own colours).
         """
+        palettes = self._palettes_for(len(content), target, palette)
         target = self._target_for(self.target if target is None else target)
         out = self._generate(content, target)
         paint = paint_size(*content.shape[-2:], self._stroke)
         if paint is not None:
             out = add_strokes(self._generate(resize(content, paint), target), out)
+        if palettes is not None:
+            out = recolor_tensor(out, palettes)
         if self.preserve_color:
             out = keep_colors(out, content)
         if self._strength < 1.0:
@@ -199,18 +226,32 @@ class Stylizer:
         sizes = [(height, width), paint_size(height, width, self._stroke)]
         return sum(self.fast.prepare(batch, *size) for size in sizes if size is not None)
 
-    def stylize_frames(self, frames: np.ndarray, target: Tensor | None = None) -> np.ndarray:
-        """B×H×W×3 uint8 RGB frames → stylised frames of the same shape (`target` as in `stylize_tensor`)."""
-        if isinstance(self.fast, CpuGenerator):
-            target = self._target_for(self.target if target is None else target).numpy()
-            settings = (min(self._strength, 1.0), self.preserve_color)
-            out = self.fast.frames(frames, target, *settings)
-            paint = paint_size(*frames.shape[1:3], self._stroke)
-            if paint is None:
-                return out
+    def stylize_frames(
+        self,
+        frames: np.ndarray,
+        target: Tensor | None = None,
+        palette: Palette | Sequence[Palette | None] | None = None,
+    ) -> np.ndarray:
+        """B×H×W×3 uint8 RGB frames → stylised frames of the same shape (`target`, `palette` as in `stylize_tensor`)."""
+        if not isinstance(self.fast, CpuGenerator):
+            content = frames_to_tensor(list(frames), self.device)
+            return np.stack(tensor_to_frames(self.stylize_tensor(content, target, palette)))
+        palettes = self._palettes_for(len(frames), target, palette)
+        target = self._target_for(self.target if target is None else target).numpy()
+        strength = min(self._strength, 1.0)
+        # The runtime blends with the photo itself, unless the palette must come between.
+        settings = (strength, self.preserve_color) if palettes is None else (1.0, False)
+        out = self.fast.frames(frames, target, *settings)
+        paint = paint_size(*frames.shape[1:3], self._stroke)
+        if paint is not None:
             small = np.stack([resize_frame(frame, paint) for frame in frames])
-            return add_stroke_frames(self.fast.frames(small, target, *settings), out)
-        return np.stack(tensor_to_frames(self.stylize_tensor(frames_to_tensor(list(frames), self.device), target)))
+            out = add_stroke_frames(self.fast.frames(small, target, *settings), out)
+        if palettes is None:
+            return out
+        out = recolor_frames(out, palettes)
+        if strength < 1.0:
+            out = np.stack([cv2.addWeighted(o, strength, f, 1.0 - strength, 0.0) for o, f in zip(out, frames)])
+        return out
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         """H×W×3 uint8 RGB → stylised frame of the same size."""

@@ -25,6 +25,7 @@ from torch import Tensor
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side, frame_to_tensor, pad_for_generator, tensor_to_frame
 from realtime.imaging.images import SAMPLE_PREFIX, SAMPLES, image_files, read_image, sample_image
+from realtime.imaging.palette import Palette
 from realtime.runtimes.stylizer import Stylizer
 from realtime.runtimes.tracing import GATE
 from realtime.serving.settings import MAX_UPLOADS
@@ -65,6 +66,7 @@ class Gallery:
         self._uploads: OrderedDict[str, Style] = OrderedDict()
         self._pictures: dict[str, np.ndarray] = {}  # uploads' pixels, for their thumbnails
         self._targets: dict[str, Tensor] = {}
+        self._palettes: dict[str, Palette | None] = {}
         self._thumbnails: dict[str, bytes] = {}
         self._numbers = itertools.count(1)
 
@@ -86,12 +88,16 @@ class Gallery:
         """The style's C×C target on the generator's device (computed once)."""
         if style.id not in self._targets:
             try:
-                self._targets[style.id] = await self._run(self._encode, style)
+                self._targets[style.id], self._palettes[style.id] = await self._run(self._encode, style)
             except RealtimeError:
                 raise
             except Exception as exc:  # noqa: BLE001 - e.g. out of memory on a huge painting: one viewer's error
                 raise RealtimeError(f"cannot use style {style.name}: {exc}") from None
         return self._targets[style.id]
+
+    def palette(self, style: Style) -> Palette | None:
+        """The palette of a style whose `target` has been computed (None for a built-in)."""
+        return self._palettes.get(style.id)
 
     async def thumbnail(self, style: Style) -> bytes:
         """A JPEG for the gallery (computed once)."""
@@ -105,13 +111,14 @@ class Gallery:
         self._pictures[style.id] = fit_long_side(picture, THUMBNAIL_SIDE * 2)
         try:
             self._targets[style.id] = await self._run(self._stylizer.styles.encode, picture)
+            self._palettes[style.id] = Palette.of(picture)
         except BaseException:
             self._pictures.pop(style.id, None)
             raise
         self._uploads[style.id] = style
         while len(self._uploads) > self._max_uploads:
             old, _ = self._uploads.popitem(last=False)
-            for cache in (self._pictures, self._targets, self._thumbnails):
+            for cache in (self._pictures, self._targets, self._palettes, self._thumbnails):
                 cache.pop(old, None)
         return style
 
@@ -125,8 +132,9 @@ class Gallery:
 
         return await asyncio.get_running_loop().run_in_executor(self._worker, guarded)
 
-    def _encode(self, style: Style) -> Tensor:
-        return self._stylizer.styles.target(style.source)
+    def _encode(self, style: Style) -> tuple[Tensor, Palette | None]:
+        styles = self._stylizer.styles
+        return styles.target(style.source), styles.palette(style.source)
 
     def _thumbnail(self, style: Style) -> bytes:
         if style.kind == "builtin":

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from realtime.imaging.palette import Palette
 from realtime.runtimes.settings import DEFAULT_STROKE
 from realtime.runtimes.stylizer import Stylizer
 
@@ -32,6 +33,7 @@ class Job:
     strength: float = 1.0
     preserve_color: bool = False
     stroke: float = DEFAULT_STROKE
+    palette: Palette | None = None
     future: asyncio.Future | None = field(default=None, repr=False)
 
 
@@ -126,7 +128,8 @@ class SharedGenerator:
             jobs[0].stroke,
         )
         frames = np.stack([job.image for job in jobs])
-        return stylizer.stylize_frames(frames, torch.stack([job.target for job in jobs]))
+        targets = torch.stack([job.target for job in jobs])
+        return stylizer.stylize_frames(frames, targets, [job.palette for job in jobs])
 
 
 def _settle(job: Job, frame: np.ndarray | None = None, error: BaseException | None = None) -> None:

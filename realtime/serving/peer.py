@@ -14,6 +14,7 @@ from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessi
 from torch import Tensor
 
 from realtime.errors import RealtimeError
+from realtime.imaging.palette import Palette
 from realtime.runtimes.strokes import effective_stroke
 from realtime.serving import compose
 from realtime.serving.controls import ViewerSettings, parse_message
@@ -48,7 +49,9 @@ class Viewer:
         self.closed = asyncio.Event()
         self._on_closed = on_closed
         self._target: Tensor | None = None
-        self._morph: tuple[Tensor, float] | None = None  # (the target morphed from, start time)
+        self._palette: Palette | None = None
+        # (the target and palette morphed from, start time)
+        self._morph: tuple[Tensor, Palette | None, float] | None = None
         self._style_requests = 0
         self._style_name = ""
         self._camera_side = 0  # the camera frames' long side, once one has come: it caps the working size
@@ -82,14 +85,15 @@ class Viewer:
             request = self._style_requests
             style = style or self.gallery.find(self.settings.style)
             target = await self.gallery.target(style)
+            palette = self.gallery.palette(style)
             if request != self._style_requests:
                 target = None  # a newer pick is on its way
         settings = ViewerSettings(**self.settings.as_json())
         settings.apply(others)
         if target is not None:
             morph = changes.get("morph") is True and self._target is not None
-            self._morph = (self._current_target(), time.perf_counter()) if morph else None
-            self._target, settings.style, self._style_name = target, style.id, style.name
+            self._morph = (*self._current_style(), time.perf_counter()) if morph else None
+            self._target, self._palette, settings.style, self._style_name = target, palette, style.id, style.name
         self.settings = settings
         if self.track is not None:
             self.track.poke()
@@ -101,9 +105,8 @@ class Viewer:
         loop = asyncio.get_running_loop()
         work = await loop.run_in_executor(None, compose.prepare, image, s.size, s.mirror)
         try:
-            out = await self.generator.stylize(
-                Job(work, self._current_target(), s.strength, s.preserve_color, s.stroke)
-            )
+            target, palette = self._current_style()
+            out = await self.generator.stylize(Job(work, target, s.strength, s.preserve_color, s.stroke, palette))
         except Exception as exc:  # noqa: BLE001 - the generator failed this frame (out of memory…): say so, keep going
             self.send({"error": f"the generator failed: {exc}"})
             out = work
@@ -135,15 +138,16 @@ class Viewer:
             await self.pc.close()
         self._on_closed(self)
 
-    def _current_target(self) -> Tensor:
+    def _current_style(self) -> tuple[Tensor, Palette | None]:
+        """The target and palette this frame is painted with: the style's own, or a morph's blend."""
         if self._morph is None:
-            return self._target
-        start_target, began = self._morph
+            return self._target, self._palette
+        start_target, start_palette, began = self._morph
         t = (time.perf_counter() - began) / MORPH_SECONDS
         if t >= 1.0:
             self._morph = None
-            return self._target
-        return torch.lerp(start_target, self._target, t)
+            return self._target, self._palette
+        return torch.lerp(start_target, self._target, t), Palette.lerp(start_palette, self._palette, t)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind != "video" or self.track is not None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import cv2
@@ -27,6 +28,7 @@ from tqdm import tqdm
 from realtime.atomic import refuse_overwrite
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side
+from realtime.imaging.palette import Palette
 from realtime.model.styles import StyleSpec
 from realtime.runtimes.stylizer import Stylizer
 from realtime.video.ffmpeg import ffmpeg_path
@@ -35,14 +37,17 @@ from realtime.video.settings import DEFAULT_FADE, TimedStyle
 from realtime.video.stabilize import TemporalStabilizer
 from realtime.video.writer import VideoWriter
 
+_T = TypeVar("_T")
 _QUEUE_BATCHES = 3  # batches each queue may hold: enough slack for one slow frame, little memory
 
 
 class StyleSchedule:
-    """Style targets over time: entries sharing a start time blend; each change cross-fades over `fade` s.
+    """Style targets and palettes over time: entries sharing a start time blend; each change cross-fades over
+    `fade` s.
 
     The earliest entry also covers the time before it. A change that arrives mid-fade starts from the
-    blend reached so far, so the target never jumps.
+    blend reached so far, so the target never jumps. `palette` resolves a blend's palette (none: every
+    frame keeps the generator's colours).
     """
 
     def __init__(
@@ -50,6 +55,7 @@ class StyleSchedule:
         styles: Sequence[TimedStyle],
         resolve: Callable[[list[StyleSpec]], Tensor],
         fade: float = DEFAULT_FADE,
+        palette: Callable[[list[StyleSpec]], Palette | None] | None = None,
     ) -> None:
         if not styles:
             raise RealtimeError("no style given")
@@ -58,18 +64,26 @@ class StyleSchedule:
         starts = sorted({s.start for s in styles})
         self.keyframes = [(t, [s.spec for s in styles if s.start == t]) for t in starts]
         self._targets = [resolve(specs) for _, specs in self.keyframes]
+        self._palettes = [palette(specs) if palette else None for _, specs in self.keyframes]
         self.fade = fade
 
     def target_at(self, seconds: float) -> Tensor:
         """The C×C target for a frame shown `seconds` after the first frame."""
-        start_value, target, start = self._targets[0], self._targets[0], -math.inf
-        for (begin, _), next_target in zip(self.keyframes[1:], self._targets[1:]):
+        return self._at(self._targets, seconds, torch.lerp)
+
+    def palette_at(self, seconds: float) -> Palette | None:
+        """The palette for a frame shown `seconds` after the first frame, faded as the target is."""
+        return self._at(self._palettes, seconds, Palette.lerp)
+
+    def _at(self, values: list[_T], seconds: float, lerp: Callable[[_T, _T, float], _T]) -> _T:
+        start_value, value, start = values[0], values[0], -math.inf
+        for (begin, _), next_value in zip(self.keyframes[1:], values[1:]):
             if begin > seconds:
                 break
-            start_value = torch.lerp(start_value, target, self._progress(begin - start))
-            target, start = next_target, begin
+            start_value = lerp(start_value, value, self._progress(begin - start))
+            value, start = next_value, begin
         progress = self._progress(seconds - start)
-        return target if progress == 1.0 else torch.lerp(start_value, target, progress)
+        return value if progress == 1.0 else lerp(start_value, value, progress)
 
     def _progress(self, elapsed: float) -> float:
         return 1.0 if self.fade == 0 else min(1.0, max(0.0, elapsed / self.fade))
@@ -282,8 +296,10 @@ def _run(
             if first_time is None:
                 first_time = items[0].time
             started = time.perf_counter()
-            targets = torch.stack([schedule.target_at(it.time - first_time) for it in items])
-            outputs = stylizer.stylize_frames(np.stack([it.content for it in items]), targets)
+            times = [it.time - first_time for it in items]
+            targets = torch.stack([schedule.target_at(t) for t in times])
+            palettes = [schedule.palette_at(t) for t in times]
+            outputs = stylizer.stylize_frames(np.stack([it.content for it in items]), targets, palettes)
             busy["generator"] += time.perf_counter() - started
             for it, out in zip(items, outputs):
                 _put(styled, replace(it, styled=out), stop)
