@@ -11,7 +11,8 @@ import pytest
 
 import realtime.live.renderer
 from realtime.cli import main
-from realtime.live.keyframes import KeyframeStylizer, colours_of, in_colours_of
+from realtime.imaging.palette import Palette, recolor_frames
+from realtime.live.keyframes import KeyframeStylizer
 from realtime.live.renderer import LiveRenderer
 from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.sample import SECONDS_PER_PHOTO, SampleSource
@@ -99,7 +100,7 @@ def test_a_pans_new_edge_shows_the_frame_in_the_pictures_colours(painter, keyfra
     first = keyframes(scene())
     moved = scene(SHIFT)  # the camera pans right: its right edge was never painted
     edge = keyframes(moved)[16:-16, -2:].astype(np.float32)
-    expected = in_colours_of(moved, colours_of(first))[16:-16, -2:].astype(np.float32)
+    expected = recolor_frames(moved[None], [Palette.of(first)])[0][16:-16, -2:].astype(np.float32)
     smeared = np.repeat(first[16:-16, -1:], 2, axis=1).astype(np.float32)
     assert np.abs(edge - expected).mean() < 2.0 < np.abs(smeared - expected).mean()
 

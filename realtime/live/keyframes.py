@@ -9,7 +9,7 @@ and a warp that also enlarges the picture from the working size to the frame's w
 is new content (a hand moving in, a pan's new edge), refreshed at the generator's rate; after a cut, where the
 flow matches little of the frame, the frame waits for its own picture. Where a pixel comes from outside the
 painted frame (a pan's new edge) there is no picture to carry: it shows the frame itself in the picture's
-colours (mean and spread per channel) until the next keyframe, where smearing or mirroring the picture's
+palette (`realtime.imaging.palette`) until the next keyframe, where smearing or mirroring the picture's
 border drew streaks and mirrored objects. A new keyframe fades in over a few frames, each picture carried by
 one warp of its own: blending every frame into the last (as `TemporalStabilizer` does) would warp the picture
 again and again and blur its strokes.
@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from realtime.imaging.frames import resize_frame
+from realtime.imaging.palette import Palette, recolor_frames
 from realtime.live.key_flow import KeyFlow
 from realtime.video.stabilize import flow_fits, flow_gray, inside, matches, scale_map
 
@@ -188,11 +189,11 @@ class KeyframeStylizer:
 
 
 class _Key:
-    """A painted picture, the grey frame it was painted from, and its colours (for pixels it cannot cover)."""
+    """A painted picture, the grey frame it was painted from, and its palette (for pixels it cannot cover)."""
 
     def __init__(self, ticket: int, gray: np.ndarray, picture: np.ndarray) -> None:
         self.ticket, self.gray, self.picture = ticket, gray, picture
-        self.colours = colours_of(picture)
+        self.palette = Palette.of(picture)
 
     def fits(self, work: tuple[int, int], gray: np.ndarray) -> bool:
         """Whether frames painted at `work` whose grey copy has `gray`'s shape can show this picture."""
@@ -210,19 +211,6 @@ class _Key:
         carried = cv2.remap(self.picture, source, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
         if outside.any():
             mask = cv2.resize(outside.view(np.uint8), (out_w, out_h), interpolation=cv2.INTER_NEAREST)
-            cv2.copyTo(in_colours_of(resize_frame(frame, (out_h, out_w)), self.colours), mask, carried)
+            recoloured = recolor_frames(resize_frame(frame, (out_h, out_w))[None], [self.palette])[0]
+            cv2.copyTo(recoloured, mask, carried)
         return resize_frame(carried, (h, w))
-
-
-def colours_of(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each channel's mean and spread of an H×W×3 uint8 image (from every 4th pixel each way)."""
-    mean, spread = cv2.meanStdDev(np.ascontiguousarray(image[::4, ::4]))
-    return mean.ravel(), spread.ravel()
-
-
-def in_colours_of(frame: np.ndarray, colours: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """`frame` (H×W×3 uint8) with each channel's mean and spread moved to `colours` (`colours_of`'s)."""
-    mean, spread = colours_of(frame)
-    gain = colours[1] / np.maximum(spread, 1.0)
-    affine = np.hstack([np.diag(gain), (colours[0] - mean * gain)[:, None]])
-    return cv2.transform(frame, affine)  # saturates to 0–255
