@@ -100,7 +100,9 @@ class StyleTargets:
             return self.bank[builtin]
         key = self._cache_key(source, refine)
         if key not in self._cache:
-            self._cache[key] = self.encode(read_image(source, self.style_size), refine)
+            picture = read_image(source, self.style_size)  # decoded once for its target and its palette
+            self._palettes.setdefault(self._cache_key(source, refine=False), Palette.of(picture))
+            self._cache[key] = self.encode(picture, refine)
         return self._cache[key]
 
     def palette(self, source: str) -> Palette | None:
