@@ -62,6 +62,12 @@ def photo(h: int = 48, w: int = 64, seed: int = 0) -> np.ndarray:
     return np.clip(img + rng.normal(0, 8, img.shape), 0, 255).astype(np.uint8)
 
 
+def colourfulness(frame: np.ndarray) -> float:
+    """Mean distance of an H×W×3 picture's pixels from their own grey: 0 for a grey picture."""
+    pixels = frame.astype(float)
+    return float(np.abs(pixels - pixels.mean(axis=2, keepdims=True)).mean())
+
+
 def save_png(path: Path, frame: np.ndarray) -> Path:
     Image.fromarray(frame).save(path)
     return path

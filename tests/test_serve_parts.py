@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_weights, photo
+from conftest import colourfulness, make_weights, photo
 from PIL import Image
 
 from realtime.errors import RealtimeError
@@ -80,10 +80,6 @@ def test_viewers_painting_pictures_share_a_call_each_in_its_own_palette():
     finally:
         generator.close()
     assert generator.stats.batches == 1
-
-    def colourfulness(picture: np.ndarray) -> float:
-        return float(np.abs(picture.astype(float) - picture.mean(axis=2, keepdims=True)).mean())
-
     assert colourfulness(recoloured) < 2.0 < colourfulness(own)
 
 
