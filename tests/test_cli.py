@@ -316,11 +316,12 @@ def test_broken_weights_file(capsys, tmp_path, photo_file):
 
 
 @pytest.mark.parametrize(
-    ("argv", "chosen"), [((), "light"), (("--model", "full"), "full"), (("--model", "light"), "light")]
+    ("argv", "chosen"),
+    [((), "fast"), (("--model", "full"), "full"), (("--model", "light"), "light"), (("--model", "fast"), "fast")],
 )
 def test_model_flag_picks_the_shipped_file(capsys, tmp_path, monkeypatch, argv, chosen):
     files = {}
-    for name, ngf in (("full", 8), ("light", 4)):
+    for name, ngf in (("full", 8), ("light", 4), ("fast", 6)):
         files[name] = tmp_path / f"{name}.safetensors"
         save_weights(make_weights(ngf=ngf), files[name])
     monkeypatch.setattr(realtime.model.weights, "shipped_weights_path", files.get)

@@ -1,5 +1,5 @@
-"""A live session on a CPU: the full generator only where it measures live, and a working size that grows
-while the CPU has time to spare, and keyframes where the generator is too slow for every frame."""
+"""A live session on a CPU: the full generator only where it measures live, the fast one next, the full one's
+keyframes after that, and a working size that grows while the CPU has time to spare."""
 
 import time
 
@@ -9,7 +9,10 @@ import realtime.live.cpu_budget
 import realtime.model.weights
 from realtime.live.cpu_budget import frame_ms, largest_size_within, load_live
 from realtime.live.settings import DEFAULT_WORKING_SIZE, MAX_CPU_WORKING_SIZE, default_working_size
+from realtime.model.msgnet import MSGNet
 from realtime.model.shapes import MODELS
+from realtime.model.targets import StyleBank
+from realtime.model.weights import Weights, save_weights
 
 SIZE = 64  # a small working size keeps the timed frames cheap; the choice does not depend on it
 
@@ -24,26 +27,59 @@ def keyframes_within_reach(monkeypatch):
     monkeypatch.setattr(realtime.live.cpu_budget, "KEYFRAME_MAX_MS", 1e9)
 
 
-def test_a_cpu_without_amx_painting_every_frame_runs_the_light_model_without_timing_the_full_one():
+def ship_fast_model(monkeypatch, path):
+    """The fast model as shipped: `path` (None: no fast model ships), whatever this checkout holds."""
+    shipped = realtime.model.weights.shipped_weights_path
+
+    def where(model: str):
+        return path if model == "fast" else shipped(model)
+
+    for module in (realtime.model.weights, realtime.live.cpu_budget):
+        monkeypatch.setattr(module, "shipped_weights_path", where)
+
+
+@pytest.fixture
+def fast_model(monkeypatch, tmp_path):
+    path = tmp_path / "fast.safetensors"
+    save_weights(Weights(MSGNet(**MODELS["fast"]).eval(), StyleBank()), path)
+    ship_fast_model(monkeypatch, path)
+
+
+@pytest.fixture
+def no_fast_model(monkeypatch):
+    ship_fast_model(monkeypatch, None)
+
+
+def test_a_cpu_too_slow_for_every_choice_runs_the_fast_model_and_says_why(fast_model):
     notes = []
-    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE, min_fps=1e9, keyframes="off")
-    assert setup.stylizer.model.shape == MODELS["light"] and setup.working_size == SIZE
-    assert not any("full model takes" in note for note in notes)
+    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE)
+    assert setup.stylizer.model.shape == MODELS["fast"] and setup.working_size == SIZE and not setup.keyframes
+    [why] = [note for note in notes if "fast model instead" in note]
+    assert "full model takes" in why and "ms a keyframe" in why and "--model full" in why
 
 
-def test_a_cpu_without_amx_too_slow_for_keyframes_runs_the_light_model_and_says_why():
+def test_a_cpu_where_the_full_model_is_too_slow_paints_every_frame_with_the_fast_one(fast_model):
     notes = []
-    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE, min_fps=1e9)
-    assert setup.stylizer.model.shape == MODELS["light"]
-    [why] = [note for note in notes if "light model instead" in note]
-    assert "ms a keyframe" in why and "--model full" in why
+    setup = load_live(device="cpu", on_build=notes.append, budget_ms=1e9, min_fps=1e9, working_size=SIZE)
+    assert setup.stylizer.model.shape == MODELS["fast"] and not setup.keyframes
+    assert any("the fast model paints every frame instead" in note for note in notes)
 
 
-def test_a_cpu_without_amx_paints_the_full_models_keyframes_where_they_fit(keyframes_within_reach):
+def test_the_fast_models_every_frame_comes_before_the_full_models_keyframes(keyframes_within_reach, fast_model):
+    setup = load_live(device="cpu", budget_ms=1e9, min_fps=1e9, working_size=SIZE)
+    assert setup.stylizer.model.shape == MODELS["fast"] and not setup.keyframes
+    # Where the fast model is over the budget too, the full model's keyframes carry the picture.
     notes = []
-    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE, min_fps=1e9)
+    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE)
     assert setup.stylizer.model.shape == MODELS["full"] and setup.keyframes
-    assert any("paints keyframes" in note for note in notes)
+    assert any("the full model takes" in note and "paints keyframes" in note for note in notes)
+
+
+def test_without_a_fast_model_a_slow_cpu_runs_the_light_one(no_fast_model):
+    notes = []
+    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE, keyframes="off", min_fps=1e9)
+    assert setup.stylizer.model.shape == MODELS["light"]
+    assert any("fps: running the light model instead" in note for note in notes)
 
 
 class CountingStylizer:
@@ -72,23 +108,15 @@ def test_the_probe_stops_at_a_frame_too_slow_to_be_of_use():
     assert quick.frames == 3
 
 
-def test_an_amx_cpu_keeps_the_full_model_when_it_is_live(amx):
+def test_a_cpu_keeps_the_full_model_where_it_is_live():
     notes = []
-    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE, min_fps=1e-6)
-    assert setup.stylizer.model.shape == MODELS["full"]
-    assert not any("light model instead" in note for note in notes)
+    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE, min_fps=1e-6, budget_ms=1e9)
+    assert setup.stylizer.model.shape == MODELS["full"] and not setup.keyframes
+    assert not any("instead" in note for note in notes)
 
 
-def test_an_amx_cpu_too_slow_for_the_full_model_runs_the_light_one_and_says_why(amx):
-    notes = []
-    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE, min_fps=1e9)
-    assert setup.stylizer.model.shape == MODELS["light"]
-    [why] = [note for note in notes if "light model instead" in note]
-    assert f"ms a frame at working size {SIZE}" in why and "--model full" in why
-
-
-@pytest.mark.parametrize("model", ["full", "light"])
-def test_a_named_model_is_never_second_guessed(amx, model):
+@pytest.mark.parametrize("model", ["full", "light", "fast"])
+def test_a_named_model_is_never_second_guessed(amx, fast_model, model):
     setup = load_live(device="cpu", model=model, working_size=SIZE, min_fps=1e9)
     assert setup.stylizer.model.shape == MODELS[model]
 
@@ -127,7 +155,7 @@ def test_a_cpu_with_time_to_spare_runs_a_larger_working_size_and_says_so():
     notes = []
     setup = load_live(device="cpu", on_build=notes.append, budget_ms=1e9)
     assert setup.working_size == MAX_CPU_WORKING_SIZE
-    assert any(note.startswith(f"working size {MAX_CPU_WORKING_SIZE}:") for note in notes)
+    assert any(f"working size {MAX_CPU_WORKING_SIZE}: " in note for note in notes)
     tight = load_live(device="cpu", budget_ms=1e-9)  # the model this CPU runs live, at its own default size
     assert tight.working_size == default_working_size("cpu", tight.stylizer.model.shape)
     assert load_live(device="cpu", budget_ms=1e9, working_size=SIZE).working_size == SIZE  # --size wins
@@ -135,6 +163,7 @@ def test_a_cpu_with_time_to_spare_runs_a_larger_working_size_and_says_so():
 
 def test_the_default_working_size_follows_the_model_on_a_cpu():
     assert default_working_size("cpu", MODELS["light"]) == DEFAULT_WORKING_SIZE["cpu"]
+    assert default_working_size("cpu", MODELS["fast"]) == DEFAULT_WORKING_SIZE["cpu"]
     assert default_working_size("cpu", MODELS["full"]) == DEFAULT_WORKING_SIZE["cpu-full"]
     assert default_working_size("cpu") == DEFAULT_WORKING_SIZE["cpu"]
     assert DEFAULT_WORKING_SIZE["cpu-full"] > DEFAULT_WORKING_SIZE["cpu"]
@@ -147,15 +176,6 @@ def test_a_named_full_model_too_slow_to_be_live_runs_at_the_light_models_size():
     assert setup.stylizer.model.shape == MODELS["full"]
     assert setup.working_size == DEFAULT_WORKING_SIZE["cpu"]
     assert any(note.startswith(f"working size {DEFAULT_WORKING_SIZE['cpu']}:") and "too slow" in note for note in notes)
-
-
-def test_an_amx_cpu_too_slow_for_every_frame_keeps_the_full_model_on_keyframes(amx, keyframes_within_reach):
-    notes = []
-    setup = load_live(device="cpu", on_build=notes.append, working_size=SIZE, min_fps=1e9)
-    assert setup.stylizer.model.shape == MODELS["full"] and setup.keyframes and setup.working_size == SIZE
-    assert any("paints keyframes" in note and "--keyframes off" in note for note in notes)
-    off = load_live(device="cpu", working_size=SIZE, min_fps=1e9, keyframes="off")
-    assert off.stylizer.model.shape == MODELS["light"] and not off.keyframes
 
 
 def test_keyframes_only_where_the_generator_is_over_the_frame_budget_and_fast_enough_for_a_few(

@@ -1,6 +1,10 @@
 """The CPU runtimes: the eager generator's pixels at any size, batch and style, frames in and out, with
 everything per frame inside the runtime (PyTorch idle), and a clear word about which runtime runs."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -141,3 +145,27 @@ def test_openvino_serves_shapes_past_its_compiled_ones_with_the_any_shape_graph(
         out = generator.frames(frames, target.numpy())
         assert out.shape == (1, h, w, 3)
         assert np.abs(out.astype(np.int16) - _eager_frames(model, frames, target)).mean() < BF16_MEAN
+
+
+def test_ctrl_c_still_works_after_openvino_sessions_come_and_go():
+    """Sessions dropped in the order they were made once left a freed signal stack behind (OpenVINO's CPU
+    plugin sets one per Core), and the next Ctrl-C crashed the process: run in a child, as a crash would take
+    pytest with it."""
+    script = (
+        "import gc, signal\n"
+        "from conftest import make_weights\n"
+        "from realtime.runtimes.export import export_frame_graph\n"
+        "from realtime.runtimes.openvino import OpenVinoSession\n"
+        "graph = export_frame_graph(make_weights().model)\n"
+        "first, second = (OpenVinoSession(graph, threads=1) for _ in range(2))\n"
+        "del first; gc.collect(); del second; gc.collect()\n"
+        "caught = []\n"
+        "signal.signal(signal.SIGINT, lambda *_: caught.append(1))\n"
+        "signal.raise_signal(signal.SIGINT)\n"
+        "print('caught', len(caught))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "caught 1"

@@ -84,19 +84,41 @@ def test_shortcut_convolves_before_upsampling_exactly_as_the_paper_upsamples_fir
     assert torch.allclose(block.residual(x), papers_order, atol=1e-5)
 
 
-@pytest.mark.parametrize("shape", [{"width": 18}, {"out_kernel": 4}])
+def test_the_fast_model_paints_every_pixel_without_a_layer_at_full_resolution():
+    model = MSGNet(**MODELS["fast"]).eval()
+    content = torch.rand(2, 3, 36, 52) * 255
+    target = model.encode_style(torch.rand(1, 3, 40, 40) * 255)
+    with torch.no_grad():
+        out = model(content, target)
+        assert out.shape == content.shape and torch.isfinite(out).all()
+        # A change to one pixel moves the picture there: nothing of the frame is painted at a coarser grid only.
+        poked = content.clone()
+        poked[:, :, 17, 25] = 255 - poked[:, :, 17, 25]
+        assert (model(poked, target) - out)[:, :, 17, 25].abs().max() > 0
+    sizes = []
+    model.apply(
+        lambda m: isinstance(m, nn.Conv2d) and m.register_forward_hook(lambda _, __, y: sizes.append(y.shape[-1]))
+    )
+    with torch.no_grad():
+        model(content, target)
+    assert max(sizes) == 52 // 2  # every convolution at half resolution or less
+    assert sum(p.numel() for p in model.parameters()) < 200_000  # a seventeenth of the full model's
+
+
+@pytest.mark.parametrize("shape", [{"width": 18}, {"out_kernel": 4}, {"unshuffle": 4}])
 def test_impossible_shapes_are_refused(shape):
-    with pytest.raises(ValueError, match="width must be a multiple of 4 and out_kernel odd"):
+    with pytest.raises(ValueError, match=r"width must be a multiple of 4 and out_kernel odd|unshuffle must be 0 or 2"):
         MSGNet(**shape)
 
 
 def test_output_gain_gives_narrow_output_layers_the_papers_pace():
     """Adam moves each weight by about the learning rate: the pixel change per step scales with fan-in × gain."""
-    full, light = MSGNet(**MODELS["full"]), MSGNet(**MODELS["light"])
+    full, light, fast = (MSGNet(**MODELS[name]) for name in ("full", "light", "fast"))
     assert full.output_gain == 1.0
-    fan_in = {m: m.output_conv.weight[0].numel() for m in (full, light)}
+    fan_in = {m: m.output_conv.weight[0].numel() for m in (full, light, fast)}
     assert fan_in[light] * light.output_gain == pytest.approx(fan_in[full])
+    assert fan_in[fast] * fast.output_gain == pytest.approx(fan_in[full])
     content, style = torch.rand(1, 3, 32, 32) * 255, torch.rand(1, 3, 32, 32) * 255
     with torch.no_grad():
-        for model in (full, light):
+        for model in (full, light, fast):
             assert model(content, model.encode_style(style)).mean() == pytest.approx(127.5, abs=20)  # mid-grey start

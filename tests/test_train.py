@@ -17,13 +17,13 @@ from realtime.cli import main
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import center_crop, fit_long_side, frame_to_tensor, pad_for_generator
 from realtime.imaging.images import read_image
-from realtime.imaging.photoset import ContentSet
+from realtime.imaging.photoset import ContentSet, evenly_spaced
 from realtime.model.shapes import MODELS
 from realtime.model.weights import load_weights, save_weights
 from realtime.perceptual.losses import STYLE_LAYERS, style_grams, style_loss
 from realtime.perceptual.quality import content_change, style_distance
 from realtime.training.config import resolve_config
-from realtime.training.data import evenly_spaced, load_data
+from realtime.training.data import load_data
 from realtime.training.datasets import square_style
 from realtime.training.export import training_summary
 from realtime.training.run import load_init, load_teacher

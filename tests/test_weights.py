@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import make_weights
+from safetensors import safe_open
 from safetensors.torch import save_file
 
 import realtime.model.weights
@@ -129,15 +130,31 @@ def test_mismatched_width_is_rejected(tmp_path):
     save_weights(make_weights(), path)
     rewrite_metadata(path, ngf="16")
     with pytest.raises(
-        RealtimeError, match=r"does not match an MSG-Net with ngf=16, n_blocks=1, width=64, out_kernel=7"
+        RealtimeError, match=r"does not match an MSG-Net with ngf=16, n_blocks=1, width=64, out_kernel=7, unshuffle=0"
     ):
         load_weights(path)
 
 
-def test_light_shape_round_trips(tmp_path):
-    path = tmp_path / "light.safetensors"
-    save_weights(Weights(MSGNet(**MODELS["light"]), StyleBank()), path)
-    assert load_weights(path).model.shape == MODELS["light"]
+@pytest.mark.parametrize("model", ["light", "fast"])
+def test_every_shipped_shape_round_trips(tmp_path, model):
+    path = tmp_path / f"{model}.safetensors"
+    written = Weights(MSGNet(**MODELS[model]).eval(), StyleBank())
+    save_weights(written, path)
+    loaded = load_weights(path)
+    assert loaded.model.shape == MODELS[model]
+    content, target = torch.rand(1, 3, 32, 48) * 255, torch.rand(1, 128, 128) * 1e-3
+    with torch.no_grad():  # the file stores float16: the same picture within its rounding
+        assert (loaded.model(content, target) - written.model(content, target)).abs().max() < 1.0
+
+
+def test_a_file_from_before_the_unshuffle_key_loads_as_the_papers_layout(tmp_path):
+    path = tmp_path / "old.safetensors"
+    save_weights(make_weights(), path)
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = {k: v for k, v in handle.metadata().items() if k != "unshuffle"}
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - safe_open is not iterable
+    save_file(tensors, str(path), metadata=metadata)
+    assert load_weights(path).model.shape["unshuffle"] == 0
 
 
 def test_impossible_shape_metadata_is_one_line(tmp_path):
@@ -148,13 +165,19 @@ def test_impossible_shape_metadata_is_one_line(tmp_path):
         load_weights(path)
 
 
-@pytest.mark.parametrize("amx", [False, True])
-def test_auto_model_is_full_on_cuda_and_amx_cpus_and_light_elsewhere(monkeypatch, amx):
+@pytest.mark.parametrize(("amx", "fast_ships"), [(False, True), (False, False), (True, True)])
+def test_auto_model_is_full_on_cuda_and_amx_cpus_and_fast_elsewhere(monkeypatch, amx, fast_ships):
     monkeypatch.setattr(realtime.model.weights, "cpu_has_amx", lambda: amx)
+    shipped = realtime.model.weights.shipped_weights_path
+    monkeypatch.setattr(
+        realtime.model.weights,
+        "shipped_weights_path",
+        lambda model: shipped(model) if model != "fast" else (Path("fast.safetensors") if fast_ships else None),
+    )
     assert model_for("auto", "cuda") == "full"
-    assert model_for("auto", "cpu") == ("full" if amx else "light")
+    assert model_for("auto", "cpu") == ("full" if amx else "fast" if fast_ships else "light")
     assert model_for("full", "cpu") == "full" and model_for("light", "cuda") == "light"
-    with pytest.raises(RealtimeError, match=r"unknown model 'huge'; use auto, full, light"):
+    with pytest.raises(RealtimeError, match=r"unknown model 'huge'; use auto, full, light, fast"):
         model_for("huge", "cpu")
 
 

@@ -69,7 +69,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         type=positive_int,
         help=f"working size, the long side the generator sees (default {DEFAULT_WORKING_SIZE['cuda']} on CUDA; on a "
         f"CPU the largest it runs at about 15 fps, from {DEFAULT_WORKING_SIZE['cpu-full']} with the full model or "
-        f"{DEFAULT_WORKING_SIZE['cpu']} with the light one up to {MAX_CPU_WORKING_SIZE}; [ and ] change it live)",
+        f"{DEFAULT_WORKING_SIZE['cpu']} with the fast or light one up to {MAX_CPU_WORKING_SIZE}; [ and ] change it "
+        "live)",
     )
     live.add_argument("--mirror", action="store_true", help="flip the picture left-right (selfie view)")
     live.add_argument("--record", metavar="PATH", help="record the stylised video from the start (.mp4, .mkv or .mov)")
@@ -142,7 +143,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         type=positive_int,
         help=f"working size (default {DEFAULT_WORKING_SIZE['cuda']} on CUDA; on a CPU the largest it runs at about "
         f"15 fps, from {DEFAULT_WORKING_SIZE['cpu-full']} with the full model or {DEFAULT_WORKING_SIZE['cpu']} with the "
-        f"light one up to {MAX_CPU_WORKING_SIZE})",
+        f"fast or light one up to {MAX_CPU_WORKING_SIZE})",
     )
     demo.add_argument("--no-window", action="store_true", help="render the demo video even when a display is available")
     _add_picture_options(demo)

@@ -103,15 +103,17 @@ def add_model_options(parser: argparse.ArgumentParser, default: str = "auto") ->
         help="weights file, or the name of a shipped one (msgnet21-wikiart); default: the shipped weights of --model",
     )
     auto = (
-        "auto = full on CUDA and on CPUs with Intel AMX, light on other CPUs (live and demo time the full one on "
-        "any CPU and keep it where it paints every frame within 50 ms, or keyframes within 400 ms; serve times "
-        "it on an AMX one and keeps it at 12 fps)"
+        "auto = full on CUDA and on CPUs with Intel AMX, else fast where its weights are in the weights folder, "
+        "else light; live and demo time them on this CPU and keep the best picture that runs live: the full model "
+        "on every frame within 50 ms, else the fast one, else the full one's keyframes within 400 ms, else the "
+        "fast or light one (serve: the full model at 12 fps, else the fast or light one)"
     )
     parser.add_argument(
         "--model",
         choices=MODEL_CHOICES,
         default=default,
-        help=f"shipped generator: full (the paper's), light (runs live on a CPU); {auto} (default {default})",
+        help=f"shipped generator: full (the paper's), light (runs live on a CPU), fast (a student of the full one "
+        f"that `realtime distill` trains; none ships yet); {auto} (default {default})",
     )
     add_device_option(parser)
 

@@ -43,6 +43,11 @@ def _read_or_none(path: Path) -> np.ndarray | None:
         return None
 
 
+def evenly_spaced(count: int, total: int) -> list[int]:
+    """`count` distinct indices spread over range(total): a fixed choice that needs no random seed."""
+    return sorted({(i * total) // count for i in range(count)}) if count else []
+
+
 class ContentSet:
     """Content photos with their short side at the crop size; batches are random crops, randomly mirrored."""
 

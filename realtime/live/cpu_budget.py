@@ -1,16 +1,14 @@
 """What a live session runs on a CPU within its frame budget: the model and the working size, measured at start.
 
-CPUs differ too much for fixed defaults. A CPU listing Intel AMX is where the full generator can paint every
-frame, but the flag alone does not promise it: two 2-core Xeons listing AMX have taken 28 ms and 213 ms for
-the same 320×240 frame (docs/benchmarks.md). So `--model auto` times a few frames of the full model before
-keeping it. A generator over the frame budget but fast enough for a few frames a second paints keyframes
-beside the loop (`realtime.live.keyframes`): the full model's picture at the camera's frame rate rather than
-the light model's, at the largest working size whose keyframe stays within that limit (the frame rate no
-longer bounds it). Keyframes can be within reach of CPUs without AMX too (docs/benchmarks.md), so where they
-may run every CPU is timed; slower still, the light model runs. Otherwise, unless `--size` says so, the
-working size grows from the model's default while the generator's frame time stays within budget: the
-picture's style ratio falls as the working size grows (docs/benchmarks.md), and a fast CPU has time to spare
-at 320.
+CPUs differ too much for fixed defaults, and a CPU flag does not promise a speed: two 2-core Xeons listing AMX
+have taken 28 ms and 213 ms for the same 320×240 frame (docs/benchmarks.md). So `--model auto` times the
+candidates on this CPU, in the order of the picture they show: the full model on every frame; the fast model
+(distilled from the full one, where its weights are present: docs/benchmarks.md, "A fast generator for every
+CPU") on every frame; the full model's keyframes painted beside the loop and carried along the motion
+(`realtime.live.keyframes`), which show the full model's picture on a still scene but smear a moving one; the
+fast or else the light model at its smallest size. The first that fits the frame budget is kept. Unless `--size` says so, the working size then grows
+from the model's default while the generator's frame time stays within budget: the picture's style ratio
+falls as the working size grows, and a fast CPU has time to spare at 320.
 """
 
 from __future__ import annotations
@@ -28,11 +26,12 @@ from realtime.live.settings import MAX_CPU_WORKING_SIZE, default_working_size
 from realtime.live.sizes import SIZE_STEPS
 from realtime.model.shapes import MODELS
 from realtime.model.styles import DEFAULT_STYLE_SIZE
+from realtime.model.weights import shipped_weights_path
 from realtime.runtimes.settings import DEFAULT_STROKE
 from realtime.runtimes.strokes import paint_size
 from realtime.runtimes.stylizer import Stylizer
 
-MIN_LIVE_FPS = 12.0  # the full model's generator rate below which the light one's fluid picture wins
+MIN_LIVE_FPS = 12.0  # the full model's generator rate below which a smaller model's fluid picture wins
 # The generator's share of a 15 fps frame: the loop's capture, stabilisation and display took ~14 ms of the
 # 63 ms frames of a 15.9 fps run (benchmarks/bench_live.py).
 FRAME_BUDGET_MS = 50.0
@@ -119,60 +118,146 @@ def load_live(
 ) -> LiveSetup:
     """`Stylizer.load` for a live session, and its working size: `working_size` when given, else on CUDA the
     device's default, on a CPU the largest that keeps the generator within `budget_ms` a frame (None =
-    `FRAME_BUDGET_MS`), painting at `stroke`: never below the model's default where the model is live there,
-    down to the light model's otherwise. With `model` auto on a CPU, the full generator is kept only when it runs at
-    `min_fps` or more, or when keyframes (`keyframes` auto or on) can carry it; otherwise the light one is loaded,
-    with a note through `on_build` saying why. `keyframes` auto paints keyframes on a CPU where the generator
-    takes longer than the frame budget but within `KEYFRAME_MAX_MS` (so a given `working_size` is timed too,
-    unless `keyframes` is off), at the largest working size whose keyframe stays within it unless
-    `working_size` is given; on, on a CPU always, at the model's default size. A weights file or a named model is never
-    second-guessed."""
-    carried = keyframes != "off"
+    `FRAME_BUDGET_MS`), painting at `stroke`.
+
+    With `model` auto on a CPU the picture is chosen by timing this CPU, best first: the full model on every
+    frame where it runs within the budget (and at `min_fps` or more); else the fast model on every frame where
+    it does; else the full model's keyframes (`keyframes` auto or on) where one takes at most `KEYFRAME_MAX_MS`;
+    else the fast model at the smallest working size (the light model where no fast one ships). One note
+    through `on_build` says what was chosen and why. A named model or a weights file is never second-guessed:
+    `keyframes` auto paints its keyframes on a CPU where it takes longer than the frame budget but within
+    `KEYFRAME_MAX_MS`, at the largest working size whose keyframe stays within it unless `working_size` is
+    given; on, on a CPU always, at the model's default size."""
     budget = FRAME_BUDGET_MS if budget_ms is None else budget_ms
-    guessing = weights is None and model == "auto"
-    # Where keyframes may run, the full model is timed on any CPU, not only where `model_for` picks it.
-    timed_full = guessing and carried and resolve_device(device).type == "cpu"
-    stylizer = Stylizer.load(weights, device, style_size, on_build=on_build, model="full" if timed_full else model)
-    stylizer.stroke = stroke
+    if weights is None and model == "auto" and resolve_device(device).type == "cpu":
+        choice = LiveChoice(device, style_size, on_build, working_size, min_fps, budget, stroke, keyframes)
+        return choice.choose()
+    stylizer = _load(weights, device, style_size, on_build, model, stroke)
     if stylizer.device.type != "cpu":
         if keyframes == "on" and on_build is not None:
             on_build(f"{stylizer.device.type} paints every frame: keyframes are for a CPU")
         return LiveSetup(stylizer, working_size or default_working_size(stylizer.device.type))
     size = working_size or default_working_size("cpu", stylizer.model.shape)
-    full = stylizer.model.shape == MODELS["full"]
-    ms = None
-    if guessing and full:
-        ms = frame_ms(stylizer, size, give_up_ms=2 * KEYFRAME_MAX_MS if carried else float("inf"))
-        if ms * min_fps > 1000.0 and not (carried and _keyframes_fit(ms, budget)):
-            if on_build is not None:
-                too_slow = f"under {min_fps:g} fps" + (
-                    f" and over {KEYFRAME_MAX_MS:.0f} ms a keyframe" if carried else ""
-                )
-                on_build(
-                    f"the full model takes {ms:.0f} ms a frame at working size {size} on this CPU, {too_slow}: "
-                    "running the light model instead (--model full keeps the full one)"
-                )
-            stylizer = Stylizer.load(None, device, style_size, on_build=on_build, model="light")
-            stylizer.stroke = stroke
-            size, ms = working_size or default_working_size("cpu", MODELS["light"]), None
     if keyframes == "on":
         return LiveSetup(stylizer, size, keyframes=True)
-    if carried or working_size is None:
-        ms = frame_ms(stylizer, size) if ms is None else ms
-    if carried and _keyframes_fit(ms, budget):
-        painted = working_size or largest_size_within(KEYFRAME_MAX_MS, size, ms, stroke)
-        if on_build is not None:
-            on_build(
-                f"the generator takes {ms:.0f} ms a frame at working size {size} on this CPU: it paints keyframes "
-                f"at working size {painted} beside the loop, and every frame shows the newest carried along the "
-                "motion (--keyframes off waits for each frame)"
-            )
-        return LiveSetup(stylizer, painted, keyframes=True)
+    if keyframes == "off" and working_size is not None:
+        return LiveSetup(stylizer, working_size)
+    ms = frame_ms(stylizer, size)
+    if keyframes == "auto" and _keyframes_fit(ms, budget):
+        return _keyframes(stylizer, size, ms, working_size, stroke, on_build)
     if working_size is not None:
         return LiveSetup(stylizer, working_size)
     lowest = size if ms * min_fps <= 1000.0 else min(size, default_working_size("cpu"))
+    return _every_frame(stylizer, size, ms, budget, stroke, on_build, lowest)
+
+
+def _load(
+    weights: str | None,
+    device: str,
+    style_size: int,
+    on_build: Callable[[str], None] | None,
+    model: str,
+    stroke: float,
+) -> Stylizer:
+    stylizer = Stylizer.load(weights, device, style_size, on_build=on_build, model=model)
+    stylizer.stroke = stroke
+    return stylizer
+
+
+def _keyframes(
+    stylizer: Stylizer,
+    size: int,
+    ms: float,
+    working_size: int | None,
+    stroke: float,
+    on_build: Callable[[str], None] | None,
+    why: str = "",
+) -> LiveSetup:
+    painted = working_size or largest_size_within(KEYFRAME_MAX_MS, size, ms, stroke)
+    if on_build is not None:
+        on_build(
+            f"{why or 'the generator'} takes {ms:.0f} ms a frame at working size {size} on this CPU: it paints "
+            f"keyframes at working size {painted} beside the loop, and every frame shows the newest carried along "
+            "the motion (--keyframes off waits for each frame)"
+        )
+    return LiveSetup(stylizer, painted, keyframes=True)
+
+
+def _every_frame(
+    stylizer: Stylizer,
+    size: int,
+    ms: float,
+    budget: float,
+    stroke: float,
+    on_build: Callable[[str], None] | None,
+    lowest: int,
+    why: str = "",
+) -> LiveSetup:
+    """Every frame painted, at the largest working size from `lowest` that keeps within `budget`, and a note:
+    `why` where a model was chosen, else only where the size moved from `size`."""
     chosen = largest_size_within(budget, size, ms, stroke, lowest)
-    if chosen != size and on_build is not None:
-        why = "leaves this CPU time for a sharper picture" if chosen > size else "is too slow to be live"
-        on_build(f"working size {chosen}: {ms:.0f} ms a frame at {size} {why} (--size sets it)")
+    if on_build is not None and (why or chosen != size):
+        grown = "leaves this CPU time for a sharper picture" if chosen > size else "is too slow to be live"
+        where = f"working size {chosen}: {ms:.0f} ms a frame at {size} {grown} (--size sets it)"
+        on_build(f"{why}, at {where}" if why else where)
     return LiveSetup(stylizer, chosen)
+
+
+class LiveChoice:
+    """`--model auto` on a CPU: the candidates timed in order of their picture, best first, until one fits."""
+
+    def __init__(
+        self,
+        device: str,
+        style_size: int,
+        on_build: Callable[[str], None] | None,
+        working_size: int | None,
+        min_fps: float,
+        budget: float,
+        stroke: float,
+        keyframes: str,
+    ) -> None:
+        self.device, self.style_size, self.on_build, self.stroke = device, style_size, on_build, stroke
+        self.working_size, self.min_fps, self.budget, self.keyframes = working_size, min_fps, budget, keyframes
+
+    def load(self, model: str) -> Stylizer:
+        return _load(None, self.device, self.style_size, self.on_build, model, self.stroke)
+
+    def choose(self) -> LiveSetup:
+        full = self.load("full")
+        size = self.working_size or default_working_size("cpu", MODELS["full"])
+        if self.keyframes == "on":
+            return LiveSetup(full, size, keyframes=True)
+        carried = self.keyframes == "auto"
+        ms = frame_ms(full, size, give_up_ms=2 * KEYFRAME_MAX_MS if carried else float("inf"))
+        if ms * self.min_fps <= 1000.0 and (ms <= self.budget or not carried):
+            if self.working_size is not None:
+                return LiveSetup(full, self.working_size)
+            return _every_frame(full, size, ms, self.budget, self.stroke, self.on_build, size)
+        slow = f"the full model takes {ms:.0f} ms a frame at working size {size} on this CPU"
+        fast = self.load("fast") if shipped_weights_path("fast") is not None else None
+        if fast is not None:
+            fast_size = self.working_size or default_working_size("cpu", MODELS["fast"])
+            fast_ms = frame_ms(fast, fast_size)
+            if fast_ms <= self.budget:
+                return self._every_frame(fast, fast_size, fast_ms, f"{slow}: the fast model paints every frame instead")
+        if carried and _keyframes_fit(ms, self.budget):
+            return _keyframes(full, size, ms, self.working_size, self.stroke, self.on_build, "the full model")
+        over = f"over {KEYFRAME_MAX_MS:.0f} ms a keyframe" if carried else f"under {self.min_fps:g} fps"
+        if fast is not None:
+            return self._every_frame(fast, fast_size, fast_ms, f"{slow}, {over}: running the fast model instead")
+        light = self.load("light")
+        light_size = self.working_size or default_working_size("cpu", MODELS["light"])
+        light_ms = frame_ms(light, light_size)
+        return self._every_frame(light, light_size, light_ms, f"{slow}, {over}: running the light model instead")
+
+    def _every_frame(self, stylizer: Stylizer, size: int, ms: float, why: str) -> LiveSetup:
+        why = f"{why} (--model full keeps the full one)"
+        if self.working_size is not None:
+            self._note(f"{why}, at working size {self.working_size}")
+            return LiveSetup(stylizer, self.working_size)
+        return _every_frame(stylizer, size, ms, self.budget, self.stroke, self.on_build, size, why)
+
+    def _note(self, message: str) -> None:
+        if self.on_build is not None:
+            self.on_build(message)

@@ -33,11 +33,10 @@ DEMO_SECONDS = 8.0
 
 def default_working_size(device_type: str, model_shape: dict[str, int] | None = None) -> int:
     """The default working size on a device of this type ("cuda", "cpu", …) for a generator of `model_shape`:
-    on a CPU, any larger than the light model runs at the full model's size; None = the light model's size."""
+    on a CPU, the full model's own, the one of the light and fast models for any other shape (None too)."""
     if device_type == "cuda":
         return DEFAULT_WORKING_SIZE["cuda"]
-    light = model_shape is None or model_shape == MODELS["light"]
-    return DEFAULT_WORKING_SIZE["cpu" if light else "cpu-full"]
+    return DEFAULT_WORKING_SIZE["cpu-full" if model_shape == MODELS["full"] else "cpu"]
 
 
 @dataclass

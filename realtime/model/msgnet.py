@@ -150,52 +150,85 @@ class MSGNet(nn.Module):
 
     `ngf` and `n_blocks` are the paper's; `width` (channels at full resolution, halved and quartered
     as the bottleneck planes around it) and `out_kernel` are 64 and 7 in the paper and smaller in the
-    light model, where the full-resolution layers are most of a CPU frame's time. `style_head` is the hidden
-    width of a `StyleHead` on the style path (0: none); the frame path is the same with or without one.
+    light model, where the full-resolution layers are most of a CPU frame's time. `unshuffle` 2 takes those
+    layers away (the fast model): the frame enters as 2×2 pixel blocks stacked as channels (space-to-depth),
+    so the first convolution (`out_kernel` wide) already works at half resolution with `width` channels, one
+    bottleneck reaches the quarter-resolution trunk, and the decoder's last convolution paints 2×2 blocks
+    that a pixel shuffle lays back out: every pixel is still painted, by a network that never runs at full
+    resolution. `style_head` is the hidden width of a `StyleHead` on the style path (0: none); the frame path
+    is the same with or without one.
     """
 
     def __init__(
-        self, ngf: int = 128, n_blocks: int = 6, width: int = 64, out_kernel: int = 7, style_head: int = 0
+        self,
+        ngf: int = 128,
+        n_blocks: int = 6,
+        width: int = 64,
+        out_kernel: int = 7,
+        style_head: int = 0,
+        unshuffle: int = 0,
     ) -> None:
         super().__init__()
         if width % 4 or out_kernel % 2 == 0:
             raise ValueError(f"width must be a multiple of 4 and out_kernel odd, got {width} and {out_kernel}")
+        if unshuffle not in (0, 2):
+            raise ValueError(f"unshuffle must be 0 or 2, got {unshuffle}")
         self.ngf = ngf
         self.n_blocks = n_blocks
         self.width = width
         self.out_kernel = out_kernel
-        self.encoder = nn.Sequential(
-            ConvLayer(3, width, 7),
-            nn.InstanceNorm2d(width),
-            nn.ReLU(inplace=True),
-            Bottleneck(width, width // 2, stride=2),
-            Bottleneck(width // 2 * EXPANSION, ngf, stride=2),
-        )
-        self.style_head = StyleHead(ngf * EXPANSION, style_head) if style_head else None
-        self.inspiration = Inspiration(ngf * EXPANSION)
+        self.unshuffle = unshuffle
+        trunk = ngf * EXPANSION
+        # Layers are made in the order they run, so that a seed gives the paper's shape the same start as ever.
+        if unshuffle:
+            stem = [nn.PixelUnshuffle(2), ConvLayer(12, width, out_kernel), nn.InstanceNorm2d(width)]
+            down = [nn.ReLU(inplace=True), Bottleneck(width, ngf, stride=2)]
+        else:
+            stem = [ConvLayer(3, width, 7), nn.InstanceNorm2d(width)]
+            down = [
+                nn.ReLU(inplace=True),
+                Bottleneck(width, width // 2, stride=2),
+                Bottleneck(width // 2 * EXPANSION, ngf, stride=2),
+            ]
+        self.encoder = nn.Sequential(*stem, *down)
+        self.style_head = StyleHead(trunk, style_head) if style_head else None
+        self.inspiration = Inspiration(trunk)
+        blocks = [Bottleneck(trunk, ngf) for _ in range(n_blocks)]
+        if unshuffle:
+            up, out_channels, last = [UpBottleneck(trunk, width // 4)], 12, [nn.PixelShuffle(2)]
+        else:
+            up = [UpBottleneck(trunk, width // 2), UpBottleneck(width // 2 * EXPANSION, width // 4)]
+            out_channels, last = 3, []
         self.decoder = nn.Sequential(
-            *[Bottleneck(ngf * EXPANSION, ngf) for _ in range(n_blocks)],
-            UpBottleneck(ngf * EXPANSION, width // 2),
-            UpBottleneck(width // 2 * EXPANSION, width // 4),
-            *_pre_activation(width // 4 * EXPANSION),
-            ConvLayer(width // 4 * EXPANSION, 3, out_kernel),
-            Gain(PAPER_OUTPUT_FAN_IN / (width // 4 * EXPANSION * out_kernel**2)),
+            *blocks,
+            *up,
+            *_pre_activation(width),
+            ConvLayer(width, out_channels, out_kernel),
+            Gain(PAPER_OUTPUT_FAN_IN / (width * out_kernel**2)),
+            *last,
         )
+        self._output_index = len(self.decoder) - 2 - len(last)
         # Start at mid-grey rather than black: the output range is 0–255.
         nn.init.constant_(self.output_conv.bias, 127.5 / self.output_gain)
 
     @property
     def output_conv(self) -> nn.Conv2d:
-        return self.decoder[-2][1]
+        return self.decoder[self._output_index][1]
 
     @property
     def output_gain(self) -> float:
-        return self.decoder[-1].gain
+        return self.decoder[self._output_index + 1].gain
 
     @property
     def shape(self) -> dict[str, int]:
         """The constructor arguments, as weights files and checkpoints record them."""
-        return {"ngf": self.ngf, "n_blocks": self.n_blocks, "width": self.width, "out_kernel": self.out_kernel}
+        return {
+            "ngf": self.ngf,
+            "n_blocks": self.n_blocks,
+            "width": self.width,
+            "out_kernel": self.out_kernel,
+            "unshuffle": self.unshuffle,
+        }
 
     @property
     def target_channels(self) -> int:
@@ -216,5 +249,13 @@ class MSGNet(nn.Module):
             features = self.style_head(features)
         return gram_matrix(features)
 
+    def trunk(self, content: Tensor, target: Tensor) -> Tensor:
+        """The quarter-resolution features after the residual blocks: where the style has been applied."""
+        return self.decoder[: self.n_blocks](self.inspiration(self.encoder(content), target))
+
+    def paint(self, features: Tensor) -> Tensor:
+        """`trunk`'s features → the picture."""
+        return self.decoder[self.n_blocks :](features)
+
     def forward(self, content: Tensor, target: Tensor) -> Tensor:
-        return self.decoder(self.inspiration(self.encoder(content), target))
+        return self.paint(self.trunk(content, target))

@@ -28,14 +28,18 @@ from realtime.atomic import atomic_output
 from realtime.device import cpu_has_amx
 from realtime.errors import RealtimeError
 from realtime.model.msgnet import MSGNet
-from realtime.model.shapes import MODELS
+from realtime.model.shapes import MODELS, SHAPE_DEFAULTS
 from realtime.model.targets import StyleBank
 
 FORMAT = "realtime-msgnet"
 VERSION = 1
 # The shipped weights of each model in `realtime.model.shapes.MODELS`. The full model's default is the one
 # trained with the style layers weighed: its built-ins repaint the photo where `msgnet21`'s filter it.
-SHIPPED_FILES = {"full": "msgnet21-painterly.safetensors", "light": "msgnet21-light.safetensors"}
+SHIPPED_FILES = {
+    "full": "msgnet21-painterly.safetensors",
+    "light": "msgnet21-light.safetensors",
+    "fast": "msgnet21-fast.safetensors",
+}
 GENERATOR_PREFIX = "generator."
 BANK_KEY = "style_bank"
 VGG_BANK_PREFIX = "vgg_bank."
@@ -141,7 +145,8 @@ def load_weights(path: str | Path, device: torch.device | str = "cpu") -> Weight
     metadata, tensors = read_tagged_file(path, FORMAT, VERSION, "weights", "MSG-Net weights")
     try:
         model = MSGNet(
-            **{key: int(metadata[key]) for key in MODELS["full"]}, style_head=int(metadata.get("style_head", 0))
+            **{key: int({**SHAPE_DEFAULTS, **metadata}[key]) for key in MODELS["full"]},
+            style_head=int(metadata.get("style_head", 0)),
         )
         names = json.loads(metadata["style_names"])
         training = json.loads(metadata.get("training", "{}"))
@@ -177,10 +182,13 @@ class UntrainedWeightsWarning(UserWarning):
 
 
 def model_for(model: str, device: torch.device | str) -> str:
-    """`auto` = the full model on CUDA and on a CPU with AMX, the light one elsewhere (other CPUs run the full
-    one too slowly for every frame; a live session times it on any CPU: `realtime.live.cpu_budget`)."""
+    """`auto` = the full model on CUDA and on a CPU with AMX, the fast one elsewhere where it ships, else the
+    light one (other CPUs run the full one too slowly for every frame; a live session times them on any CPU:
+    `realtime.live.cpu_budget`)."""
     if model == "auto":
-        return "full" if torch.device(device).type == "cuda" or cpu_has_amx() else "light"
+        if torch.device(device).type == "cuda" or cpu_has_amx():
+            return "full"
+        return "fast" if shipped_weights_path("fast") is not None else "light"
     if model not in MODELS:
         raise RealtimeError(f"unknown model '{model}'; use auto, {', '.join(MODELS)}")
     return model

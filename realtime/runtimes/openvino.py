@@ -10,6 +10,7 @@ against the graph, the settings and its version): a second start compiles in a q
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -25,21 +26,22 @@ def bf16_supported(core: object) -> bool:
     return "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
+@cache
+def _core() -> object:
+    """One OpenVINO Core for the process. Each Core's CPU plugin sets an alternate signal stack for the thread
+    that made it and puts back the one it found when it goes; Cores that go in another order than they came
+    leave a freed stack in place, and the next Ctrl-C handler that runs on it crashes the process."""
+    import openvino
+
+    return openvino.Core()
+
+
 class OpenVinoSession:
     """The graph compiled per input shape, in bf16 when `precision` is "auto" and the CPU has it; with a
     `cache_dir`, compiled graphs are kept there between runs."""
 
     def __init__(self, graph: bytes, threads: int, precision: str = "auto", cache_dir: Path | None = None) -> None:
-        import openvino
-
-        self._core = openvino.Core()
-        if cache_dir is not None:
-            try:
-                cache_dir.mkdir(parents=True, exist_ok=True)
-                prune(cache_dir, COMPILED_CACHE_BYTES)
-                self._core.set_property({"CACHE_DIR": str(cache_dir)})
-            except OSError as exc:
-                warn_unwritable(cache_dir, exc, "compiled graphs")
+        self._core = _core()
         self._model = self._core.read_model(graph, b"")
         if precision == "auto":
             precision = "bf16" if bf16_supported(self._core) else "f32"
@@ -49,6 +51,13 @@ class OpenVinoSession:
             "PERFORMANCE_HINT": "LATENCY",
             "INFERENCE_NUM_THREADS": threads,
         }
+        if cache_dir is not None:
+            try:
+                cache_dir.mkdir(parents=True, exist_ok=True)
+                prune(cache_dir, COMPILED_CACHE_BYTES)
+                self._config["CACHE_DIR"] = str(cache_dir)
+            except OSError as exc:
+                warn_unwritable(cache_dir, exc, "compiled graphs")
         self._requests: dict[tuple[tuple[int, ...], ...], object] = {}
         self._any_shape = self._compile({})  # a graph OpenVINO refuses fails here, where the caller can fall back
 

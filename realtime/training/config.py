@@ -61,6 +61,7 @@ class TrainConfig:
     n_blocks: int = 6
     width: int = 64
     out_kernel: int = 7
+    unshuffle: int = 0  # 2: the fast model's space-to-depth ends (MSGNet), trained here with perceptual losses
     seed: int = 0
     precision: str = "auto"  # bf16 on CUDA, fp32 on CPU
     val_count: int = 8  # content photos held out for the validation loss
@@ -131,6 +132,7 @@ class TrainConfig:
             (self.lr > 0 and math.isfinite(self.lr), "--lr must be a positive number"),
             (self.width % 4 == 0, "--width must be a multiple of 4"),
             (self.out_kernel % 2 == 1, "--out-kernel must be odd"),
+            (self.unshuffle in (0, 2), "unshuffle must be 0 or 2"),
             (all(math.isfinite(w) and w >= 0 for w in weights), "loss weights must be 0 or more"),
             (
                 len(self.style_layer_weights) == len(STYLE_LAYERS)

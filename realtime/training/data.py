@@ -17,7 +17,7 @@ from torch import Tensor
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import center_crop, fit_long_side, frames_to_tensor
 from realtime.imaging.images import image_files
-from realtime.imaging.photoset import ContentSet, read_images
+from realtime.imaging.photoset import ContentSet, evenly_spaced, read_images
 from realtime.training.config import TrainConfig
 from realtime.training.datasets import StyleSet
 
@@ -60,11 +60,6 @@ class TrainingData:
             "val_photos": self.val_photo_names,
             "content_photos": len(self.content),
         }
-
-
-def evenly_spaced(count: int, total: int) -> list[int]:
-    """`count` distinct indices spread over range(total): a fixed choice that needs no random seed."""
-    return sorted({(i * total) // count for i in range(count)}) if count else []
 
 
 def load_data(config: TrainConfig, device: torch.device) -> TrainingData:
