@@ -81,6 +81,8 @@ def plan_jobs(inputs: list[str], output: str) -> list[Job]:
         folder = Path(output)
         if folder.exists() and not folder.is_dir():
             raise RealtimeError(f"several inputs need a folder for -o, but {folder} is a file")
+        if not folder.exists() and folder.suffix.lower() in IMAGE_SUFFIXES:
+            raise RealtimeError(f"several inputs need a folder for -o, but {folder} is named as an image file")
         jobs = [Job(src, str(folder / _output_name(src))) for src in sources]
 
     outputs = [job.output for job in jobs if job.output != STDIO]

@@ -3,16 +3,20 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.error
 
 import numpy as np
 import pytest
 import torch
+import torchvision
 from conftest import make_weights, photo, save_png
 from PIL import Image
 
 import realtime.model.weights
 import realtime.runtimes.stylizer
+import realtime.stills
 from realtime.cli import main
+from realtime.cli.options import BuildNotes
 from realtime.imaging.images import read_image
 from realtime.model.weights import UntrainedWeightsWarning, save_weights
 from realtime.video.writer import VideoWriter
@@ -39,6 +43,7 @@ def test_image_has_the_inputs_size_and_depends_on_the_style(capsys, tmp_path, we
             capsys, "image", photo_file, "-o", out, "--style", style, "--weights", weights_file, "--device", "cpu"
         )
         assert code == 0, err
+        assert err.splitlines()[-1].startswith(f"realtime: wrote {out} (61×45) by msgnet in ")
         outputs.append(read_image(out).astype(float))
     assert outputs[0].shape == read_image(photo_file).shape == (45, 61, 3)
     assert np.abs(outputs[0] - outputs[1]).mean() > 5
@@ -132,6 +137,37 @@ def test_folder_input_stylises_every_image(capsys, tmp_path, weights_file, style
     )
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.jpg"]
+    assert err.splitlines()[-1].startswith(f"realtime: wrote 2 images to {tmp_path / 'out'} by msgnet in ")
+
+
+def test_several_inputs_to_an_image_file_name_are_refused(capsys, tmp_path, weights_file, photo_file):
+    second = tmp_path / "second.png"
+    Image.fromarray(photo(24, 32)).save(second)
+    out = tmp_path / "single.jpg"
+    code, _, err = run(capsys, "image", photo_file, second, "-o", out, "--style", "style0", "--weights", weights_file)
+    assert code == 2 and "several inputs need a folder for -o" in one_error_line(err)
+    assert not out.exists()
+
+
+def test_auto_says_when_the_generator_paints_a_painting_for_want_of_a_vgg(
+    capsys, tmp_path, photo_file, style_images, monkeypatch
+):
+    monkeypatch.setattr(realtime.stills, "torchvision_vgg16_cached", lambda: False)
+    out = tmp_path / "o.png"
+    code, _, err = run(capsys, "image", photo_file, "-o", out, "--style", style_images[0], "--device", "cpu")
+    assert code == 0, err
+    assert "WCT would follow it more closely but needs a VGG16 (--vgg PATH" in err
+    assert "by msgnet" in err.splitlines()[-1] and out.is_file()
+
+
+def test_notes_from_loading_are_printed_once(capsys):
+    notes = BuildNotes()
+    for message in ("CPU runtime: OpenVINO f32", "compiling for 320×240", "CPU runtime: OpenVINO f32"):
+        notes(message)
+    assert capsys.readouterr().err.splitlines() == [
+        "realtime: CPU runtime: OpenVINO f32",
+        "realtime: compiling for 320×240",
+    ]
 
 
 def test_a_bad_file_in_a_batch_is_reported_and_the_rest_done(capsys, tmp_path, weights_file, style_images):
@@ -428,3 +464,27 @@ def test_the_api_names_load_on_first_use():
     assert realtime.Stylizer.__module__ == "realtime.runtimes.stylizer"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         realtime.nope  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("argv", "wanted"),
+    [
+        (["image", "{photo}", "-o", "{out}", "--method", "wct", "--style", "{style}"], "VGG16"),
+        (["image", "{photo}", "-o", "{out}", "--refine", "--style", "{style}", "--weights", "{weights}"], "VGG16"),
+        (["gatys", "{photo}", "-o", "{out}", "--style", "{style}", "--steps", "1"], "VGG19 or VGG16"),
+    ],
+)
+def test_offline_every_vgg_user_says_the_same_thing(
+    capsys, tmp_path, weights_file, photo_file, style_images, monkeypatch, argv, wanted
+):
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torchvision.models, "vgg16", offline)
+    monkeypatch.setattr(torchvision.models, "vgg19", offline)
+    out = tmp_path / "o.png"
+    values = {"photo": photo_file, "out": out, "style": style_images[0], "weights": weights_file}
+    code, _, err = run(capsys, *(arg.format(**values) for arg in argv))
+    line = one_error_line(err)
+    assert code == 2 and not out.exists()
+    assert f"no {wanted} at hand" in line and "--vgg PATH" in line and "torch.save(torchvision.models.vgg16" in line

@@ -273,7 +273,16 @@ def test_reader_rejects_bad_inputs_with_one_clear_line(tmp_path):
         chunk.sample_rate, chunk.pts = AUDIO_RATE, 0
         out.mux(sound.encode(chunk))
         out.mux(sound.encode(None))
-    cases = {"missing.mp4": "no such file", "junk.mp4": "not a video file", "song.m4a": "audio only", ".": "folder"}
+    for name, encoder in (("photo.mp4", ".jpg"), ("picture.mkv", ".png")):  # stills renamed: FFmpeg opens them
+        (tmp_path / name).write_bytes(cv2.imencode(encoder, photo())[1].tobytes())
+    cases = {
+        "missing.mp4": "no such file",
+        "junk.mp4": "not a video file",
+        "song.m4a": "audio only",
+        ".": "folder",
+        "photo.mp4": "is a still image .*, not a video",
+        "picture.mkv": "is a still image .*, not a video",
+    }
     for name, message in cases.items():
         with pytest.raises(RealtimeError, match=message) as info:
             VideoReader(tmp_path / name)
@@ -402,10 +411,12 @@ def test_rotated_input_gives_an_upright_output(tmp_path, stylizer):
 
 def test_video_bad_inputs_exit_2_with_one_line_and_no_output(capsys, tmp_path, clip, weights_file):
     (tmp_path / "junk.mp4").write_bytes(b"garbage" * 100)
+    (tmp_path / "photo.mp4").write_bytes(cv2.imencode(".jpg", photo())[1].tobytes())
     before = clip.read_bytes()
     cases = [
         (tmp_path / "missing.mp4", tmp_path / "o1.mp4", "no such file"),
         (tmp_path / "junk.mp4", tmp_path / "o2.mp4", "not a video file"),
+        (tmp_path / "photo.mp4", tmp_path / "o5.mp4", "is a still image"),
         (clip, clip, "would replace the input"),
         (clip, tmp_path / "nowhere" / "o3.mp4", "does not exist"),
         (clip, tmp_path / "o4.xyz", "video format"),

@@ -98,12 +98,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _run_image(args: argparse.Namespace) -> int:
-    from realtime.stills import choose_method, plan_jobs, stylize_file
+    from realtime.stills import choose_method, is_image_source, plan_jobs, stylize_file
 
     if args.json and args.output == "-":
         raise RealtimeError("--json and -o - both want standard output; choose one")
     msgnet_asked = bool(args.refine) or args.weights is not None or args.model != STILLS_MODEL
-    args.method = choose_method(args.method, args.style, args.vgg, msgnet_asked)
+    asked, args.method = args.method, choose_method(args.method, args.style, args.vgg, msgnet_asked)
+    paintings = all(is_image_source(spec.source) for spec in args.style)
+    if asked == "auto" and args.method == "msgnet" and paintings and not msgnet_asked:
+        print(
+            "realtime: note: the generator paints this painting; WCT would follow it more closely but needs a VGG16 "
+            "(--vgg PATH; the README's VGG16 section has the one-line save)",
+            file=sys.stderr,
+        )
     if args.refine and args.method != "msgnet":
         raise RealtimeError(f"--refine fits MSG-Net's style targets; --method {args.method} does not use them")
     jobs = plan_jobs(args.inputs, args.output)
@@ -145,7 +152,20 @@ def _run_image(args: argparse.Namespace) -> int:
             "failed": failures,
         }
         print(json.dumps(summary, indent=2))
+    else:
+        print(_summary(results, failures, args), file=sys.stderr)
     return 2 if failures else 0
+
+
+def _summary(results: list, failures: list[dict[str, str]], args: argparse.Namespace) -> str:
+    """One line of what was written: a file, or how many went into the folder."""
+    seconds = sum(r.seconds for r in results)
+    if len(results) == 1 and not failures:
+        result = results[0]
+        where = "standard output" if result.output == "-" else result.output
+        return f"realtime: wrote {where} ({result.width}×{result.height}) by {args.method} in {seconds:.1f} s"
+    failed = f"; {len(failures)} failed" if failures else ""
+    return f"realtime: wrote {len(results)} images to {args.output} by {args.method} in {seconds:.1f} s{failed}"
 
 
 Method = tuple[Any, int, float, dict[str, Any]]  # renderer, working size, strength left to blend, JSON facts

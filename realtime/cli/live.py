@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from realtime.atomic import refuse_overwrite
 from realtime.cli.options import (
+    BuildNotes,
     add_model_options,
     add_refine_options,
     add_style_options,
-    build_note,
     positive_float,
     positive_int,
     stabilize_strength,
@@ -219,7 +219,7 @@ def _run_live(args: argparse.Namespace) -> int:
             args.weights,
             args.device,
             args.style_size,
-            build_note,
+            BuildNotes(),
             args.model,
             args.size,
             stroke=args.stroke,
@@ -293,7 +293,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     setup = load_live(
         args.weights,
         args.device,
-        on_build=build_note,
+        on_build=BuildNotes(),
         model=args.model,
         working_size=args.size,
         keyframes=args.keyframes,

@@ -184,6 +184,14 @@ def add_refine_options(parser: argparse.ArgumentParser, vgg: bool = True, auto: 
         )
 
 
-def build_note(message: str) -> None:
-    """The fast generator's compile messages (seconds, once per working size), printed above any progress bar."""
-    tqdm.write(f"realtime: {message}", file=sys.stderr)
+class BuildNotes:
+    """A command's notes from loading and compiling generators (seconds, once per working size), printed above
+    any progress bar, each once: a command that times one model and keeps another hears the same runtime twice."""
+
+    def __init__(self) -> None:
+        self._said: set[str] = set()
+
+    def __call__(self, message: str) -> None:
+        if message not in self._said:
+            self._said.add(message)
+            tqdm.write(f"realtime: {message}", file=sys.stderr)

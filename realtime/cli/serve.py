@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from realtime.cli.options import add_model_options, build_note, non_negative_int, positive_int
+from realtime.cli.options import BuildNotes, add_model_options, non_negative_int, positive_int
 from realtime.errors import RealtimeError
 from realtime.live.settings import DEFAULT_WORKING_SIZE
 from realtime.model.styles import DEFAULT_STYLE_SIZE
@@ -101,7 +101,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     size = args.size or default_working_size("cpu")  # the size the model choice is timed at, on a CPU
     # Viewers share one generator batching their newest frames; keyframes are a single window's.
     stylizer = load_live(
-        args.weights, args.device, args.style_size, build_note, args.model, size, keyframes="off"
+        args.weights, args.device, args.style_size, BuildNotes(), args.model, size, keyframes="off"
     ).stylizer
     server = StyleServer(stylizer, options)
     server.warm_up()

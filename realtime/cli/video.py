@@ -7,10 +7,10 @@ import json
 import sys
 
 from realtime.cli.options import (
+    BuildNotes,
     add_model_options,
     add_refine_options,
     add_style_options,
-    build_note,
     fade_seconds,
     non_negative_int,
     positive_int,
@@ -86,7 +86,7 @@ def _run_video(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     optimize = FastSettings.compiled_for(device) if args.compile else None
     stylizer = Stylizer.load(
-        args.weights, str(device), args.style_size, optimize=optimize, on_build=build_note, model=args.model
+        args.weights, str(device), args.style_size, optimize=optimize, on_build=BuildNotes(), model=args.model
     )
     stylizer.strength = args.strength
     stylizer.stroke = args.stroke

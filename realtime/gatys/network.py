@@ -8,13 +8,7 @@ from pathlib import Path
 from realtime.errors import RealtimeError
 from realtime.gatys.settings import POOLS
 from realtime.perceptual.layers import ARCHITECTURES
-from realtime.perceptual.vgg import VGGFeatures, read_state_dict
-
-# The one line that turns torchvision's ImageNet VGG16 into a file --vgg takes, on any machine with a network.
-VGG_FILE_RECIPE = (
-    "python -c \"import torch, torchvision; torch.save(torchvision.models.vgg16(weights='IMAGENET1K_V1')"
-    ".features.state_dict(), 'vgg16_features.pth')\""
-)
+from realtime.perceptual.vgg import VGGFeatures, missing_vgg, read_state_dict
 
 
 @dataclass(frozen=True)
@@ -40,12 +34,7 @@ class LossNetwork:
                 return cls(VGGFeatures.load(None, candidate, pool), candidate, pool, "torchvision")
             except RealtimeError:
                 continue
-        wanted = arch.upper() if arch else "VGG19 or VGG16"
-        raise RealtimeError(
-            f"no VGG loss network: torchvision could not download its ImageNet {wanted} weights; connect once so "
-            f"torchvision can cache them, or pass --vgg PATH, a vgg16/vgg19 features state dict saved on a "
-            f"machine that can download them: {VGG_FILE_RECIPE}"
-        )
+        raise missing_vgg(arch.upper() if arch else "VGG19 or VGG16", "the download failed")
 
     @classmethod
     def _load_file(cls, path: Path, arch: str | None, pool: str) -> LossNetwork:

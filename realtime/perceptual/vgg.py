@@ -114,16 +114,28 @@ class VGGFeatures(nn.Module):
         return out
 
 
+# The one line that turns torchvision's ImageNet VGG16 into a file --vgg takes, on any machine with a network.
+VGG_FILE_RECIPE = (
+    "python -c \"import torch, torchvision; torch.save(torchvision.models.vgg16(weights='IMAGENET1K_V1')"
+    ".features.state_dict(), 'vgg16_features.pth')\""
+)
+
+
+def missing_vgg(wanted: str, reason: str) -> RealtimeError:
+    """The one message, wherever a VGG is needed and cannot be had: what is missing, why, and the way out."""
+    return RealtimeError(
+        f"no {wanted} at hand: torchvision could not download its ImageNet weights ({reason}); pass --vgg PATH, a "
+        f"features state dict saved once where the download works: {VGG_FILE_RECIPE}"
+    )
+
+
 def _download(arch: str) -> nn.Sequential:
     models = _torchvision_models()
     weights = {"vgg16": models.VGG16_Weights, "vgg19": models.VGG19_Weights}[arch]
     try:
         return getattr(models, arch)(weights=weights.IMAGENET1K_V1).features
     except Exception as exc:  # noqa: BLE001 - torchvision raises URLError, HTTPError, RuntimeError… for a failed download
-        raise RealtimeError(
-            f"could not get torchvision's ImageNet {arch} weights ({type(exc).__name__}); "
-            "pass a local VGG state dict with --vgg PATH"
-        ) from None
+        raise missing_vgg(arch.upper(), type(exc).__name__) from None
 
 
 def read_state_dict(path: Path) -> dict[str, Tensor]:

@@ -21,6 +21,11 @@ from realtime.video.ffmpeg import ffmpeg_path, ffmpeg_reason, ffmpeg_reasons
 _FALLBACK_FPS = Fraction(25)
 
 
+def _is_still(demuxer: str) -> bool:
+    """FFmpeg opens a lone JPEG or PNG as a one-frame sequence, whatever its name; a video renamed nothing."""
+    return demuxer == "image2" or demuxer.endswith("_pipe")
+
+
 @dataclass(frozen=True)
 class VideoFrame:
     """One decoded frame: upright H×W×3 uint8 RGB, its presentation time and duration in seconds."""
@@ -47,6 +52,11 @@ class VideoReader(AbstractContextManager):
         except (av.FFmpegError, OSError, ValueError) as exc:
             raise RealtimeError(f"{self.path} is not a video file FFmpeg can read ({ffmpeg_reason(exc)})") from None
         try:
+            if _is_still(self._container.format.name):
+                raise RealtimeError(
+                    f"{self.path} is a still image ({self._container.format.long_name}), not a video: "
+                    "`realtime image` stylises stills"
+                )
             self._stream = self._video_stream()
             self._stream.thread_type = "AUTO"
             self.rate = self._stream.average_rate or self._stream.guessed_rate or _FALLBACK_FPS
