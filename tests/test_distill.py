@@ -177,6 +177,19 @@ def test_a_checkpoint_of_another_shape_is_refused(tmp_path, teacher_file, folder
         other.resume(tmp_path / "student.ckpt.pt")
 
 
+def test_a_student_refuses_what_it_cannot_train_on(tmp_path, teacher_file, folders):
+    paint(tmp_path / "set", teacher_file, folders)
+    data = StudentData(PictureSet(tmp_path / "set"), style_side=32)
+    teacher = load_weights(teacher_file)
+    with pytest.raises(RealtimeError, match="--crop 48 is larger than the pictures' side, 32"):
+        Distiller(config(tmp_path, crop=48), data, teacher, None)
+    with pytest.raises(RealtimeError, match="built-in styles are not those of the teacher"):
+        Distiller(config(tmp_path), data, make_weights(styles=3), None)
+    student = Distiller(config(tmp_path), data, teacher, None)
+    with pytest.raises(RealtimeError, match="has a trunk of 64 channels, the student 32"):
+        student.start_from(make_weights(ngf=16))
+
+
 def test_realtime_distill_paints_trains_and_writes_the_student(tmp_path, teacher_file, folders, capsys):
     args = [
         "distill", "--pictures", str(tmp_path / "set"), "--out", str(tmp_path / "fast.safetensors"),
@@ -197,7 +210,12 @@ def test_realtime_distill_paints_trains_and_writes_the_student(tmp_path, teacher
 
 @pytest.mark.parametrize(
     ("extra", "message"),
-    [(["--shape", "8,1"], "--shape takes 5 numbers"), (["--texture-crop", "16"], "--texture-crop and --style-side")],
+    [
+        (["--shape", "8,1"], "--shape takes 5 numbers"),
+        (["--shape", "8,1,6,3,2"], "width a multiple of 4"),
+        (["--per-photo", "1,2,3"], "--per-photo takes two numbers"),
+        (["--texture-crop", "16"], "--texture-crop and --style-side"),
+    ],
 )
 def test_realtime_distill_refuses_bad_settings_in_one_line(tmp_path, extra, message, capsys):
     args = ["distill", "--pictures", str(tmp_path), "--out", str(tmp_path / "s.safetensors"), *extra]

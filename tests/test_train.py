@@ -540,3 +540,12 @@ def test_ratio_loss_is_the_style_ratio_and_content_change_of_each_sample(folders
     assert scores["style"] == pytest.approx(scores["ratio"], rel=1e-4)  # equal layer weights: the same yardstick
     assert scores["content"] == pytest.approx(scores["content_change"], rel=1e-6)
     assert scores["loss"] == pytest.approx(scores["content"] + 5 * scores["style"], rel=1e-5)
+
+
+def test_a_checkpoint_from_before_the_unshuffle_option_resumes_with_its_model_named(folders):
+    training = make_training(folders, steps=1)
+    training.run(progress=False)
+    state = load_checkpoint(training.config.checkpoint)
+    del state["config"]["unshuffle"]  # as checkpoints written before the option were
+    config = resolve_config({**training.config.shape(), "steps": 2}, training.config.checkpoint, state)
+    assert config.unshuffle == 0 and config.steps == 2

@@ -267,3 +267,12 @@ def test_a_file_in_the_working_folder_wins_over_a_shipped_name(tmp_path, monkeyp
     monkeypatch.setattr(realtime.model.weights, "shipped_folder", lambda: shipped)
     monkeypatch.chdir(tmp_path)
     assert load_weights("mine.safetensors").bank.names() == ["style0"]
+
+
+def test_a_missing_fast_model_falls_back_to_the_light_one_not_the_full_one(tmp_path, monkeypatch):
+    full, light = tmp_path / "full.safetensors", tmp_path / "light.safetensors"
+    save_weights(make_weights(ngf=8), full)
+    save_weights(make_weights(ngf=4), light)
+    _ship(monkeypatch, {"full": full, "light": light})
+    with pytest.warns(UserWarning, match=r"no trained fast model ships with this version yet: using the light model"):
+        assert resolve_weights(None, "fast", "cpu").source == str(light)

@@ -105,12 +105,7 @@ def _run_image(args: argparse.Namespace) -> int:
     msgnet_asked = bool(args.refine) or args.weights is not None or args.model != STILLS_MODEL
     asked, args.method = args.method, choose_method(args.method, args.style, args.vgg, msgnet_asked)
     paintings = all(is_image_source(spec.source) for spec in args.style)
-    if asked == "auto" and args.method == "msgnet" and paintings and not msgnet_asked:
-        print(
-            "realtime: note: the generator paints this painting; WCT would follow it more closely but needs a VGG16 "
-            "(--vgg PATH; the README's VGG16 section has the one-line save)",
-            file=sys.stderr,
-        )
+    for_want_of_vgg = asked == "auto" and args.method == "msgnet" and paintings and not msgnet_asked
     if args.refine and args.method != "msgnet":
         raise RealtimeError(f"--refine fits MSG-Net's style targets; --method {args.method} does not use them")
     jobs = plan_jobs(args.inputs, args.output)
@@ -153,6 +148,12 @@ def _run_image(args: argparse.Namespace) -> int:
         }
         print(json.dumps(summary, indent=2))
     else:
+        if for_want_of_vgg and results:
+            print(
+                "realtime: note: the generator painted this painting; WCT would follow it more closely but needs a "
+                "VGG16 (--vgg PATH; the README's VGG16 section has the one-line save)",
+                file=sys.stderr,
+            )
         print(_summary(results, failures, args), file=sys.stderr)
     return 2 if failures else 0
 

@@ -84,6 +84,12 @@ class Distiller:
         vgg: VGGFeatures | None,
         device: torch.device | str = "cpu",
     ) -> None:
+        side = data.photos.shape[1]
+        if config.crop > side:
+            raise RealtimeError(f"--crop {config.crop} is larger than the pictures' side, {side}: lower it")
+        names = [data.styles[i].name for i in data.builtins]
+        if names != teacher.bank.names():
+            raise RealtimeError(f"the picture set's built-in styles are not those of the teacher {teacher.source}")
         self.config = config
         self.data = data
         self.device = torch.device(device)
@@ -126,10 +132,21 @@ class Distiller:
         names = weights.bank.names()
         if not names:
             raise RealtimeError(f"{weights.source} has no built-in styles to fit the student's start with")
+        if weights.model.target_channels != self.model.target_channels:
+            raise RealtimeError(
+                f"{weights.source} has a trunk of {weights.model.target_channels} channels, the student "
+                f"{self.model.target_channels}: it cannot start as it"
+            )
         targets = torch.stack([weights.bank[name] for name in names]).to(self.device)
         photos = self.data.photos[self.data.train]
         copied = warm_start(
-            self.model, weights.model.to(self.device), photos, targets, seed=self.config.seed, progress=progress
+            self.model,
+            weights.model.to(self.device),
+            photos,
+            targets,
+            crop=self.config.crop,
+            seed=self.config.seed,
+            progress=progress,
         )
         self.bank.data.copy_(self._encoded_bank())
         return copied
@@ -258,8 +275,6 @@ class Distiller:
         teacher = self.teacher.weights
         names = [self.data.styles[i].name for i in self.data.builtins]
         bank = dict(zip(names, self.bank.detach().cpu()))
-        if names != teacher.bank.names():
-            raise RealtimeError("the picture set's built-in styles are not the teacher's")
         training = {
             "trained": True,
             "method": "distillation",

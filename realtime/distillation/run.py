@@ -56,6 +56,8 @@ def distill(
     if teacher_weights is None:
         raise RealtimeError("no teacher: no full model ships with this version; pass --teacher WEIGHTS")
     pictures = PictureSet(config.pictures)
+    if content and size < config.crop:
+        raise RealtimeError(f"--size {size} is smaller than --crop {config.crop}: the student's crops come from them")
     if content:
         if not styles:
             raise RealtimeError("painting the teacher's pictures needs --styles DIR, the built-in styles' pictures")

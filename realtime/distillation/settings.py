@@ -85,6 +85,13 @@ class DistillConfig:
             ),
             (set(self.texture_layers) <= set(STYLE_LAYERS), f"texture layers are among {', '.join(STYLE_LAYERS)}"),
             (min(self.val_every, self.checkpoint_every) >= 1, "--val-every and --checkpoint-every must be 1 or more"),
+            (
+                all(value >= 1 for name, value in self.shape.items() if name != "unshuffle")
+                and self.shape["width"] % 4 == 0
+                and self.shape["out_kernel"] % 2 == 1
+                and self.shape.get("unshuffle", 0) in (0, 2),
+                f"--shape: positive numbers, width a multiple of 4, out_kernel odd, unshuffle 0 or 2; got {self.shape}",
+            ),
         ]
         for ok, message in checks:
             if not ok:

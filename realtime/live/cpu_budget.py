@@ -197,7 +197,13 @@ def _every_frame(
     `why` where a model was chosen, else only where the size moved from `size`."""
     chosen = largest_size_within(budget, size, ms, stroke, lowest)
     if on_build is not None and (why or chosen != size):
-        grown = "leaves this CPU time for a sharper picture" if chosen > size else "is too slow to be live"
+        grown = (
+            "leaves this CPU time for a sharper picture"
+            if chosen > size
+            else "is too slow to be live"
+            if chosen < size or ms > budget
+            else "fits the frame budget"
+        )
         where = f"working size {chosen}: {ms:.0f} ms a frame at {size} {grown} (--size sets it)"
         on_build(f"{why}, at {where}" if why else where)
     return LiveSetup(stylizer, chosen)
@@ -229,7 +235,7 @@ class LiveChoice:
         if self.keyframes == "on":
             return LiveSetup(full, size, keyframes=True)
         carried = self.keyframes == "auto"
-        ms = frame_ms(full, size, give_up_ms=2 * KEYFRAME_MAX_MS if carried else float("inf"))
+        ms = frame_ms(full, size, give_up_ms=2 * KEYFRAME_MAX_MS if carried else 2000.0 / self.min_fps)
         if ms * self.min_fps <= 1000.0 and (ms <= self.budget or not carried):
             if self.working_size is not None:
                 return LiveSetup(full, self.working_size)

@@ -224,7 +224,9 @@ def resolve_weights(path: str | Path | None = None, model: str = "auto", device:
     shipped = shipped_weights(chosen)
     if shipped is not None:
         return shipped
-    others = [name for name in MODELS if name != chosen and shipped_weights_path(name) is not None]
+    # The nearest in cost first: who asked for a small model on a CPU keeps a small one.
+    nearest = {"full": ("light", "fast"), "light": ("fast", "full"), "fast": ("light", "full")}[chosen]
+    others = [name for name in nearest if shipped_weights_path(name) is not None]
     if others:
         warnings.warn(
             f"no trained {chosen} model ships with this version yet: using the {others[0]} model", stacklevel=2

@@ -10,7 +10,7 @@ from typing import Any
 from realtime.atomic import check_output_folder
 from realtime.errors import RealtimeError
 from realtime.imaging.sizes import MIN_SIDE, SIZE_MULTIPLE
-from realtime.model.shapes import MODELS
+from realtime.model.shapes import MODELS, SHAPE_DEFAULTS
 from realtime.perceptual.layers import STYLE_LAYERS
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
@@ -191,10 +191,10 @@ def resolve_config(
     values = dict(state["config"]) if state is not None else {}
     if state is not None:
         for name in SHAPE_OPTIONS:
-            if name in options and options[name] != values.get(name):
+            saved = values.get(name, SHAPE_DEFAULTS.get(name))  # older checkpoints predate some shape options
+            if name in options and options[name] != saved:
                 raise RealtimeError(
-                    f"the checkpoint is a generator with {name}={values.get(name)}; "
-                    f"it cannot continue as {name}={options[name]}"
+                    f"the checkpoint is a generator with {name}={saved}; it cannot continue as {name}={options[name]}"
                 )
         values.pop("checkpoint", None)
         values.pop("log", None)
