@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import make_weights
+from conftest import make_weights, photo
 
 from realtime.cli import main
 from realtime.errors import RealtimeError
@@ -767,6 +767,7 @@ def test_cli_live_sigterm_finalises_the_recording_and_exits_143(clip, tmp_path, 
         ("99999999999999999999", "no camera at index 99999999999999999999"),
         ("missing.mp4", "no such video file: missing.mp4"),
         ("{notvideo}", "as a video"),
+        ("{still}", "is a still image (JPEG) named as a video"),
         ("", "--source is empty"),
     ],
 )
@@ -774,7 +775,9 @@ def test_cli_bad_source_is_one_line_and_exit_2(source, expected, tmp_path, weigh
     """capfd: FFmpeg's and OpenCV's own lines (written to fd 2 by C code) must not come before ours."""
     not_video = tmp_path / "notes.mp4"
     not_video.write_text("hello")
-    source = source.format(notvideo=not_video)
+    still = tmp_path / "photo.mp4"
+    still.write_bytes(cv2.imencode(".jpg", photo())[1].tobytes())
+    source = source.format(notvideo=not_video, still=still)
     code = main(["live", "--source", source, "--no-window", "--weights", str(weights_file)])
     err = capfd.readouterr().err
     assert code == 2 and expected in err and len(err.strip().splitlines()) == 1

@@ -92,6 +92,16 @@ def sample_image(name: str) -> np.ndarray:
     return _to_rgb8(Image.fromarray(pixels))
 
 
+def still_image_format(path: str | Path) -> str | None:
+    """The format of a file that holds one picture (JPEG, PNG, …) whatever its name, else None: FFmpeg and
+    OpenCV open a lone picture renamed .mp4 as a one-frame video, which a user almost never means."""
+    try:
+        with Image.open(path) as picture:
+            return None if getattr(picture, "is_animated", False) else picture.format
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
+
+
 def _decode(stream: BinaryIO, name: str, max_side: int) -> np.ndarray:
     try:
         with Image.open(stream) as img:

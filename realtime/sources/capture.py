@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from realtime.errors import RealtimeError
+from realtime.imaging.images import IMAGE_SUFFIXES, still_image_format
 
 # OpenCV's FFmpeg prints its own lines ("moov atom not found", "Connection refused") before our one-line
 # error says the same; it reads this when it first opens a capture. A user's own setting wins.
@@ -266,6 +267,9 @@ class VideoCaptureSource(FrameSource):
                 raise RealtimeError(f"no such video file: {source} (for a camera pass its index, e.g. --source 0)")
             if path.is_dir():
                 raise RealtimeError(f"expected a video file or camera index, got a folder: {source}")
+            still = still_image_format(path)
+            if still is not None and path.suffix.lower() not in IMAGE_SUFFIXES:  # a picture by its name plays on
+                raise RealtimeError(f"{source} is a still image ({still}) named as a video")
         self._cap = self._open()
         first = self._cap.read()
         if not first[0]:

@@ -16,14 +16,10 @@ import av
 import numpy as np
 
 from realtime.errors import RealtimeError
+from realtime.imaging.images import still_image_format
 from realtime.video.ffmpeg import ffmpeg_path, ffmpeg_reason, ffmpeg_reasons
 
 _FALLBACK_FPS = Fraction(25)
-
-
-def _is_still(demuxer: str) -> bool:
-    """FFmpeg opens a lone JPEG or PNG as a one-frame sequence, whatever its name; a video renamed nothing."""
-    return demuxer == "image2" or demuxer.endswith("_pipe")
 
 
 @dataclass(frozen=True)
@@ -44,6 +40,11 @@ class VideoReader(AbstractContextManager):
             raise RealtimeError(f"no such file: {self.path}")
         if self.path.is_dir():
             raise RealtimeError(f"expected a video file, got a folder: {self.path}")
+        still = still_image_format(self.path)
+        if still is not None:
+            raise RealtimeError(
+                f"{self.path} is a still image ({still}), not a video: `realtime image` stylises stills"
+            )
         try:
             with ffmpeg_reasons():
                 self._container = av.open(ffmpeg_path(self.path))
@@ -52,11 +53,6 @@ class VideoReader(AbstractContextManager):
         except (av.FFmpegError, OSError, ValueError) as exc:
             raise RealtimeError(f"{self.path} is not a video file FFmpeg can read ({ffmpeg_reason(exc)})") from None
         try:
-            if _is_still(self._container.format.name):
-                raise RealtimeError(
-                    f"{self.path} is a still image ({self._container.format.long_name}), not a video: "
-                    "`realtime image` stylises stills"
-                )
             self._stream = self._video_stream()
             self._stream.thread_type = "AUTO"
             self.rate = self._stream.average_rate or self._stream.guessed_rate or _FALLBACK_FPS
