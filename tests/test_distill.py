@@ -22,17 +22,10 @@ from realtime.imaging.frames import center_crop, frame_to_tensor
 from realtime.imaging.images import sample_image
 from realtime.model.msgnet import MSGNet
 from realtime.model.shapes import MODELS
-from realtime.model.weights import load_weights, save_weights, shipped_weights
+from realtime.model.weights import load_weights, shipped_weights
 from realtime.runtimes.stylizer import Stylizer
 
 SHAPE = {"ngf": 8, "n_blocks": 1, "width": 8, "out_kernel": 3, "unshuffle": 2}
-
-
-@pytest.fixture
-def teacher_file(tmp_path: Path) -> Path:
-    path = tmp_path / "teacher.safetensors"
-    save_weights(make_weights(), path)
-    return path
 
 
 @pytest.fixture
@@ -50,8 +43,8 @@ def folders(tmp_path: Path) -> dict[str, Path]:
     return found
 
 
-def paint(folder: Path, teacher_file: Path, folders: dict[str, Path], seed: int = 0) -> PictureSet:
-    teacher = Stylizer(load_weights(teacher_file), "cpu")
+def paint(folder: Path, weights_file: Path, folders: dict[str, Path], seed: int = 0) -> PictureSet:
+    teacher = Stylizer(load_weights(weights_file), "cpu")
     styles = picture_styles(teacher.weights.bank.names(), folders["styles"], folders["paintings"], holdout=0)
     pictures = PictureSet(folder)
     photos = sorted(folders["content"].iterdir())
@@ -70,16 +63,16 @@ def test_every_photo_gets_its_pictures_and_every_style_its_share():
 
 
 def test_the_teachers_pictures_are_its_own_and_a_second_run_paints_only_what_is_missing(
-    tmp_path, teacher_file, folders
+    tmp_path, weights_file, folders
 ):
-    pictures = paint(tmp_path / "set", teacher_file, folders)
+    pictures = paint(tmp_path / "set", weights_file, folders)
     samples = pictures.load()
     assert samples["photos"].shape == samples["pictures"].shape == (18, 32, 32, 3)
     assert samples["photos"].dtype == torch.uint8
     styles, style_frames = pictures.styles()
     assert [s.builtin for s in styles] == [True, True, False, False] and style_frames[2].shape == (20, 28, 3)
     # One sample, painted again by the teacher: the same picture.
-    teacher = Stylizer(load_weights(teacher_file), "cpu")
+    teacher = Stylizer(load_weights(weights_file), "cpu")
     index = 5
     style = styles[int(samples["style_ids"][index])]
     source = style.name if style.builtin else str(folders["paintings"] / f"{style.name}.png")
@@ -99,10 +92,10 @@ def _styles(folders: dict[str, Path], teacher: Stylizer) -> list[PictureStyle]:
     return picture_styles(teacher.weights.bank.names(), folders["styles"], folders["paintings"], holdout=0)
 
 
-def test_a_folder_painted_for_other_settings_is_refused(tmp_path, teacher_file, folders):
-    paint(tmp_path / "set", teacher_file, folders)
+def test_a_folder_painted_for_other_settings_is_refused(tmp_path, weights_file, folders):
+    paint(tmp_path / "set", weights_file, folders)
     with pytest.raises(RealtimeError, match="other photos, styles or settings"):
-        paint(tmp_path / "set", teacher_file, folders, seed=1)
+        paint(tmp_path / "set", weights_file, folders, seed=1)
 
 
 def test_built_in_styles_need_their_pictures(tmp_path, folders):
@@ -130,11 +123,11 @@ def config(tmp_path: Path, **changes) -> DistillConfig:
     return DistillConfig(**values)
 
 
-def test_the_student_learns_to_paint_like_its_teacher(tmp_path, teacher_file, folders):
-    paint(tmp_path / "set", teacher_file, folders)
+def test_the_student_learns_to_paint_like_its_teacher(tmp_path, weights_file, folders):
+    paint(tmp_path / "set", weights_file, folders)
     data = StudentData(PictureSet(tmp_path / "set"), style_side=32)
     student = Distiller(
-        config(tmp_path, texture_weight=0.1, texture_every=2), data, load_weights(teacher_file), tiny_vgg()
+        config(tmp_path, texture_weight=0.1, texture_every=2), data, load_weights(weights_file), tiny_vgg()
     )
     before = student.validate()
     assert student.run(progress=False) == "finished"
@@ -151,10 +144,10 @@ def test_the_student_learns_to_paint_like_its_teacher(tmp_path, teacher_file, fo
     assert stylizer(photo(40, 52)).shape == (40, 52, 3)
 
 
-def test_a_resumed_run_continues_where_it_stopped(tmp_path, teacher_file, folders):
-    paint(tmp_path / "set", teacher_file, folders)
+def test_a_resumed_run_continues_where_it_stopped(tmp_path, weights_file, folders):
+    paint(tmp_path / "set", weights_file, folders)
     data = StudentData(PictureSet(tmp_path / "set"), style_side=32)
-    teacher = load_weights(teacher_file)
+    teacher = load_weights(weights_file)
     whole = Distiller(config(tmp_path, steps=6, checkpoint=str(tmp_path / "whole.pt")), data, teacher, None)
     whole.run(progress=False)
     first = Distiller(config(tmp_path, steps=6), data, teacher, None)
@@ -167,20 +160,20 @@ def test_a_resumed_run_continues_where_it_stopped(tmp_path, teacher_file, folder
         assert torch.allclose(a, b, atol=1e-5)
 
 
-def test_a_checkpoint_of_another_shape_is_refused(tmp_path, teacher_file, folders):
-    paint(tmp_path / "set", teacher_file, folders)
+def test_a_checkpoint_of_another_shape_is_refused(tmp_path, weights_file, folders):
+    paint(tmp_path / "set", weights_file, folders)
     data = StudentData(PictureSet(tmp_path / "set"), style_side=32)
-    teacher = load_weights(teacher_file)
+    teacher = load_weights(weights_file)
     Distiller(config(tmp_path, steps=1), data, teacher, None).run(progress=False)
     other = Distiller(config(tmp_path, shape={**SHAPE, "ngf": 4}), data, teacher, None)
     with pytest.raises(RealtimeError, match="not a checkpoint of a student of shape"):
         other.resume(tmp_path / "student.ckpt.pt")
 
 
-def test_a_student_refuses_what_it_cannot_train_on(tmp_path, teacher_file, folders):
-    paint(tmp_path / "set", teacher_file, folders)
+def test_a_student_refuses_what_it_cannot_train_on(tmp_path, weights_file, folders):
+    paint(tmp_path / "set", weights_file, folders)
     data = StudentData(PictureSet(tmp_path / "set"), style_side=32)
-    teacher = load_weights(teacher_file)
+    teacher = load_weights(weights_file)
     with pytest.raises(RealtimeError, match="--crop 48 is larger than the pictures' side, 32"):
         Distiller(config(tmp_path, crop=48), data, teacher, None)
     with pytest.raises(RealtimeError, match="built-in styles are not those of the teacher"):
@@ -190,10 +183,10 @@ def test_a_student_refuses_what_it_cannot_train_on(tmp_path, teacher_file, folde
         student.start_from(make_weights(ngf=16))
 
 
-def test_realtime_distill_paints_trains_and_writes_the_student(tmp_path, teacher_file, folders, capsys):
+def test_realtime_distill_paints_trains_and_writes_the_student(tmp_path, weights_file, folders, capsys):
     args = [
         "distill", "--pictures", str(tmp_path / "set"), "--out", str(tmp_path / "fast.safetensors"),
-        "--teacher", str(teacher_file), "--content", str(folders["content"]), "--styles", str(folders["styles"]),
+        "--teacher", str(weights_file), "--content", str(folders["content"]), "--styles", str(folders["styles"]),
         "--paintings", str(folders["paintings"]), "--holdout", "1", "--size", "32", "--crop", "32",
         "--steps", "3", "--batch", "2", "--shape", "8,1,8,3,2", "--quiet",
     ]  # fmt: skip
@@ -227,9 +220,9 @@ def test_realtime_distill_refuses_bad_settings_in_one_line(tmp_path, extra, mess
     assert stopped.value.code == 2 and "--texture-every" in capsys.readouterr().err
 
 
-def test_realtime_distill_without_pictures_says_so(tmp_path, teacher_file, capsys):
+def test_realtime_distill_without_pictures_says_so(tmp_path, weights_file, capsys):
     args = ["distill", "--pictures", str(tmp_path), "--out", str(tmp_path / "s.safetensors")]
-    assert main([*args, "--teacher", str(teacher_file)]) == 2
+    assert main([*args, "--teacher", str(weights_file)]) == 2
     assert "not a folder of teacher pictures" in capsys.readouterr().err
 
 
