@@ -36,9 +36,10 @@ from bench_live import hardware
 
 from realtime.imaging.frames import resize_frame
 from realtime.imaging.images import sample_image
+from realtime.live.settings import default_working_size
 from realtime.runtimes.stylizer import Stylizer
 from realtime.serving.server import StyleServer
-from realtime.serving.settings import ServeOptions, working_size_for
+from realtime.serving.settings import ServeOptions
 
 FPS = 30
 BITS = 12  # frame number modulo 4096, then 4 check bits
@@ -251,9 +252,9 @@ def main() -> None:
     picture = resize_frame(sample_image("astronaut"), (height, width))
     print(
         f"# {hardware(stylizer.device)}, {stylizer.runtime}; camera {width}×{height} at {FPS} fps, "
-        f"working size {working_size_for(stylizer.device.type)}; {args.seconds:g} s per run after {args.warm_up:g} s"
+        f"working size {default_working_size(stylizer.device.type)}; {args.seconds:g} s per run after {args.warm_up:g} s"
     )
-    size = working_size_for(stylizer.device.type)
+    size = default_working_size(stylizer.device.type)
     print(costs(stylizer, picture, (height * size // width, size)))
     print(
         "| clients | server path | fps per client (mean, lowest) | round trip ms (median; p90 of the worst client) | "

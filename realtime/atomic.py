@@ -1,30 +1,42 @@
-"""Outputs appear whole or not at all: write beside the target, rename into place when done."""
+"""Outputs appear whole or not at all: write beside the target, rename into place when done.
+
+A process killed outright (SIGKILL, a lost machine) leaves its temporary file behind. Each writer holds a
+lock on its own temporary file while it writes, so the next writer of the same target can tell a dead
+writer's file (no lock) from a live one's and removes only the former. Where there are no such locks
+(Windows, some network filesystems), a temporary file untouched for a day counts as dead.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from realtime.errors import RealtimeError
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
+# Where no lock can tell whether a writer is alive: a day untouched is dead.
+STALE_SECONDS = 24 * 3600
+
 
 @contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it onto `path` only if the block succeeds.
 
-    Any exception, Ctrl-C included, removes the temporary file and leaves `path` as it was.
+    Any exception, Ctrl-C included, removes the temporary file and leaves `path` as it was. Temporary files
+    of the same target that a killed writer left are removed first.
     """
     target = Path(path)
     folder = _existing_folder(target)  # creating the temporary file is the writability check here
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=folder)
-    except OSError as exc:
-        raise _unwritable(folder, exc) from None
-    os.close(fd)
-    tmp = Path(tmp_name)
+    remove_leftovers(folder, [target.name])
+    fd, tmp = _locked_temp(target, folder)
     try:
         yield tmp
         os.chmod(tmp, _new_file_mode())
@@ -32,13 +44,40 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        os.close(fd)
+
+
+def _locked_temp(target: Path, folder: Path) -> tuple[int, Path]:
+    """A new temporary file beside `target`, and its descriptor holding the lock that says its writer lives.
+
+    Another writer's cleanup may lock and remove a file in the instant between its creation and our lock:
+    then our lock fails, or lands on a removed file, and a fresh name is taken.
+    """
+    while True:
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=folder)
+        except OSError as exc:
+            raise _unwritable(folder, exc) from None
+        if fcntl is None:
+            return fd, Path(name)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        except OSError:  # a filesystem without locks: there a day untouched counts as dead
+            return fd, Path(name)
+        if os.fstat(fd).st_nlink > 0:
+            return fd, Path(name)
+        os.close(fd)
 
 
 def remove_leftovers(folder: str | Path, names: Iterable[str]) -> int:
-    """Delete the temporary files `atomic_output` left in `folder` for targets called `names`; how many.
+    """Delete the temporary files that dead writers left in `folder` for targets called `names`; how many.
 
     Only a process killed outright (SIGKILL, a lost cluster node) leaves them: anything else cleans up. A
-    job that resumes into the folder calls this for the outputs it still has to write.
+    live writer's file (locked, or younger than a day where there are no locks) is never touched.
     """
     wanted = set(names)
     try:
@@ -52,9 +91,38 @@ def remove_leftovers(folder: str | Path, names: Iterable[str]) -> int:
         if not (entry.name.startswith(".") and dot and "." in stem):
             continue
         if stem.rpartition(".")[0] + rest in wanted and entry.is_file(follow_symlinks=False):
-            Path(entry.path).unlink(missing_ok=True)
-            removed += 1
+            removed += _remove_if_abandoned(entry.path)
     return removed
+
+
+def _remove_if_abandoned(path: str) -> bool:
+    """Remove the temporary file at `path` unless a live writer holds it; whether it was removed.
+
+    The lock is held while removing, so a writer that has just created the file cannot take it meanwhile.
+    """
+    try:
+        if fcntl is None:  # Windows: no locks, and an open file cannot be removed
+            if time.time() - os.stat(path).st_mtime <= STALE_SECONDS:
+                return False
+            os.unlink(path)
+            return True
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its writer is alive
+        except OSError:  # a filesystem without locks
+            if time.time() - os.fstat(fd).st_mtime <= STALE_SECONDS:
+                return False
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def check_output_folder(path: str | Path) -> Path:

@@ -27,6 +27,7 @@ from realtime.imaging.images import (
     read_image,
     write_image,
 )
+from realtime.imaging.limits import working_side
 from realtime.model.styles import StyleSpec
 from realtime.perceptual.vgg import torchvision_vgg16_cached
 from realtime.wct.settings import WCTSettings
@@ -109,11 +110,12 @@ def _output_name(source: str) -> str:
 
 
 def stylize_file(render: Render, job: Job, max_side: int = DEFAULT_IMAGE_SIZE, strength: float = 1.0) -> Result:
-    """Read, downscale to `max_side` (long side, 0 = no limit), stylise, blend with the photo by `strength`
-    (for methods that do not blend themselves), write atomically."""
+    """Read, downscale to `max_side` (long side, 0 = the input's own up to 8K), stylise, blend with the photo
+    by `strength` (for methods that do not blend themselves), write atomically."""
     start = time.perf_counter()
-    frame = read_image(job.source, max_side)
-    work = fit_long_side(frame, max_side)
+    side = working_side(max_side)
+    frame = read_image(job.source, side)
+    work = fit_long_side(frame, side)
     out = render(work)
     if strength != 1.0:
         out = np.clip(work + strength * (out.astype(np.float32) - work) + 0.5, 0, 255).astype(np.uint8)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +69,31 @@ def colourfulness(frame: np.ndarray) -> float:
     """Mean distance of an H×W×3 picture's pixels from their own grey: 0 for a grey picture."""
     pixels = frame.astype(float)
     return float(np.abs(pixels - pixels.mean(axis=2, keepdims=True)).mean())
+
+
+HUGE = 16000  # a side whose square (256 MP) is far past the app's frame ceiling
+
+
+def huge_jpeg(side: int = HUGE) -> bytes:
+    """A 16×16 JPEG whose header claims `side`×`side`: every reader must refuse it before decoding pixels."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 30, 30)).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    at = data.index(b"\xff\xc0")  # start of frame: length, precision, then height and width
+    data[at + 5 : at + 9] = struct.pack(">HH", side, side)
+    return bytes(data)
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims a huge picture: what a decompression bomb looks like to a decoder."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def save_png(path: Path, frame: np.ndarray) -> Path:

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import colourfulness, photo, save_png
+from conftest import colourfulness, huge_jpeg, photo, save_png
 from PIL import Image
 
 import realtime.runtimes.stylizer
@@ -219,6 +219,28 @@ def test_leftovers_of_a_killed_writer_are_removed(tmp_path, dataset, paintings, 
     assert not leftover.exists() and unrelated.exists()
     assert (out / "cat" / "a.png").is_file()
     assert remove_leftovers(tmp_path / "nowhere", ["a.png"]) == 0
+
+
+def test_a_rerun_removes_dead_writers_leftovers_beside_finished_outputs(tmp_path, dataset, paintings, weights_file):
+    out = tmp_path / "out"
+    common = dict(image_format="png", progress=False, **render(weights_file))
+    stylize_dataset(dataset, out, paintings, **common)
+    assert (out / "cat" / "a.png").is_file()
+    stale = [out / "cat" / ".a.k2j3l4m5.part.png", out / f".{MANIFEST_NAME.rsplit('.', 1)[0]}.x7y8z9.part.jsonl"]
+    for path in stale:
+        path.write_bytes(b"a killed writer's")
+    summary = stylize_dataset(dataset, out, paintings, **common)
+    assert summary.written == 0 and summary.skipped == 4
+    assert not any(path.exists() for path in stale)
+
+
+def test_an_image_past_the_frame_ceiling_is_an_error_row(tmp_path, dataset, paintings, weights_file):
+    (dataset / "dog" / "huge.jpg").write_bytes(huge_jpeg())
+    out = tmp_path / "out"
+    summary = stylize_dataset(dataset, out, paintings, image_format="png", progress=False, **render(weights_file))
+    row = next(r for r in rows(out) if r["input"].endswith("huge.jpg"))
+    assert row["status"] != "ok" and "the most this app takes" in row["error"]
+    assert summary.written == 4
 
 
 def test_the_command_runs_resumes_and_reports(capsys, tmp_path, dataset, paintings, weights_file):

@@ -14,12 +14,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_weights, photo, save_png
+from conftest import make_weights, photo, png_claiming, save_png
 
 from realtime.cli import main
 from realtime.model.weights import save_weights
@@ -230,18 +229,6 @@ def test_a_host_that_is_not_this_machine_gets_a_token_and_a_local_server_refuses
     assert refused.value.code == 403
 
 
-def _png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims a huge picture: what a decompression bomb looks like to a decoder."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
-
-    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
-    )
-
-
 def test_an_uploaded_painting_becomes_a_style_a_viewer_can_pick(server, clip, style_images, tmp_path):
     before = set(os.listdir(tmp_path))
     status, style = post(
@@ -274,7 +261,7 @@ def test_an_uploaded_painting_becomes_a_style_a_viewer_can_pick(server, clip, st
         (b"", "image/png", 400, "the upload is empty"),
         (b"GIF89a but not really", "image/gif", 415, "the upload is not an image"),
         (b"%PDF-1.4\n", "application/pdf", 415, "the upload is not an image"),
-        (_png_claiming(50_000, 50_000), "image/png", 413, "the most is 40,000,000"),
+        (png_claiming(50_000, 50_000), "image/png", 413, "the most is 40,000,000"),
         (b"--x\r\n", "multipart/form-data; boundary=x", 415, "not a form"),
     ],
 )

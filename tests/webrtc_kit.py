@@ -97,6 +97,8 @@ class FrameTrack(MediaStreamTrack):
         self._start: float | None = None
 
     async def recv(self) -> VideoFrame:
+        if self.readyState != "live":  # stopped: the camera was switched off
+            raise MediaStreamError
         if self._start is None:
             self._start = time.perf_counter()
         due = self._start + self.sent / self.fps

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +95,7 @@ class BatchJob:
             if (todo := tuple(o for o in task.outputs if (o.path, o.style) not in done))
         ]
         self.summary = summary = Summary(self.plan.outputs, len(done), self.manifest.path)
-        self._remove_leftovers(pending)
+        self._remove_leftovers(self.plan.tasks)  # done ones too: a retried task's killed first try leaves one
         bar = tqdm(total=self.plan.outputs - len(done), unit="img", desc="batch", file=sys.stderr, disable=not progress)
         try:
             with closing(runner.run(self.plan, pending)) as rows:
@@ -118,8 +118,8 @@ class BatchJob:
             self._remove_leftovers(pending)
         return summary
 
-    def _remove_leftovers(self, tasks: list[ImageTask]) -> None:
-        """Temporary files beside outputs still to make: what a killed worker leaves (never a whole output)."""
+    def _remove_leftovers(self, tasks: Sequence[ImageTask]) -> None:
+        """Dead writers' temporary files beside these tasks' outputs (never a whole output, never a live writer's)."""
         names: dict[Path, list[str]] = {}
         for task in tasks:
             for output in task.outputs:

@@ -26,6 +26,7 @@ from realtime.device import resolve_device
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side
 from realtime.imaging.images import read_image, write_image
+from realtime.imaging.limits import working_side
 from realtime.imaging.palette import Palette
 from realtime.runtimes.stylizer import Stylizer
 
@@ -137,10 +138,10 @@ class Pipeline:
 
     def _decode(self, task: ImageTask) -> tuple[ImageTask, np.ndarray | None, str | None]:
         try:
-            frame = read_image(self.roots.inputs / task.source, self.settings.size)
+            frame = read_image(self.roots.inputs / task.source, working_side(self.settings.size))
         except RealtimeError as exc:
             return task, None, str(exc)
-        return task, fit_long_side(frame, self.settings.size), None
+        return task, fit_long_side(frame, working_side(self.settings.size)), None
 
     def _stylize(
         self, samples: list[_Sample], writing: set[Future], pool: ThreadPoolExecutor

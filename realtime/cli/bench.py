@@ -7,8 +7,9 @@ import json
 import sys
 
 from realtime.cli.options import add_device_option, non_negative_int, positive_int
+from realtime.imaging.limits import MAX_WORKING_SIDE
 from realtime.model.shapes import MODEL_CHOICES
-from realtime.runtimes.settings import COMPILE_MODES, CPU_SIZES, CUDA_SIZES, DTYPES, MAX_SIDE, RUNTIMES, width_for
+from realtime.runtimes.settings import COMPILE_MODES, CPU_SIZES, CUDA_SIZES, DTYPES, RUNTIMES, width_for
 
 
 def _size_list(sizes: tuple[tuple[int, int], ...], heights: bool) -> str:
@@ -33,8 +34,8 @@ def sizes(text: str) -> tuple[tuple[int, int], ...]:
         )
     if min(min(size) for size in parsed) < 16:
         raise argparse.ArgumentTypeError(f"sides must be 16 or more, got '{text}'")
-    if max(max(size) for size in parsed) > MAX_SIDE:
-        raise argparse.ArgumentTypeError(f"sides must be {MAX_SIDE} or less (8K), got '{text}'")
+    if max(max(size) for size in parsed) > MAX_WORKING_SIDE:
+        raise argparse.ArgumentTypeError(f"sides must be {MAX_WORKING_SIDE} or less (8K), got '{text}'")
     return parsed
 
 

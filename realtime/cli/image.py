@@ -21,6 +21,7 @@ from realtime.cli.options import (
 from realtime.errors import RealtimeError
 from realtime.gatys.settings import DEFAULT_SIZE as GATYS_SIZE
 from realtime.imaging.images import DEFAULT_IMAGE_SIZE
+from realtime.imaging.limits import MAX_WORKING_SIDE
 from realtime.wct.settings import DEFAULT_ALPHA, DEFAULT_COARSE_SIZE, DEFAULT_DECODERS, LEVELS, MIN_COARSE_SIZE
 
 METHODS = ("auto", "msgnet", "wct", "gatys")
@@ -43,7 +44,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--size",
         type=non_negative_int,
         default=None,
-        help=f"downscale larger images to this long side (default {DEFAULT_IMAGE_SIZE}, gatys {GATYS_SIZE}; 0 = full size)",
+        help=f"downscale larger images to this long side (default {DEFAULT_IMAGE_SIZE}, gatys {GATYS_SIZE}; 0 = full size, up to {MAX_WORKING_SIDE})",
     )
     image.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     image.add_argument(
@@ -113,6 +114,11 @@ def _run_image(args: argparse.Namespace) -> int:
         refuse_overwrite(job.output, [spec.source for spec in args.style], "the style image")
     render, size, blend, about = {"msgnet": _msgnet, "wct": _wct, "gatys": _gatys}[args.method](args)
 
+    limit = (
+        f"--size {size}"
+        if 0 < size <= MAX_WORKING_SIDE
+        else f"{MAX_WORKING_SIDE} pixels, the largest the generator works at"
+    )
     results, failures = [], []
     for job in tqdm(jobs, desc="images", unit="img", disable=len(jobs) < 2, file=sys.stderr):
         try:
@@ -126,7 +132,7 @@ def _run_image(args: argparse.Namespace) -> int:
         results.append(result)
         if result.downscaled:
             tqdm.write(
-                f"realtime: note: {job.source} was larger than --size {size}; output is {result.width}×{result.height}",
+                f"realtime: note: {job.source} was larger than {limit}; output is {result.width}×{result.height}",
                 file=sys.stderr,
             )
     if args.json:

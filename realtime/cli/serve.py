@@ -17,6 +17,7 @@ from realtime.serving.settings import (
     DEFAULT_MAX_CLIENTS,
     DEFAULT_PORT,
     ServeOptions,
+    check_origin,
     is_loopback,
 )
 
@@ -47,6 +48,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     serve.add_argument(
         "--token", help="the token viewers must give (off localhost one is made up and printed when not given)"
+    )
+    serve.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a page served elsewhere (e.g. https://example.org) that may call this server; repeatable. "
+        "Requests from any other site's page are refused",
     )
     serve.add_argument("--certfile", metavar="F", help="TLS certificate (PEM) to serve https://")
     serve.add_argument("--keyfile", metavar="F", help="its private key (PEM)")
@@ -80,6 +89,7 @@ def _options(args: argparse.Namespace) -> ServeOptions:
         certfile=Path(args.certfile) if args.certfile else None,
         keyfile=Path(args.keyfile) if args.keyfile else None,
         working_size=args.size,
+        allow_origins=tuple(check_origin(origin) for origin in args.allow_origin),
     )
 
 

@@ -17,6 +17,7 @@ from realtime.cli.options import (
     stabilize_strength,
     timed_style,
 )
+from realtime.imaging.limits import MAX_WORKING_SIDE
 from realtime.video.settings import DEFAULT_CODEC, DEFAULT_FADE, DEFAULT_STABILIZE
 
 
@@ -30,7 +31,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     video.add_argument("input", metavar="INPUT")
     video.add_argument("-o", "--output", required=True, help="output video file (.mp4, .mkv, .mov, ...)")
     video.add_argument(
-        "--size", type=non_negative_int, default=0, help="downscale frames to this long side (default 0 = input size)"
+        "--size",
+        type=non_negative_int,
+        default=0,
+        help=f"downscale frames to this long side (default 0 = input size, up to {MAX_WORKING_SIDE})",
     )
     video.add_argument(
         "--stabilize",

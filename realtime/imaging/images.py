@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import sys
+import warnings
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from realtime.atomic import atomic_output, check_output_folder
 from realtime.errors import RealtimeError
+from realtime.imaging.limits import MAX_FRAME_PIXELS, check_frame_size
 
 STDIO = "-"
 SAMPLE_PREFIX = "sample:"
@@ -104,17 +106,32 @@ def still_image_format(path: str | Path) -> str | None:
 
 def _decode(stream: BinaryIO, name: str, max_side: int) -> np.ndarray:
     try:
-        with Image.open(stream) as img:
+        with warnings.catch_warnings():
+            # Pillow warns from 89 MP; pictures up to our cap are taken, and past it refused, without its noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(stream)
+        with img:
+            check_frame_size(img.height, img.width, name)
             if max_side > 0:
                 img.draft("RGB", (max_side + 1, max_side + 1))
             img.load()
-            return _to_rgb8(ImageOps.exif_transpose(img))
-    except Image.DecompressionBombError:
-        raise RealtimeError(f"{name} has too many pixels to decode safely") from None
+            return _to_rgb8(ImageOps.exif_transpose(_reduce(img, max_side)))
+    except Image.DecompressionBombError:  # Pillow's own cap sits above ours: past it is past ours too
+        raise RealtimeError(f"{name} has over {MAX_FRAME_PIXELS / 1e6:.0f} MP, the most this app takes") from None
     except UnidentifiedImageError:
         raise RealtimeError(f"{name} is not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise RealtimeError(f"cannot decode {name}: {exc}") from None
+
+
+def _reduce(img: Image.Image, max_side: int) -> Image.Image:
+    """Shrink by the largest whole factor that keeps the long side above `max_side` (so callers still see that
+    the picture was larger): the formats with no reduced decoding (PNG, WebP, …) then pay their mode
+    conversions near the size that will be used."""
+    factor = max(img.size) // (max_side + 1) if max_side > 0 else 1
+    if factor < 2 or img.mode in ("P", "1"):  # a palette cannot be averaged; these are converted first anyway
+        return img
+    return img.reduce(factor)
 
 
 def _to_rgb8(img: Image.Image) -> np.ndarray:

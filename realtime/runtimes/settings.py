@@ -23,7 +23,6 @@ RUNTIMES = ("auto", "openvino", "onnxruntime", "torch")
 # The bench's default sizes: common video heights on CUDA; on a CPU, the webcam sizes the light model is for.
 CUDA_SIZES = ((854, 480), (1280, 720), (1920, 1080))
 CPU_SIZES = ((320, 240), (640, 480))
-MAX_SIDE = 7680  # 8K: larger frames only exhaust memory, on any device this runs on
 
 
 def width_for(height: int) -> int:

@@ -1,7 +1,7 @@
 """The HTTP side: the page, the style gallery and uploads, and `POST /offer` (aiortc's signalling convention).
 
 Every error is JSON `{"error": "one line"}` with a status that says whose fault it is: 400 a bad request,
-401/403 no or a wrong token, 413 too large, 415 not an image, 503 busy.
+401/403 no or a wrong token or another site's page, 413 too large, 415 not the type asked for, 503 busy.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from aiortc import RTCSessionDescription
 
 from realtime.errors import RealtimeError
 from realtime.serving.auth import Guard, Handler
+from realtime.serving.bodies import Refused, parse_json, read_capped
 from realtime.serving.gallery import Gallery
 from realtime.serving.generator import SharedGenerator
-from realtime.serving.settings import MAX_OFFER_BYTES
+from realtime.serving.settings import MAX_DECODES, MAX_OFFER_BYTES
 from realtime.serving.uploads import (
     UploadLimits,
     UploadRejected,
@@ -25,7 +26,7 @@ from realtime.serving.uploads import (
     display_name,
     too_large,
 )
-from realtime.serving.viewers import Busy, Viewers
+from realtime.serving.viewers import Viewers
 
 STATIC = Path(__file__).with_name("static")
 # The page loads only its own files; the video comes over WebRTC, snapshots and recordings are blobs.
@@ -44,8 +45,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except RealtimeError as exc:
-        status = 503 if isinstance(exc, Busy) else exc.status if isinstance(exc, UploadRejected) else 400
-        response = web.json_response({"error": str(exc)}, status=status)
+        response = web.json_response({"error": str(exc)}, status=exc.status if isinstance(exc, Refused) else 400)
         if not request.content.is_eof():
             response.force_close()
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -64,6 +64,7 @@ class Routes:
         self.generator = generator
         self.limits = limits
         self.style_size = style_size
+        self._decoding = 0  # uploads being read or decoded now (on the event loop's thread only)
 
     def add_to(self, app: web.Application) -> None:
         app.router.add_get("/", self.page)
@@ -96,30 +97,39 @@ class Routes:
         )
 
     async def upload(self, request: web.Request) -> web.Response:
-        """The painting is the request body (any image type we take); `?name=` is only shown in the gallery."""
+        """The painting is the request body (any image type we take); `?name=` is only shown in the gallery.
+
+        At most `MAX_DECODES` uploads are read and decoded at once, so their memory has a ceiling; one more is
+        told to retry.
+        """
         if request.content_type.startswith("multipart/"):
             raise UploadRejected("send the image file itself as the request body, not a form", 415)
+        if not request.content_type.startswith("image/"):
+            raise UploadRejected(
+                f"the upload is not an image (Content-Type {request.content_type}); send it with its image type", 415
+            )
         check_size(request.content_length, self.limits)
+        if self._decoding >= MAX_DECODES:
+            raise Refused(f"busy: {MAX_DECODES} uploads are being decoded; try again in a moment", 503)
+        self._decoding += 1
         try:
-            data = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raise too_large(self.limits) from None
-        loop = asyncio.get_running_loop()
-        picture = await loop.run_in_executor(None, decode_upload, data, self.limits, self.style_size)
+            data = await read_capped(request, self.limits.max_bytes, lambda: too_large(self.limits))
+            loop = asyncio.get_running_loop()
+            picture = await loop.run_in_executor(None, decode_upload, data, self.limits, self.style_size)
+        finally:
+            self._decoding -= 1
         name = display_name(request.query.get("name"), f"upload {len(self.gallery.styles) + 1}")
         style = await self.gallery.add_upload(picture, name)
         return web.json_response(style.as_json(), status=201)
 
     async def offer(self, request: web.Request) -> web.Response:
         """`{"sdp", "type": "offer"}` (and optionally `"settings": {"style": ...}`) → the answer's `{"sdp", "type"}`."""
-        if (request.content_length or 0) > MAX_OFFER_BYTES:
-            raise RealtimeError(f"the offer is larger than {MAX_OFFER_BYTES // 1024} kB")
-        try:
-            body = await request.json()
-        except ValueError:
-            raise RealtimeError('expected JSON {"sdp": ..., "type": "offer"}') from None
+        expected = '{"sdp": ..., "type": "offer"}'
+        if request.content_type != "application/json":
+            raise Refused(f"send the offer as application/json (Content-Type was {request.content_type})", 415)
+        body = parse_json(await read_capped(request, MAX_OFFER_BYTES, _offer_too_large), expected)
         if not isinstance(body, dict) or not isinstance(body.get("sdp"), str) or body.get("type") != "offer":
-            raise RealtimeError('expected JSON {"sdp": ..., "type": "offer"}')
+            raise Refused(f"expected JSON {expected}")
         offer = RTCSessionDescription(sdp=body["sdp"], type="offer")
         try:
             answer = await self.viewers.connect(offer, body.get("settings"))
@@ -128,6 +138,10 @@ class Routes:
         except Exception as exc:  # noqa: BLE001 - aiortc's parser raises many types on a malformed SDP
             raise RealtimeError(f"malformed SDP offer: {exc}") from None
         return web.json_response({"sdp": answer.sdp, "type": answer.type})
+
+
+def _offer_too_large() -> Refused:
+    return Refused(f"the offer is larger than {MAX_OFFER_BYTES // 1024} kB", 413)
 
 
 def build_app(routes: Routes, guard: Guard, max_body: int) -> web.Application:

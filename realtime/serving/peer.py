@@ -20,17 +20,20 @@ from realtime.serving import compose
 from realtime.serving.controls import ViewerSettings, parse_message
 from realtime.serving.gallery import Gallery
 from realtime.serving.generator import Job, SharedGenerator
-from realtime.serving.settings import MORPH_SECONDS
+from realtime.serving.settings import CONNECT_SECONDS, MORPH_SECONDS, QUIET_SECONDS
 from realtime.serving.track import StylizedTrack
 
 STATS_SECONDS = 1.0  # how often the page hears its numbers
+WATCH_SECONDS = 0.5  # how often a viewer's call is checked for a connection and for camera frames
 
 
 class Viewer:
     """A browser (or any WebRTC client) watching its own camera stylised.
 
     Closing is idempotent and frees everything the viewer holds: the peer connection, the outgoing track,
-    the stats task; `on_closed(viewer)` then tells the registry.
+    its tasks; `on_closed(viewer)` then tells the registry. A viewer closes itself when its call is not
+    connected `connect_seconds` after the answer, or its camera sends nothing for `quiet_seconds`: a client
+    that never completes ICE, or vanishes without a word, would otherwise hold its place for minutes.
     """
 
     def __init__(
@@ -39,10 +42,14 @@ class Viewer:
         generator: SharedGenerator,
         settings: ViewerSettings,
         on_closed: Callable[[Viewer], None],
+        connect_seconds: float = CONNECT_SECONDS,
+        quiet_seconds: float = QUIET_SECONDS,
     ) -> None:
         self.gallery = gallery
         self.generator = generator
         self.settings = settings
+        self.connect_seconds = connect_seconds
+        self.quiet_seconds = quiet_seconds
         self.pc = RTCPeerConnection()
         self.track: StylizedTrack | None = None
         self.channel: RTCDataChannel | None = None
@@ -55,7 +62,7 @@ class Viewer:
         self._style_requests = 0
         self._style_name = ""
         self._camera_side = 0  # the camera frames' long side, once one has come: it caps the working size
-        self._stats_task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
         self.pc.on("track", self._on_track)
         self.pc.on("datachannel", self._on_datachannel)
         self.pc.on("connectionstatechange", self._on_state)
@@ -67,7 +74,7 @@ class Viewer:
         if self.track is None:
             raise RealtimeError("the offer has no video track: send the camera (sendrecv video)")
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        self._stats_task = asyncio.ensure_future(self._send_stats())
+        self._tasks += [asyncio.ensure_future(self._send_stats()), asyncio.ensure_future(self._watch())]
         return self.pc.localDescription
 
     async def change(self, changes: dict[str, object]) -> None:
@@ -130,8 +137,9 @@ class Viewer:
         if self.closed.is_set():
             return
         self.closed.set()
-        if self._stats_task is not None:
-            self._stats_task.cancel()
+        for task in self._tasks:
+            if task is not asyncio.current_task():  # the watch closes its own viewer
+                task.cancel()
         if self.track is not None:
             self.track.stop()
         with contextlib.suppress(Exception):  # a connection half set up may fail to close: it is gone either way
@@ -174,6 +182,21 @@ class Viewer:
     async def _on_state(self) -> None:
         if self.pc.connectionState in ("failed", "closed"):
             await self.close()
+
+    async def _watch(self) -> None:
+        answered = time.perf_counter()
+        connected: float | None = None
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            now = time.perf_counter()
+            if self.pc.connectionState == "connected":
+                connected = connected or now
+                heard = max(connected, self.track.last_received if self.track is not None else connected)
+                if now - heard > self.quiet_seconds:
+                    break
+            elif now - answered > self.connect_seconds:
+                break
+        await self.close()
 
     async def _send_stats(self) -> None:
         while True:

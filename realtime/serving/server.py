@@ -76,10 +76,11 @@ class StyleServer:
         self.working_size = options.working_size or default_working_size(stylizer.device.type)
         self.gallery = Gallery(stylizer, options.styles)
         self.generator = SharedGenerator(stylizer, max_batch=options.max_clients)
-        self.viewers = Viewers(self.gallery, self.generator, options.max_clients, self.working_size)
+        timeouts = (options.connect_seconds, options.quiet_seconds)
+        self.viewers = Viewers(self.gallery, self.generator, options.max_clients, self.working_size, timeouts)
         limits = UploadLimits()
         routes = Routes(self.gallery, self.viewers, self.generator, limits, stylizer.styles.style_size)
-        guard = Guard(options.token, secure_cookie=self._ssl is not None)
+        guard = Guard(options.token, secure_cookie=self._ssl is not None, allow_origins=options.allow_origins)
         self.app = build_app(routes, guard, limits.max_bytes + 1)
         self._runner: web.AppRunner | None = None
         self.port = options.port

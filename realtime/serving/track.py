@@ -75,6 +75,7 @@ class StylizedTrack(MediaStreamTrack):
         self._again = False
         self._started = time.perf_counter()
         self._last_sent: float | None = None
+        self.last_received = time.perf_counter()  # when the camera's newest frame came (or the track began)
         self._reader = asyncio.ensure_future(self._read(source))
 
     @property
@@ -124,6 +125,7 @@ class StylizedTrack(MediaStreamTrack):
             while True:
                 frame = await source.recv()
                 if isinstance(frame, VideoFrame):
+                    self.last_received = time.perf_counter()
                     self._inbox.put(frame)
         self._inbox.end()
 

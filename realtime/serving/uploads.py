@@ -1,9 +1,9 @@
 """Checks on an uploaded painting before anything decodes it: size in bytes, image type, size in pixels.
 
 Pillow reads the header alone first, so a small file that claims a huge picture (a decompression bomb) is
-refused before its pixels are unpacked; our pixel cap sits well under Pillow's own (`Image.MAX_IMAGE_PIXELS`,
-89 MP, which only warns below twice that). Uploads live in memory: the name a client gives is only shown,
-never used as a path.
+refused before its pixels are unpacked; our pixel caps sit well under Pillow's own (`Image.MAX_IMAGE_PIXELS`,
+89 MP, which only warns below twice that). JPEGs decode straight to a reduced size, the other formats whole,
+so theirs is the lower cap. Uploads live in memory: the name a client gives is only shown, never used as a path.
 """
 
 from __future__ import annotations
@@ -18,24 +18,25 @@ from PIL import Image, UnidentifiedImageError
 
 from realtime.errors import RealtimeError
 from realtime.imaging.images import decode_image
-from realtime.serving.settings import MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS
+from realtime.serving.bodies import Refused
+from realtime.serving.settings import MAX_JPEG_PIXELS, MAX_UPLOAD_BYTES, MAX_UPLOAD_PIXELS
 
 FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "BMP": "BMP", "GIF": "GIF"}
 MAX_NAME = 40
 
 
-class UploadRejected(RealtimeError):
+class UploadRejected(Refused):
     """An upload refused, with the HTTP status that says why (400, 413 or 415)."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)
 class UploadLimits:
     max_bytes: int = MAX_UPLOAD_BYTES
     max_pixels: int = MAX_UPLOAD_PIXELS
+    max_jpeg_pixels: int = MAX_JPEG_PIXELS
+
+    def pixels_for(self, kind: str) -> int:
+        return self.max_jpeg_pixels if kind == "JPEG" else self.max_pixels
 
 
 def check_size(length: int | None, limits: UploadLimits) -> None:
@@ -50,7 +51,7 @@ def too_large(limits: UploadLimits) -> UploadRejected:
 
 
 def decode_upload(data: bytes, limits: UploadLimits, max_side: int = 0) -> np.ndarray:
-    """Image bytes → H×W×3 uint8 RGB, or `UploadRejected`. `max_side` lets JPEGs decode at reduced size."""
+    """Image bytes → H×W×3 uint8 RGB, or `UploadRejected`. `max_side` lets the decode shrink early (a JPEG as it decodes)."""
     check_size(len(data), limits)
     if not data:
         raise UploadRejected("the upload is empty; send the image file as the request body")
@@ -61,14 +62,18 @@ def decode_upload(data: bytes, limits: UploadLimits, max_side: int = 0) -> np.nd
             with Image.open(io.BytesIO(data)) as img:
                 kind, (width, height) = img.format, img.size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UploadRejected(f"the upload claims too many pixels; the most is {limits.max_pixels:,}", 413) from None
+        raise UploadRejected(
+            f"the upload claims too many pixels; the most is {limits.max_jpeg_pixels:,}", 413
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise UploadRejected(f"the upload is not an image ({kinds})", 415) from None
     if kind not in FORMATS:
         raise UploadRejected(f"{kind} images are not taken; send {kinds}", 415)
-    if width * height > limits.max_pixels:
+    most = limits.pixels_for(kind)
+    if width * height > most:
         raise UploadRejected(
-            f"the upload is {width}×{height} = {width * height:,} pixels; the most is {limits.max_pixels:,}", 413
+            f"the upload is {width}×{height} = {width * height:,} pixels; the most is {most:,} for {FORMATS[kind]}",
+            413,
         )
     try:
         return decode_image(data, "the upload", max_side)

@@ -7,25 +7,37 @@ from collections.abc import Iterator
 
 from aiortc import RTCSessionDescription
 
-from realtime.errors import RealtimeError
+from realtime.serving.bodies import Refused
 from realtime.serving.controls import ViewerSettings, check_changes
 from realtime.serving.gallery import Gallery
 from realtime.serving.generator import SharedGenerator
 from realtime.serving.peer import Viewer
+from realtime.serving.settings import CONNECT_SECONDS, QUIET_SECONDS
 
 
-class Busy(RealtimeError):
+class Busy(Refused):
     """Every place is taken (HTTP 503)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 503)
 
 
 class Viewers:
     """At most `max_clients` viewers; a slot is taken before the first await, so two offers cannot both get the last."""
 
-    def __init__(self, gallery: Gallery, generator: SharedGenerator, max_clients: int, working_size: int) -> None:
+    def __init__(
+        self,
+        gallery: Gallery,
+        generator: SharedGenerator,
+        max_clients: int,
+        working_size: int,
+        timeouts: tuple[float, float] = (CONNECT_SECONDS, QUIET_SECONDS),
+    ) -> None:
         self.gallery = gallery
         self.generator = generator
         self.max_clients = max_clients
         self.working_size = working_size
+        self.timeouts = timeouts  # (connect, quiet) seconds: see `Viewer`
         self._viewers: set[Viewer] = set()
 
     def __len__(self) -> int:
@@ -43,7 +55,7 @@ class Viewers:
             )
         changes = dict(check_changes(changes if changes is not None else {}))
         settings = ViewerSettings(self.gallery.styles[0].id, self.working_size, self.working_size)
-        viewer = Viewer(self.gallery, self.generator, settings, self._viewers.discard)
+        viewer = Viewer(self.gallery, self.generator, settings, self._viewers.discard, *self.timeouts)
         self._viewers.add(viewer)
         try:
             return await viewer.answer(offer, changes)

@@ -25,6 +25,7 @@ import numpy as np
 
 from realtime.errors import RealtimeError
 from realtime.imaging.images import IMAGE_SUFFIXES, still_image_format
+from realtime.imaging.limits import check_frame_size
 
 # OpenCV's FFmpeg prints its own lines ("moov atom not found", "Connection refused") before our one-line
 # error says the same; it reads this when it first opens a capture. A user's own setting wins.
@@ -271,10 +272,18 @@ class VideoCaptureSource(FrameSource):
             if still is not None and path.suffix.lower() not in IMAGE_SUFFIXES:  # a picture by its name plays on
                 raise RealtimeError(f"{source} is a still image ({still}) named as a video")
         self._cap = self._open()
-        first = self._cap.read()
-        if not first[0]:
+        try:
+            # From the header where the backend knows it, else from the first frame: before it is used either way.
+            check_frame_size(
+                int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), name
+            )
+            first = self._cap.read()
+            if not first[0]:
+                raise RealtimeError(self._no_frames_message())
+            check_frame_size(*first[1].shape[:2], name)
+        except RealtimeError:
             self._cap.release()
-            raise RealtimeError(self._no_frames_message())
+            raise
         self._first: np.ndarray | None = _to_rgb(first[1])
         self.height, self.width = self._first.shape[:2]
         fps = self._cap.get(cv2.CAP_PROP_FPS)

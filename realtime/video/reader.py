@@ -17,6 +17,7 @@ import numpy as np
 
 from realtime.errors import RealtimeError
 from realtime.imaging.images import still_image_format
+from realtime.imaging.limits import check_frame_size
 from realtime.video.ffmpeg import ffmpeg_path, ffmpeg_reason, ffmpeg_reasons
 
 _FALLBACK_FPS = Fraction(25)
@@ -54,6 +55,8 @@ class VideoReader(AbstractContextManager):
             raise RealtimeError(f"{self.path} is not a video file FFmpeg can read ({ffmpeg_reason(exc)})") from None
         try:
             self._stream = self._video_stream()
+            context = self._stream.codec_context
+            check_frame_size(context.height or 0, context.width or 0, f"{self.path}'s video")
             self._stream.thread_type = "AUTO"
             self.rate = self._stream.average_rate or self._stream.guessed_rate or _FALLBACK_FPS
             self._frames = self._decode()
@@ -133,6 +136,7 @@ class VideoReader(AbstractContextManager):
                     self._first_rotation = _stream_rotation(frame, stream)
                 time = frame.time if frame.time is not None else start + index / self.fps
                 duration = float(frame.duration * frame.time_base) if frame.duration and frame.time_base else None
+                check_frame_size(frame.height, frame.width, f"{self.path}'s frame {index}")
                 image = frame.to_ndarray(format="rgb24")
                 quarter_turns = round(self._first_rotation / 90) % 4
                 if quarter_turns:

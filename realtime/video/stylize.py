@@ -28,6 +28,7 @@ from tqdm import tqdm
 from realtime.atomic import refuse_overwrite
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side
+from realtime.imaging.limits import working_side
 from realtime.imaging.palette import Palette
 from realtime.model.styles import StyleSpec
 from realtime.runtimes.stylizer import Stylizer
@@ -215,7 +216,7 @@ def stylize_video(
 ) -> VideoResult:
     """Stylise every frame of `source` into `output`, same timestamps, audio copied untouched.
 
-    `size` caps the long side of the frames (0 keeps the input size); `batch` frames go through the
+    `size` caps the long side of the frames (0 keeps the input size, up to 8K); `batch` frames go through the
     generator at once; `stabilize` (0 ≤ F < 1) blends in the motion-warped previous output.
     """
     if batch < 1:
@@ -265,7 +266,7 @@ def _run(
             frame = next(frames, None)
             if frame is None:
                 break
-            image = fit_long_side(frame.image, size)
+            image = fit_long_side(frame.image, working_side(size))
             if not shape:
                 shape.append(image.shape[:2])
             elif image.shape[:2] != shape[0]:  # a mid-stream resolution change: keep the output size

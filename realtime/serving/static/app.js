@@ -109,8 +109,8 @@ function stepStyle(direction, morph = false) {
 
 async function upload(file) {
   if (!file) return;
-  if (file.type && !file.type.startsWith("image/")) {
-    flash(`${file.name} is not an image`);
+  if (!file.type.startsWith("image/")) {
+    flash(`${file.name} is not an image this browser recognises`);
     return;
   }
   setStatus(`making a style of ${file.name}…`);
@@ -118,7 +118,7 @@ async function upload(file) {
     const style = await api(`api/styles?name=${encodeURIComponent(file.name)}`, {
       method: "POST",
       body: file,
-      headers: { "Content-Type": file.type || "application/octet-stream" },
+      headers: { "Content-Type": file.type },
     });
     await loadStyles();
     pickStyle(style.id);
