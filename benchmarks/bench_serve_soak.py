@@ -29,11 +29,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
+import torch
 from aiortc import RTCPeerConnection
 from bench_live import hardware
 from bench_serve import Viewer
@@ -131,7 +133,8 @@ def hostile(server: ServerProcess) -> list[int]:
     claims = io.BytesIO()
     Image.new("RGB", (8, 8)).save(claims, "PNG")
     png = bytearray(claims.getvalue())
-    png[16:24] = (5000).to_bytes(4, "big") + (4000).to_bytes(4, "big")  # IHDR claims 20 MP (its CRC no longer fits)
+    png[16:24] = (5000).to_bytes(4, "big") + (4000).to_bytes(4, "big")  # IHDR now claims 20 MP
+    png[29:33] = zlib.crc32(bytes(png[12:29])).to_bytes(4, "big")
     return [
         server.request(
             "POST", "/api/styles", claims.getvalue(), {"Origin": "http://evil.example", "Content-Type": "image/png"}
@@ -183,7 +186,9 @@ def main() -> None:
     parser.add_argument("--max-clients", type=int, default=2)
     parser.add_argument("--weights", help="weights file (default: the shipped light model)")
     args = parser.parse_args()
-    print(f"# {hardware()}; server: realtime serve --device cpu --model light --max-clients {args.max_clients}")
+    print(
+        f"# {hardware(torch.device('cpu'))}; server: realtime serve --device cpu --model light --max-clients {args.max_clients}"
+    )
     picture = np.asarray(Image.fromarray(sample_image("astronaut")).resize((320, 240)))
     server = ServerProcess(args.max_clients, args.weights)
     rows: list[tuple[str, dict[str, float], str]] = []
