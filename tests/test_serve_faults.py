@@ -22,7 +22,8 @@ pytest.importorskip("aiortc", reason="realtime serve needs the serve extra")
 from aiortc import RTCPeerConnection  # after the skip: it needs the serve extra
 from webrtc_kit import TIMEOUT, Client, ServerThread, get_json, post, wait_for
 
-QUICK = {"connect_seconds": 5.0, "quiet_seconds": 3.0}  # the server's patience, short for tests (a busy 2-core CI machine)
+# The server's patience, short for tests, yet long enough for a busy 2-core CI machine.
+QUICK = {"connect_seconds": 5.0, "quiet_seconds": 3.0}
 TOKEN = "s3cret-token"
 
 
