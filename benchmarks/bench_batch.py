@@ -35,7 +35,9 @@ from realtime.batch.plan import Plan
 from realtime.batch.settings import DEFAULT_WEIGHTS, RenderSettings
 from realtime.imaging.frames import resize_frame
 from realtime.imaging.images import image_files, read_image, write_image
+from realtime.imaging.palette import Palette
 from realtime.model.weights import load_weights
+from realtime.runtimes.look import Look
 from realtime.runtimes.stylizer import Stylizer
 
 
@@ -113,6 +115,9 @@ class NoTargets:
     def target(self, source: str) -> torch.Tensor:
         return torch.zeros(1, 1)
 
+    def palette(self, source: str) -> Palette | None:
+        return None
+
 
 class PassThrough(Stylizer):
     """A generator that returns its input: what listing, decoding, encoding and the manifest cost on their own."""
@@ -121,7 +126,7 @@ class PassThrough(Stylizer):
         super().__init__(*args)
         self.styles = NoTargets()
 
-    def stylize_frames(self, frames: np.ndarray, target: torch.Tensor | None = None) -> np.ndarray:
+    def stylize_frames(self, frames: np.ndarray, look: Look | None = None) -> np.ndarray:
         return frames
 
 

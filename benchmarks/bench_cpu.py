@@ -173,15 +173,12 @@ def contenders(model: str, weights_path: str | None, threads: int) -> tuple[str,
     names = weights.bank.names()
     style = STYLE if STYLE in names else names[0] if names else f"sample:{SAMPLES[0]}"
     eager = Stylizer(weights, "cpu", optimize=False)
-    eager.set_style([style])
-    target = eager.target.numpy()
     graph = export_frame_graph(weights.model)
     onnx_app = Stylizer(weights, "cpu", cpu_runtime="onnxruntime")
     openvino_app = Stylizer(weights, "cpu", cpu_runtime="openvino")
-    for app in (eager, onnx_app, openvino_app):
-        app.stroke = 0.0  # one pass at every size, as the bare sessions make (strokes: bench_strokes.py)
-    for app in (onnx_app, openvino_app):
-        app.set_style([style])
+    # Stroke 0: one pass at every size, as the bare sessions make (strokes: bench_strokes.py).
+    looks = [app.set_style([style], stroke=0.0) for app in (eager, onnx_app, openvino_app)]
+    target = looks[0].target.numpy()
     openvino = OpenVinoSession(graph, threads)
     paths = {
         "eager fp32": eager,

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from realtime.runtimes.bench import format_table, run_bench
 from realtime.runtimes.cuda import FastSettings
+from realtime.runtimes.settings import width_for
 
 # Each size compiled for itself (dynamic=False), as the app does for its first working size.
 VARIANTS = {
@@ -48,7 +49,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="profile each variant at the largest size")
     parser.add_argument("--out", type=Path, help="write all results as JSON here")
     args = parser.parse_args()
-    sizes = tuple(int(s) for s in args.sizes.split(","))
+    sizes = tuple((width_for(height), height) for height in (int(s) for s in args.sizes.split(",")))  # 16:9
     began = time.perf_counter()
     results: dict[str, object] = {}
     for name in args.variants.split(","):

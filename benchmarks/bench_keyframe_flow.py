@@ -30,7 +30,7 @@ from bench_live_stabilize import camera_path, film
 
 from realtime.imaging.frames import resize_frame
 from realtime.imaging.images import read_image
-from realtime.live.key_flow import KeyFlow
+from realtime.live.keyframe_flow import KeyFlow
 from realtime.live.renderer import LIVE_FLOW_SIDE
 from realtime.model.weights import shipped_weights
 from realtime.runtimes.stylizer import Stylizer

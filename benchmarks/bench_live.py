@@ -34,12 +34,12 @@ import torch
 
 from realtime.device import resolve_device
 from realtime.imaging.frames import fit_long_side, fit_size
+from realtime.live.catalog import StyleCatalog
 from realtime.live.session import LiveSession
 from realtime.live.settings import LiveOptions, default_working_size
 from realtime.live.stats import LoopStats
-from realtime.live.styles import StyleCatalog
 from realtime.model.msgnet import MSGNet
-from realtime.model.styles import StyleSpec
+from realtime.model.style_spec import StyleSpec
 from realtime.model.weights import Weights, load_weights
 from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.capture import VideoCaptureSource

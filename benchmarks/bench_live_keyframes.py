@@ -31,25 +31,34 @@ from bench_live_stabilize import FPS, camera_path, film
 
 from realtime.imaging.frames import frame_to_tensor
 from realtime.imaging.images import read_image
+from realtime.live.catalog import StyleCatalog
 from realtime.live.session import LiveSession
-from realtime.live.settings import DEFAULT_STABILIZE, LiveOptions
-from realtime.live.styles import StyleCatalog
-from realtime.model.styles import StyleSpec
+from realtime.live.settings import LiveOptions
+from realtime.model.style_spec import StyleSpec
 from realtime.model.weights import shipped_weights
 from realtime.perceptual.layers import CONTENT_LAYER, STYLE_LAYERS
 from realtime.perceptual.quality import content_change, layer_distances, style_distance
 from realtime.perceptual.vgg import VGGFeatures
 from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.capture import VideoCaptureSource
+from realtime.video.settings import STABILIZE_STRENGTH
 from realtime.video.writer import VideoWriter
 
 STYLES = ("candy", "mosaic", "starry_night", "the_scream")
 
 
 def live_run(
-    stylizer: Stylizer, style: str, clip: Path, size: int, keyframes: bool, stabilize: float, frames: int
+    stylizer: Stylizer,
+    style: str,
+    clip: Path,
+    size: int,
+    keyframes: bool,
+    stabilize: float,
+    frames: int,
+    palette: bool = True,
 ) -> tuple[list, object]:
-    """The shown frames of a real-time live session as (source frame index, frame), and its summary."""
+    """The shown frames of a real-time live session as (source frame index, frame), and its summary; `palette`:
+    a style picture's output recoloured to its palette (the app's default)."""
     shown: list[tuple[int, np.ndarray]] = []
 
     def keep(session: LiveSession) -> list:
@@ -58,7 +67,12 @@ def live_run(
         return []
 
     options = LiveOptions(
-        working_size=size, keyframes=keyframes, stabilize=stabilize, max_frames=frames, display_max_side=640
+        working_size=size,
+        keyframes=keyframes,
+        stabilize=stabilize,
+        max_frames=frames,
+        display_max_side=640,
+        palette=palette,
     )
     catalog = StyleCatalog(stylizer.weights.bank.names(), start=[StyleSpec(style)])
     source = VideoCaptureSource(str(clip), loop=False)
@@ -99,7 +113,7 @@ def main() -> None:
         default="light:448:every,light:512:every,full:320:keyframes",
         help="MODEL:WORKING_SIZE:every|keyframes[:STABILIZE], comma-separated, MODEL a shipped model or a "
         ".safetensors file (STABILIZE default: the live "
-        f"default, {DEFAULT_STABILIZE:g}; keyframes fade in instead of being stabilised)",
+        f"default, {STABILIZE_STRENGTH:g}; keyframes fade in instead of being stabilised)",
     )
     parser.add_argument("--photo", default="sample:astronaut", help="photo the camera films")
     parser.add_argument("--seconds", type=float, default=5.0, help="clip length (default 5)")
@@ -125,7 +139,7 @@ def main() -> None:
         for style in STYLES:
             grams = {layer: bank.vgg_bank[layer][bank.bank.names().index(style)] for layer in STYLE_LAYERS}
             for text in args.candidates.split(","):
-                model, size, mode, stabilize = (*text.split(":"), DEFAULT_STABILIZE)[:4]
+                model, size, mode, stabilize = (*text.split(":"), STABILIZE_STRENGTH)[:4]
                 stylizer = stylizers[model]
                 shown, summary = live_run(
                     stylizer, style, clip, int(size), mode == "keyframes", float(stabilize), frames
@@ -159,7 +173,7 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for text, r in results.items():
-        model, size, mode, stabilize = (*text.split(":"), DEFAULT_STABILIZE)[:4]
+        model, size, mode, stabilize = (*text.split(":"), STABILIZE_STRENGTH)[:4]
         print(
             f"| {model} | {size} | {mode} | {float(stabilize):g} | {np.mean(r['ratio']):.4f} "
             f"({np.median(r['ratio']):.4f}) | {np.mean(r['layers']):.3f} | {np.mean(r['change']):.3f} | "

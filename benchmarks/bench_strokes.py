@@ -69,17 +69,17 @@ def main(argv: list[str] | None = None) -> int:
     for index, style in enumerate(tqdm(args.styles.split(","), desc="styles", unit="style", file=sys.stderr)):
         painting = read_image(Path(args.style_images) / f"{style}.jpg", STYLE_SIDE)
         target = grams(vgg, enlarged(painting, round(max(painting.shape[:2]) * factor)))
-        stylizer.set_style([style])
+        look = stylizer.look([style])
         for photo in photos:
             with torch.no_grad():
                 photo_features = vgg(frame_to_tensor(photo), STYLE_LAYERS)
             base = float(style_distance(photo_features, target)[0])
             for stroke in strokes:
-                stylizer.stroke = stroke
+                stroked = look.with_changes(stroke=stroke)
                 if index == 0:
-                    stylizer(photo)  # the runtime compiles each new size once
+                    stylizer(photo, stroked)  # the runtime compiles each new size once
                 began = time.perf_counter()
-                out = stylizer(photo)
+                out = stylizer(photo, stroked)
                 results[stroke]["seconds"].append(time.perf_counter() - began)
                 scores = score(vgg, out, photo_features, target, torch.device("cpu"))
                 results[stroke]["ratio"].append(scores["style"] / base)

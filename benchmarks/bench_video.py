@@ -29,9 +29,10 @@ import torch
 
 from realtime.device import resolve_device
 from realtime.imaging.images import read_image
-from realtime.model.styles import StyleSpec
+from realtime.model.style_spec import StyleSpec
 from realtime.model.weights import load_weights, untrained_weights
 from realtime.runtimes.cuda import FastSettings
+from realtime.runtimes.look import Look
 from realtime.runtimes.stylizer import Stylizer
 from realtime.video.reader import VideoReader
 from realtime.video.settings import TimedStyle
@@ -46,8 +47,11 @@ SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 class PassThrough(Stylizer):
     """A generator that returns its input: what decode, encode and the pipeline cost on their own."""
 
-    def stylize_tensor(self, content: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
+    def stylize_tensor(self, content: torch.Tensor, look: Look | None = None) -> torch.Tensor:
         return content
+
+    def stylize_frames(self, frames: np.ndarray, look: Look | None = None) -> np.ndarray:
+        return frames  # the CPU runtime's path never reaches stylize_tensor
 
 
 def make_clip(path: Path, width: int, height: int, frames: int, source: str) -> Path:

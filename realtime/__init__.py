@@ -4,8 +4,8 @@ The Python API the `realtime` command is built on::
 
     from realtime import Stylizer, read_image, write_image
     stylizer = Stylizer.load(device="auto")
-    stylizer.set_style(["candy"])            # or an image path, or several "path:weight" blends
-    write_image(stylizer(read_image("photo.jpg")), "out.png")
+    look = stylizer.look(["candy"], strength=0.8)  # or an image path, or "path:weight" blends
+    write_image(stylizer(read_image("photo.jpg"), look), "out.png")
 """
 
 from importlib import import_module
@@ -17,8 +17,9 @@ _EXPORTS = {
     "MODELS": "model.shapes",
     "MSGNet": "model.msgnet",
     "RealtimeError": "errors",
+    "Look": "runtimes.look",
     "StyleBank": "model.targets",
-    "StyleSpec": "model.styles",
+    "StyleSpec": "model.style_spec",
     "StyleTargets": "model.targets",
     "Stylizer": "runtimes.stylizer",
     "WCT": "wct.stylize",
@@ -38,13 +39,14 @@ if TYPE_CHECKING:  # what type checkers and editors see; `as` marks each name as
     from realtime.imaging.images import write_image as write_image
     from realtime.model.msgnet import MSGNet as MSGNet
     from realtime.model.shapes import MODELS as MODELS
-    from realtime.model.styles import StyleSpec as StyleSpec
+    from realtime.model.style_spec import StyleSpec as StyleSpec
     from realtime.model.targets import StyleBank as StyleBank
     from realtime.model.targets import StyleTargets as StyleTargets
     from realtime.model.weights import Weights as Weights
     from realtime.model.weights import load_weights as load_weights
     from realtime.model.weights import resolve_weights as resolve_weights
     from realtime.model.weights import save_weights as save_weights
+    from realtime.runtimes.look import Look as Look
     from realtime.runtimes.stylizer import Stylizer as Stylizer
     from realtime.wct.stylize import WCT as WCT
 

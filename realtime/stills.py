@@ -14,8 +14,8 @@ from realtime.device import resolve_device
 from realtime.errors import RealtimeError
 from realtime.gatys.network import LossNetwork
 from realtime.gatys.optimize import Gatys
+from realtime.gatys.render_file import installed_weights
 from realtime.gatys.settings import GatysSettings
-from realtime.gatys.still import installed_weights
 from realtime.imaging.frames import fit_long_side
 from realtime.imaging.images import (
     DEFAULT_IMAGE_SIZE,
@@ -28,7 +28,7 @@ from realtime.imaging.images import (
     write_image,
 )
 from realtime.imaging.limits import working_side
-from realtime.model.styles import StyleSpec
+from realtime.model.style_spec import StyleSpec
 from realtime.perceptual.vgg import torchvision_vgg16_cached
 from realtime.wct.settings import WCTSettings
 from realtime.wct.stylize import WCT

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 import zlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
 import torchvision
 from PIL import Image
 
-import realtime.live.cpu_budget
+import realtime.live.model_choice
 import realtime.model.weights
+from realtime.live.catalog import StyleCatalog
+from realtime.live.session import LiveSession
+from realtime.live.settings import LiveOptions
 from realtime.model.msgnet import MSGNet
 from realtime.model.targets import StyleBank
 from realtime.model.weights import Weights, save_weights
 from realtime.perceptual.vgg import VGGFeatures
+from realtime.runtimes.stylizer import Stylizer
+from realtime.sources.capture import VideoCaptureSource
+from realtime.video.reader import VideoReader
 
 # ITU-R BT.601 full-range YCbCr on 0–255 RGB: the yardstick for "the photo's colours were kept".
 _TO_YCBCR = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
@@ -126,8 +134,8 @@ def _cpu_without_amx(monkeypatch: pytest.MonkeyPatch) -> None:
     those of a CPU without AMX, with no time to spare for a larger working size, and fast enough to paint every
     frame. Tests of those choices patch them back."""
     monkeypatch.setattr(realtime.model.weights, "cpu_has_amx", lambda: False)
-    monkeypatch.setattr(realtime.live.cpu_budget, "FRAME_BUDGET_MS", 0.0)
-    monkeypatch.setattr(realtime.live.cpu_budget, "KEYFRAME_MAX_MS", 0.0)
+    monkeypatch.setattr(realtime.live.model_choice, "FRAME_BUDGET_MS", 0.0)
+    monkeypatch.setattr(realtime.live.model_choice, "KEYFRAME_MAX_MS", 0.0)
 
 
 @pytest.fixture
@@ -158,3 +166,73 @@ def style_images(tmp_path: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def photo_file(tmp_path: Path) -> Path:
     return save_png(tmp_path / "photo.png", photo(45, 61))
+
+
+# Live sessions (tests/test_live_*.py) -----------------------------------------------------------------
+
+CLIP_FPS = 10
+CLIP_FRAMES = 12
+CLIP_SIZE = (160, 120)
+
+
+def clip_frame(i: int) -> np.ndarray:
+    """Frame `i` of the `clip` fixture (RGB): a gradient whose blue steps each frame, with a white box moving right."""
+    w, h = CLIP_SIZE
+    y, x = np.mgrid[0:h, 0:w]
+    frame = np.stack([x * 255 // w, y * 255 // h, np.full_like(x, (i * 10) % 256)], axis=2).astype(np.uint8)
+    cv2.rectangle(frame, (10 + 8 * i, 30), (40 + 8 * i, 70), (255, 255, 255), -1)
+    return frame
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    """A CLIP_FRAMES-frame, CLIP_FPS video file of `clip_frame`s. (test_serve, test_video and test_virtual_camera
+    have a `clip` of their own, which wins there.)"""
+    path = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), CLIP_FPS, CLIP_SIZE)
+    for i in range(CLIP_FRAMES):
+        writer.write(cv2.cvtColor(clip_frame(i), cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def styles_folder(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    """A --styles folder holding `files` (name → bytes; broken ones too)."""
+    folder = tmp_path / "paintings"
+    folder.mkdir()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def frames_in(path: Path) -> list[np.ndarray]:
+    with VideoReader(path) as reader:
+        return [f.image for f in reader]
+
+
+@pytest.fixture
+def open_session(tmp_path: Path):
+    """Opens live sessions on the CPU that save into tmp_path; every one it opened is closed at teardown (closing
+    is safe to repeat, so a test may also `run()` one to its end). `open_session(source, folder=, start=,
+    inputs=, snapshot=, **LiveOptions)`."""
+    opened = contextlib.ExitStack()
+
+    def open_(source, *, folder=None, start=(), inputs=(), snapshot=None, **options) -> LiveSession:
+        stylizer = Stylizer(make_weights(), "cpu", style_size=64)
+        catalog = StyleCatalog(stylizer.weights.bank.names(), folder, start)
+        # Unsteadied: these tests compare each shown frame with its own photo (steadying: test_live_picture.py).
+        defaults = {"working_size": 160, "realtime": False, "output_dir": tmp_path, "stabilize": 0.0}
+        opts = LiveOptions(**{**defaults, **options})
+        extra = {"snapshot": snapshot} if snapshot else {}
+        session = LiveSession(stylizer, source, catalog, opts, inputs=inputs, **extra)
+        opened.callback(session.close)
+        return session
+
+    with opened:  # closes them all, the last opened first, even if one fails to close
+        yield open_
+
+
+@pytest.fixture
+def session(clip: Path, open_session) -> LiveSession:
+    """A live session playing `clip` without dropping frames."""
+    return open_session(VideoCaptureSource(str(clip), drop=False))

@@ -271,11 +271,11 @@ def test_ctrl_c_says_how_far_the_command_got(capsys, tmp_path, dataset, painting
     stylize = realtime.runtimes.stylizer.Stylizer.stylize_frames
     calls = []
 
-    def interrupted(self, frames, target=None, palette=None):
+    def interrupted(self, frames, look=None):
         calls.append(len(frames))
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return stylize(self, frames, target, palette)
+        return stylize(self, frames, look)
 
     monkeypatch.setattr(realtime.runtimes.stylizer.Stylizer, "stylize_frames", interrupted)
     out = tmp_path / "out"

@@ -90,8 +90,7 @@ def test_one_style_per_sample_and_style_switches_reuse_the_graph(runtime, monkey
 def test_the_frame_path_leaves_pytorch_idle():
     """Per frame, nothing runs in PyTorch: its thread pool would fight the runtime's for the cores."""
     stylizer = Stylizer(make_weights(), "cpu")
-    stylizer.set_style(["style0"])
-    stylizer.strength, stylizer.preserve_color = 0.6, True
+    stylizer.set_style(["style0"], strength=0.6, preserve_color=True)
     frame = _frames(1, 30, 44)[0]
     stylizer(frame)  # export and compile outside the watch
 

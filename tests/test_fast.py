@@ -20,6 +20,7 @@ from realtime.errors import RealtimeError
 from realtime.imaging.frames import frame_to_tensor
 from realtime.runtimes.cpu import CpuGenerator
 from realtime.runtimes.cuda import FastSettings, resolve_settings
+from realtime.runtimes.look import Look
 from realtime.runtimes.settings import width_for
 from realtime.runtimes.stylizer import Stylizer
 
@@ -100,11 +101,11 @@ def test_batch_with_per_sample_targets_and_a_smaller_last_batch(weights):
     content = frame_to_tensor(frames[0]).repeat(3, 1, 1, 1)
     content[1:] = torch.cat([frame_to_tensor(f) for f in frames[1:]])
     targets = torch.stack([fast.styles.target("style0"), fast.styles.target("style1"), fast.styles.target("style0")])
-    full = fast.stylize_tensor(content, targets)
-    ref = reference.stylize_tensor(content, targets)
+    full = fast.stylize_tensor(content, Look(targets))
+    ref = reference.stylize_tensor(content, Look(targets))
     assert (full - ref).abs().mean() <= 1.0
     # A smaller batch reuses the 3-frame buffers (video's last batch must not trigger a rebuild).
-    part = fast.stylize_tensor(content[:2], targets[:2])
+    part = fast.stylize_tensor(content[:2], Look(targets[:2]))
     assert part.shape[0] == 2 and fast.fast.sizes == [(3, 32, 48)]
     torch.testing.assert_close(part, full[:2])
 
@@ -113,8 +114,7 @@ def test_strength_and_preserve_color_still_apply(weights):
     reference, fast = _pair(weights)
     frame = photo(40, 60)
     for s in (reference, fast):
-        s.strength = 0.5
-        s.preserve_color = True
+        s.set_style(["style0"], strength=0.5, preserve_color=True)
     assert np.abs(_pixels(reference, frame) - _pixels(fast, frame)).mean() <= 1.0
 
 

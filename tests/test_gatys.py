@@ -20,13 +20,13 @@ from realtime.errors import RealtimeError
 from realtime.gatys.grams import StyleGrams
 from realtime.gatys.network import LossNetwork
 from realtime.gatys.optimize import Gatys
+from realtime.gatys.render_file import render_still
 from realtime.gatys.settings import GatysSettings, parse_layer_list, parse_weight_list
-from realtime.gatys.still import render_still
 from realtime.imaging.frames import frame_to_tensor
 from realtime.imaging.images import read_image
 from realtime.live.gatys_worker import GatysSnapshotRenderer
 from realtime.live.snapshot import SnapshotRequest, SnapshotStatus
-from realtime.model.styles import StyleSpec
+from realtime.model.style_spec import StyleSpec
 from realtime.perceptual.losses import STYLE_LAYERS, style_grams
 
 # Trained VGG weights the project cannot download in tests: a features state dict named by the environment.

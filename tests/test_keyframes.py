@@ -32,8 +32,8 @@ class Painter:
     def allow(self, pictures: int = 1) -> None:
         self.allowed.release(pictures)
 
-    def __call__(self, frame: np.ndarray, settings: object) -> np.ndarray:
-        assert settings == "style", "the settings taken when the frame was handed over"
+    def __call__(self, frame: np.ndarray, look: object) -> np.ndarray:
+        assert look == "style", "the look handed over with the frame"
         if not self.allowed.acquire(timeout=30):
             raise TimeoutError("the test never let the generator paint")
         self.painted.append(frame.copy())
@@ -57,9 +57,16 @@ def painter():
     return Painter()
 
 
+class InStyle(KeyframeStylizer):
+    """Every frame handed over in the look "style"."""
+
+    def __call__(self, frame, work=None, fresh=False, look="style"):
+        return super().__call__(frame, work, fresh, look)
+
+
 @pytest.fixture
 def keyframes(painter):
-    keyframes = KeyframeStylizer(painter, lambda: "style", flow_side=160)
+    keyframes = InStyle(painter, flow_side=160)
     yield keyframes
     painter.allow(8)  # a picture in progress finishes, so the thread can stop
     keyframes.close()
@@ -152,12 +159,12 @@ def _offline(frames: list[np.ndarray], every: int, delay: float) -> tuple[list[n
     """What offline keyframes show for `frames`, and which of them were painted, with a generator this slow."""
     painted = []
 
-    def paint(frame: np.ndarray, settings: object) -> np.ndarray:
+    def paint(frame: np.ndarray, look: object) -> np.ndarray:
         time.sleep(delay)
         painted.append(next(i for i, f in enumerate(frames) if np.array_equal(f, frame)))
         return 255 - frame
 
-    keyframes = KeyframeStylizer(paint, lambda: None, flow_side=160, every=every)
+    keyframes = KeyframeStylizer(paint, flow_side=160, every=every)
     try:
         return [keyframes(frame) for frame in frames], painted
     finally:
@@ -181,11 +188,11 @@ def test_offline_keyframes_follow_a_schedule_not_the_generators_speed():
 
 def test_a_mirrored_frame_waits_for_its_own_picture_rather_than_carrying_the_unmirrored_one(weights):
     stylizer = Stylizer(weights, "cpu")
-    stylizer.set_style(["style0"])
+    look = stylizer.look(["style0"])
     keyframed, plain = LiveRenderer(stylizer, 128, keyframes=True), LiveRenderer(stylizer, 128)
-    keyframed.render(scene(), 128)
-    mirrored = keyframed.render(scene(), 128, mirror=True)
-    np.testing.assert_array_equal(mirrored, plain.render(scene(), 128, mirror=True))
+    keyframed.render(scene(), 128, look)
+    mirrored = keyframed.render(scene(), 128, look, mirror=True)
+    np.testing.assert_array_equal(mirrored, plain.render(scene(), 128, look, mirror=True))
     keyframed.close()
 
 
@@ -193,9 +200,9 @@ def test_live_paints_keyframes_when_asked(tmp_path, capsys, weights_file, monkey
     painted = []
 
     class Counted(KeyframeStylizer):
-        def __call__(self, frame: np.ndarray, work: tuple[int, int] | None = None, fresh: bool = False) -> np.ndarray:
+        def __call__(self, frame: np.ndarray, work=None, fresh: bool = False, look=None) -> np.ndarray:
             painted.append(frame.shape)
-            return super().__call__(frame, work, fresh)
+            return super().__call__(frame, work, fresh, look)
 
     monkeypatch.setattr(realtime.live.renderer, "KeyframeStylizer", Counted)
     clip = tmp_path / "pan.mkv"
@@ -216,3 +223,28 @@ def test_live_paints_keyframes_when_asked(tmp_path, capsys, weights_file, monkey
     with pytest.raises(SystemExit) as stop:
         main([*args, "--keyframes", "sometimes"])
     assert stop.value.code == 2 and "invalid choice: 'sometimes'" in capsys.readouterr().err
+
+
+def test_keyframes_are_painted_in_the_look_their_frame_was_handed_over_with_while_another_thread_changes_it(weights):
+    """The loop changes strength and stroke on every frame while the keyframe thread paints: each keyframe is
+    exactly the picture of its own frame in one look, the one it was handed over with."""
+    painted = []
+
+    class Recording(Stylizer):
+        def __call__(self, frame, look=None):
+            out = super().__call__(frame, look)
+            painted.append((frame.copy(), look, out))
+            return out
+
+    stylizer = Recording(weights, "cpu", optimize=False)
+    look = stylizer.look(["style0"])
+    renderer = LiveRenderer(stylizer, 128, keyframes=True)
+    try:
+        for index in range(24):
+            look = look.with_changes(strength=0.2 + 0.8 * (index % 2), stroke=(index % 3) * 2.0)
+            renderer.render(scene(index), 128, look, again=index % 6 == 0)
+    finally:
+        renderer.close()
+    assert len(painted) >= 4 and len({(p[1].strength, p[1].stroke) for p in painted}) >= 2
+    for frame, look, out in painted:
+        np.testing.assert_array_equal(out, Stylizer.__call__(stylizer, frame, look))

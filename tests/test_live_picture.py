@@ -12,10 +12,10 @@ from conftest import make_weights
 
 from realtime.cli import main
 from realtime.imaging.upsample import guided_upsample
+from realtime.live.catalog import StyleCatalog
 from realtime.live.renderer import LiveRenderer
 from realtime.live.session import LiveSession
 from realtime.live.settings import LiveOptions
-from realtime.live.styles import StyleCatalog
 from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.capture import VideoCaptureSource
 from realtime.sources.sample import SampleSource
@@ -50,9 +50,9 @@ def test_guided_upsampling_keeps_the_photos_edge_sharp():
 
 def test_the_renderer_enlarges_with_the_upsampler_asked_for():
     stylizer = Stylizer(make_weights(), "cpu")
-    stylizer.set_style(["style0"])
+    look = stylizer.look(["style0"])
     photo = np.ascontiguousarray(np.tile(_edge_photo(120, 160), (1, 1, 1)))
-    shown = {mode: LiveRenderer(stylizer, upsample=mode).render(photo, 40) for mode in ("bicubic", "guided")}
+    shown = {mode: LiveRenderer(stylizer, upsample=mode).render(photo, 40, look) for mode in ("bicubic", "guided")}
     assert all(frame.shape == photo.shape for frame in shown.values())
     assert np.abs(shown["bicubic"].astype(int) - shown["guided"].astype(int)).mean() > 1
     with pytest.raises(ValueError, match="unknown upsampler"):

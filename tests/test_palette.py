@@ -83,11 +83,9 @@ def test_tensors_and_frames_are_recoloured_alike(sketch):
 @pytest.mark.parametrize("runtime", ["auto", "torch"])
 def test_a_style_picture_is_painted_in_its_palette_unless_asked_not_to(weights, painted_sketch, runtime):
     stylizer = Stylizer(weights, "cpu", style_size=64, optimize=False if runtime == "torch" else None)
-    stylizer.set_style([str(painted_sketch)])
     frame = photo(64, 64)
-    painted = stylizer(frame)
-    stylizer.match_palette = False
-    own = stylizer(frame)
+    painted = stylizer(frame, stylizer.look([str(painted_sketch)]))
+    own = stylizer(frame, stylizer.look([str(painted_sketch)], palette=False))
     sketch = read_image(painted_sketch)
     gap = [np.abs(colour_stats(out)[0] - colour_stats(sketch)[0]).max() for out in (painted, own)]
     assert gap[0] < 4 < gap[1]
@@ -95,30 +93,27 @@ def test_a_style_picture_is_painted_in_its_palette_unless_asked_not_to(weights, 
 
 def test_preserve_color_keeps_the_photos_colours_over_the_palette(weights, painted_sketch):
     stylizer = Stylizer(weights, "cpu", style_size=64)
-    stylizer.set_style([str(painted_sketch)])
-    stylizer.preserve_color = True
     frame = photo()
-    kept = stylizer(frame)
-    stylizer.match_palette = False
-    assert np.array_equal(stylizer(frame), kept)
+    kept = stylizer(frame, stylizer.look([str(painted_sketch)], preserve_color=True))
+    assert np.array_equal(
+        stylizer(frame, stylizer.look([str(painted_sketch)], preserve_color=True, palette=False)), kept
+    )
 
 
 def test_strength_zero_is_the_photo_with_a_palette(weights, painted_sketch):
     stylizer = Stylizer(weights, "cpu", style_size=64)
-    stylizer.set_style([str(painted_sketch)])
-    stylizer.strength = 0.0
+    stylizer.set_style([str(painted_sketch)], strength=0.0)
     frame = photo()
     assert np.abs(stylizer(frame).astype(int) - frame).max() <= 1
 
 
 def test_builtin_styles_keep_the_generators_colours(weights):
     stylizer = Stylizer(weights, "cpu", style_size=64)
-    stylizer.set_style(["style0"])
-    assert stylizer.palette is None
+    look = stylizer.look(["style0"])
+    assert look.palette is None
     frame = photo()
-    painted = stylizer(frame)
-    stylizer.match_palette = False
-    assert np.array_equal(stylizer(frame), painted)
+    painted = stylizer(frame, look)
+    assert np.array_equal(stylizer(frame, stylizer.look(["style0"], palette=False)), painted)
 
 
 def test_image_no_palette_changes_the_colours(tmp_path, weights_file, photo_file, painted_sketch):

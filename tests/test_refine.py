@@ -13,10 +13,10 @@ from realtime.errors import RealtimeError
 from realtime.gatys.network import LossNetwork
 from realtime.imaging.frames import frame_to_tensor
 from realtime.imaging.images import read_image
+from realtime.live.catalog import StyleCatalog, StyleEntry, TargetLoader
 from realtime.live.messages import Messages
-from realtime.live.styles import StyleCatalog, StyleEntry, TargetLoader
 from realtime.live.switcher import StyleSwitcher
-from realtime.model.styles import StyleSpec
+from realtime.model.style_spec import StyleSpec
 from realtime.model.targets import StyleTargets
 from realtime.perceptual.losses import STYLE_LAYERS, style_grams
 from realtime.perceptual.quality import style_distance
@@ -231,14 +231,14 @@ def test_a_failed_fit_keeps_the_encoder_target_and_says_why(refine_photos, style
     messages = Messages()
     switcher = StyleSwitcher(stylizer, catalog, messages)
     try:
-        encoder_target = stylizer.target.clone()
+        encoder_target = switcher.look.target.clone()
         release.set()
         loaded = switcher.loader.get(switcher.applied, wait=True, final=True)
         assert not switcher.update()
     finally:
         switcher.close()
     assert loaded.final and "out of memory" in loaded.fit_error and "encoder target" in loaded.fit_error
-    assert torch.equal(stylizer.target, encoder_target)
+    assert torch.equal(switcher.look.target, encoder_target)
     assert "out of memory" in messages.recent[-1] and "fitting" not in switcher.label
 
 
@@ -250,7 +250,7 @@ def test_the_live_picture_takes_the_fitted_target_when_it_arrives(refine_photos,
     messages = Messages()
     switcher = StyleSwitcher(stylizer, catalog, messages)
     try:
-        encoder_target = stylizer.target.clone()
+        encoder_target = switcher.look.target.clone()
         assert "fitting to the painting" in switcher.label
         assert not switcher.update()  # nothing new while the fit is held
         release.set()
@@ -258,8 +258,8 @@ def test_the_live_picture_takes_the_fitted_target_when_it_arrives(refine_photos,
         assert switcher.update()
     finally:
         switcher.close()
-    assert not torch.equal(stylizer.target, encoder_target)
-    assert torch.equal(stylizer.target, stylizer.styles.target(str(style_images[0])))
+    assert not torch.equal(switcher.look.target, encoder_target)
+    assert torch.equal(switcher.look.target, stylizer.styles.target(str(style_images[0])))
     assert "fitting" not in switcher.label and messages.recent[-1].endswith("fitted to the painting")
 
 

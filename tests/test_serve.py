@@ -45,7 +45,7 @@ def _reference() -> Stylizer:
 def _stylized(frame: np.ndarray, style: str) -> np.ndarray:
     """What the generator makes of `frame` in a built-in style."""
     stylizer = _reference()
-    return stylizer.stylize_frames(frame[None], stylizer.styles.target(style)[None])[0]
+    return stylizer.stylize_frames(frame[None], stylizer.look([style]))[0]
 
 
 def _distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -126,7 +126,7 @@ def server():
 def _expected(frame: np.ndarray, style: str) -> np.ndarray:
     stylizer = Stylizer(make_weights(), "cpu", style_size=64)
     work = resize_frame(frame, (CAMERA[0] * WORKING // CAMERA[1], WORKING))
-    out = stylizer.stylize_frames(work[None], stylizer.styles.target(style)[None])[0]
+    out = stylizer.stylize_frames(work[None], stylizer.look([style]))[0]
     return resize_frame(out, GRAB)
 
 

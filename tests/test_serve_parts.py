@@ -16,6 +16,7 @@ from PIL import Image
 
 from realtime.errors import RealtimeError
 from realtime.imaging.palette import Palette
+from realtime.runtimes.look import Look
 from realtime.runtimes.stylizer import Stylizer
 from realtime.serving.controls import ViewerSettings, parse_message
 from realtime.serving.generator import Job, SharedGenerator
@@ -30,23 +31,23 @@ def test_frames_waiting_from_several_viewers_go_through_the_generator_together_e
     stylizer = Stylizer(make_weights(), "cpu")
     targets = [stylizer.styles.target(name) for name in ("style0", "style1", "style0")]
     frames = [photo(32, 48, seed=i) for i in range(3)]
-    expected = [stylizer.stylize_frames(f[None], t[None])[0] for f, t in zip(frames, targets)]
+    expected = [stylizer.stylize_frames(f[None], Look(t))[0] for f, t in zip(frames, targets)]
     entered, release, batches = threading.Event(), threading.Event(), []
     run = stylizer.stylize_frames
 
-    def held_first_call(batch: np.ndarray, target: object, palette: object = None) -> np.ndarray:
+    def held_first_call(batch: np.ndarray, look: Look | None = None) -> np.ndarray:
         batches.append(len(batch))
         entered.set()
         release.wait(30)  # the first call holds the generator while the other viewers' frames queue
-        return run(batch, target, palette)
+        return run(batch, look)
 
     stylizer.stylize_frames = held_first_call
     generator = SharedGenerator(stylizer, max_batch=4)
 
     async def three_viewers() -> list[np.ndarray]:
-        first = asyncio.ensure_future(generator.stylize(Job(frames[0], targets[0])))
+        first = asyncio.ensure_future(generator.stylize(Job(frames[0], Look(targets[0]))))
         await asyncio.get_running_loop().run_in_executor(None, entered.wait, 30)
-        others = [asyncio.ensure_future(generator.stylize(Job(f, t))) for f, t in zip(frames[1:], targets[1:])]
+        others = [asyncio.ensure_future(generator.stylize(Job(f, Look(t)))) for f, t in zip(frames[1:], targets[1:])]
         await asyncio.sleep(0)
         release.set()
         return [await first, *[await o for o in others]]
@@ -59,7 +60,7 @@ def test_frames_waiting_from_several_viewers_go_through_the_generator_together_e
     assert batches == [1, 2]
     assert generator.stats.largest_batch == 2 and generator.stats.frames == 3
     # Each viewer got its own style: what the generator makes of its frame alone (up to the runtime's rounding).
-    alone_in_the_other_style = stylizer.stylize_frames(frames[1][None], targets[0][None])[0]
+    alone_in_the_other_style = stylizer.stylize_frames(frames[1][None], Look(targets[0]))[0]
     for frame, want in zip(got, expected):
         assert np.abs(frame.astype(float) - want).mean() < 2.0  # bf16 runtimes round a batch a little differently
     assert np.abs(got[1].astype(float) - alone_in_the_other_style).mean() > 5.0
@@ -72,7 +73,7 @@ def test_viewers_painting_pictures_share_a_call_each_in_its_own_palette():
     generator = SharedGenerator(stylizer, max_batch=4)
 
     async def two_viewers() -> list[np.ndarray]:
-        jobs = [Job(frame, target, palette=palette), Job(frame, target)]
+        jobs = [Job(frame, Look(target, palette)), Job(frame, Look(target))]
         return await asyncio.gather(*(generator.stylize(job) for job in jobs))
 
     try:
@@ -91,7 +92,9 @@ def test_viewers_with_different_strengths_are_stylised_apart_and_each_gets_its_o
 
     async def two() -> list[np.ndarray]:
         return list(
-            await asyncio.gather(generator.stylize(Job(frame, target, 0.0)), generator.stylize(Job(frame, target)))
+            await asyncio.gather(
+                generator.stylize(Job(frame, Look(target, strength=0.0))), generator.stylize(Job(frame, Look(target)))
+            )
         )
 
     try:
@@ -109,15 +112,14 @@ def test_viewers_with_different_strokes_each_get_their_own():
     generator = SharedGenerator(stylizer)
 
     async def two() -> list[np.ndarray]:
-        jobs = (Job(frame, target, stroke=4.0), Job(frame, target, stroke=1.0))
+        jobs = (Job(frame, Look(target, stroke=4.0)), Job(frame, Look(target, stroke=1.0)))
         return list(await asyncio.gather(*(generator.stylize(job) for job in jobs)))
 
     try:
         broad, own_size = asyncio.run(two())
     finally:
         generator.close()
-    stylizer.target, stylizer.stroke = target, 0.0
-    assert np.abs(own_size.astype(float) - stylizer(frame)).mean() < 1.0
+    assert np.abs(own_size.astype(float) - stylizer(frame, Look(target, stroke=0.0))).mean() < 1.0
     assert np.abs(broad.astype(float) - own_size).mean() > 2.0
 
 
@@ -125,7 +127,7 @@ def test_a_closed_generator_refuses_work():
     generator = SharedGenerator(Stylizer(make_weights(), "cpu"))
     generator.close()
     with pytest.raises(RuntimeError, match="closed"):
-        asyncio.run(generator.stylize(Job(photo(16, 16), generator.stylizer.styles.target("style0"))))
+        asyncio.run(generator.stylize(Job(photo(16, 16), Look(generator.stylizer.styles.target("style0")))))
 
 
 def test_settings_messages_are_checked_before_anything_changes():
@@ -215,7 +217,7 @@ def test_the_page_installs_with_the_package():
 
 
 def test_the_page_offers_every_hotkey_of_the_live_window():
-    from realtime.live.keys import HOTKEYS
+    from realtime.live.hotkeys import HOTKEYS
 
     script = (STATIC / "app.js").read_text()
     page = (STATIC / "index.html").read_text()

@@ -56,17 +56,14 @@ def test_blend_lies_between_its_parts(stylizer):
 
 def test_strength_blends_from_photo_to_style(weights):
     stylizer = Stylizer(weights, "cpu", style_size=64, cpu_runtime="onnxruntime")  # fp32: the blend exactly
-    stylizer.set_style(["style0"])
+    look = stylizer.look(["style0"])
     frame = photo()
-    stylizer.strength = 0.0
-    assert np.array_equal(stylizer(frame), frame)
-    stylizer.strength = 1.0
-    full = stylizer(frame).astype(float)
-    stylizer.strength = 0.5
-    half = stylizer(frame).astype(float)
+    assert np.array_equal(stylizer(frame, look.with_changes(strength=0.0)), frame)
+    full = stylizer(frame, look).astype(float)
+    half = stylizer(frame, look.with_changes(strength=0.5)).astype(float)
     assert np.allclose(half, (full + frame) / 2, atol=1.01)
     with pytest.raises(RealtimeError):
-        stylizer.strength = 2.5
+        look.with_changes(strength=2.5)
 
 
 def test_the_default_cpu_runtime_blends_like_the_fp32_one(weights):
@@ -76,16 +73,14 @@ def test_the_default_cpu_runtime_blends_like_the_fp32_one(weights):
     outputs = []
     for runtime in ("auto", "onnxruntime"):
         stylizer = Stylizer(weights, "cpu", style_size=64, cpu_runtime=runtime)
-        stylizer.set_style(["style0"])
-        stylizer.strength, stylizer.preserve_color = 0.5, True
+        stylizer.set_style(["style0"], strength=0.5, preserve_color=True)
         outputs.append(stylizer(frame).astype(float))
     assert np.abs(outputs[0] - outputs[1]).mean() < 1.0
 
 
 def test_preserve_color_keeps_the_photos_chroma(stylizer):
     frame = photo()
-    stylizer.preserve_color = True
-    out = stylizer(frame)
+    out = stylizer(frame, stylizer.look(["style0"], preserve_color=True))
     chroma_in = rgb_to_ycbcr(frame_to_tensor(frame))[:, 1:]
     chroma_out = rgb_to_ycbcr(frame_to_tensor(out))[:, 1:]
     # uint8 rounding and clamping of saturated pixels leave small differences only
@@ -100,22 +95,20 @@ def test_stylizing_without_a_style_is_an_error(weights):
 def test_strength_above_one_pushes_the_target_past_the_style():
     weights = make_weights(styles=3)
     stylizer = Stylizer(weights, "cpu", style_size=64)
-    stylizer.set_style(["style0"])
+    look = stylizer.look(["style0"])
     neutral = stylizer.styles.neutral
     assert torch.allclose(neutral, torch.stack([weights.bank[n] for n in weights.bank.names()]).mean(0))
-    target = stylizer.target
+    target = look.target
     assert bolder(target, neutral, 1.0) is target
     assert torch.allclose(bolder(target, neutral, 2.0), neutral + (1 + BOLDER_REACH) * (target - neutral))
     assert torch.allclose(bolder(target, None, 2.0), target * (1 + BOLDER_REACH))
     frame = photo()
-    stylizer.strength = 1.0
-    trained = stylizer(frame).astype(int)
-    stylizer.strength = 2.0
-    bold = stylizer(frame).astype(int)
+    trained = stylizer(frame, look).astype(int)
+    bold = stylizer(frame, look.with_changes(strength=2.0)).astype(int)
     assert np.abs(bold - trained).mean() > 1  # another target, another picture
-    assert torch.equal(stylizer.target, target)  # the style itself is left as it was
+    assert torch.equal(look.target, stylizer.look(["style0"]).target)  # the style itself is left as it was
     with pytest.raises(RealtimeError, match="between 0 and 2"):
-        stylizer.strength = 2.5
+        look.with_changes(strength=2.5)
 
 
 def _sharpness(frame: np.ndarray) -> float:
@@ -126,14 +119,13 @@ def _sharpness(frame: np.ndarray) -> float:
 def test_large_strokes_paint_a_large_picture_like_its_small_copy_enlarged(weights, optimize):
     """Stroke 2 paints a 768 px picture's strokes as on a 256 px copy, with the detail of a full-size pass."""
     stylizer = Stylizer(weights, "cpu", style_size=64, optimize=optimize)
-    stylizer.set_style(["style0"])
+    look = stylizer.set_style(["style0"])
     frame = photo(576, 768)
     assert paint_size(576, 768, 2.0) == (192, 256)
     small = stylizer(resize_frame(frame, (192, 256))).astype(float)
     outputs = {}
     for stroke in (0.0, 2.0):
-        stylizer.stroke = stroke
-        outputs[stroke] = stylizer(frame)
+        outputs[stroke] = stylizer(frame, look.with_changes(stroke=stroke))
         assert outputs[stroke].shape == frame.shape
 
     def off_small(out: np.ndarray) -> float:
@@ -146,11 +138,9 @@ def test_large_strokes_paint_a_large_picture_like_its_small_copy_enlarged(weight
 
 def test_pictures_within_the_strokes_painting_size_are_painted_once(stylizer):
     frame = photo(300, 400)
-    stylizer.stroke = 0.0
-    own_size = stylizer(frame)
-    stylizer.stroke = 1.0  # 512 px: larger than the picture
-    assert np.array_equal(stylizer(frame), own_size)
-    stylizer.stroke = 4.0  # 128 px
-    assert np.abs(stylizer(frame).astype(float) - own_size).mean() > 2
+    look = stylizer.look(["style0"])
+    own_size = stylizer(frame, look.with_changes(stroke=0.0))
+    assert np.array_equal(stylizer(frame, look.with_changes(stroke=1.0)), own_size)  # 512 px: larger than the picture
+    assert np.abs(stylizer(frame, look.with_changes(stroke=4.0)).astype(float) - own_size).mean() > 2  # 128 px
     with pytest.raises(RealtimeError, match="stroke"):
-        stylizer.stroke = 4.5
+        look.with_changes(stroke=4.5)

@@ -6,7 +6,7 @@ import torch
 from conftest import save_png
 
 from realtime.errors import RealtimeError
-from realtime.model.styles import StyleSpec, file_stamp
+from realtime.model.style_spec import StyleSpec, file_stamp
 from realtime.model.targets import StyleTargets
 
 

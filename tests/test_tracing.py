@@ -10,10 +10,10 @@ import pytest
 import torch
 from conftest import make_weights
 
-import realtime.live.styles
+import realtime.live.catalog
 import realtime.runtimes.cuda
-from realtime.live.styles import StyleEntry, TargetLoader
-from realtime.model.styles import StyleSpec
+from realtime.live.catalog import StyleEntry, TargetLoader
+from realtime.model.style_spec import StyleSpec
 from realtime.model.targets import StyleTargets
 from realtime.runtimes.cuda import FastGenerator, FastSettings
 from realtime.runtimes.tracing import TracingGate
@@ -112,7 +112,7 @@ class _RecordingGate:
 def recording_gate(monkeypatch):
     gate = _RecordingGate()
     monkeypatch.setattr(realtime.runtimes.cuda, "GATE", gate)
-    monkeypatch.setattr(realtime.live.styles, "GATE", gate)
+    monkeypatch.setattr(realtime.live.catalog, "GATE", gate)
     return gate
 
 

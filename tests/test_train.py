@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +14,8 @@ import torch
 from conftest import make_weights, photo, save_png, tiny_vgg
 from torch import nn
 
-from realtime.checkpoint import load_checkpoint, save_checkpoint
-from realtime.cli import main
+from realtime.checkpoint import load_checkpoint
+from realtime.cli import build_parser, main
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import center_crop, fit_long_side, frame_to_tensor, pad_for_generator
 from realtime.imaging.images import read_image
@@ -22,7 +24,7 @@ from realtime.model.shapes import MODELS
 from realtime.model.weights import load_weights, save_weights
 from realtime.perceptual.losses import STYLE_LAYERS, style_grams, style_loss
 from realtime.perceptual.quality import content_change, style_distance
-from realtime.training.config import resolve_config
+from realtime.training.config import PRECISIONS, TrainConfig, resolve_config
 from realtime.training.data import load_data
 from realtime.training.datasets import square_style
 from realtime.training.export import training_summary
@@ -228,28 +230,6 @@ def test_export_bank_is_the_encoders_targets_and_vgg_grams(folders):
                 assert float(gram) < 1e-4 * float(loaded.vgg_bank[layer][row].pow(2).mean()) + 1e-6
 
 
-def test_checkpoint_parts_round_trip_and_damage_is_reported(tmp_path):
-    state = {"step": 7, "weights": torch.arange(4000, dtype=torch.float32)}
-    path = tmp_path / "ckpt.pt"
-    files = save_checkpoint(state, path, part_bytes=5000)
-    assert len(files) >= 4 and all(f.stat().st_size <= 5000 for f in files[1:])
-    loaded = load_checkpoint(path)
-    assert loaded["step"] == 7 and torch.equal(loaded["weights"], state["weights"])
-
-    newer = save_checkpoint({**state, "step": 8}, path, part_bytes=5000)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f.name for f in newer)
-    assert load_checkpoint(path)["step"] == 8
-
-    newer[1].write_bytes(newer[1].read_bytes()[:100])
-    with pytest.raises(RealtimeError, match="truncated"):
-        load_checkpoint(path)
-    newer[1].unlink()
-    with pytest.raises(RealtimeError, match="part missing"):
-        load_checkpoint(path)
-    save_checkpoint(state, path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
-
-
 def test_cli_trains_exports_and_resumes(folders, vgg16_file, capsys):
     root = folders["root"]
     common = ["--content", str(folders["content"]), "--styles", str(folders["styles"]), "--vgg", str(vgg16_file)]
@@ -307,6 +287,25 @@ def test_cli_trains_exports_and_resumes(folders, vgg16_file, capsys):
     assert again.bank.names() == weights.bank.names() and again.vgg_bank_info["style_size"] == 48
     for name, value in weights.model.state_dict().items():
         assert torch.equal(value, again.model.state_dict()[name])
+
+
+def test_train_options_are_the_config_fields_with_their_defaults():
+    """One source of defaults: each TrainConfig field is an option typed and documented from the field."""
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    options = {action.dest: action for action in commands.choices["train"]._actions}
+    defaults = TrainConfig()
+    for spec in fields(TrainConfig):
+        if spec.metadata["cli"]:
+            assert options[spec.name].help.startswith(spec.metadata["help"]), spec.name
+    assert "unshuffle" not in options and "part_mb" not in options
+    assert options["steps"].help.startswith(f"total optimiser steps (default {defaults.steps} ")
+    assert options["lr"].help.endswith("(default 0.001)") and options["precision"].choices == PRECISIONS
+    assert options["style_layer_weights"].help.endswith("(default 1,1,1,1)")
+    assert options["vgg"].help.endswith("(default: torchvision's ImageNet VGG16)")
+    args = parser.parse_args(["train", "--style-sizes", "64,96", "--compact-checkpoint", "--steps", "3"])
+    assert args.style_sizes == (64, 96) and args.compact_checkpoint is True and args.steps == 3
+    assert not hasattr(args, "lr")  # options not given stay unset, so a resumed run keeps its own
 
 
 def test_cli_model_preset_trains_the_light_shape_with_overrides(folders, vgg16_file, capsys):

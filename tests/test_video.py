@@ -18,7 +18,7 @@ from realtime.cli import main
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import frames_to_tensor, tensor_to_frames
 from realtime.imaging.palette import Palette
-from realtime.model.styles import StyleSpec
+from realtime.model.style_spec import StyleSpec
 from realtime.runtimes.stylizer import Stylizer
 from realtime.video.reader import VideoReader
 from realtime.video.settings import TimedStyle
@@ -434,11 +434,11 @@ def test_interruption_leaves_no_output_and_says_so(capsys, tmp_path, clip, weigh
     calls = []
     original = Stylizer.stylize_frames
 
-    def interrupt_third_call(self, frames, target=None, palette=None):
+    def interrupt_third_call(self, frames, look=None):
         calls.append(len(frames))
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return original(self, frames, target, palette)
+        return original(self, frames, look)
 
     monkeypatch.setattr(Stylizer, "stylize_frames", interrupt_third_call)
     out = tmp_path / "out.mp4"
@@ -535,9 +535,9 @@ def test_video_frames_get_the_target_their_time_calls_for(tmp_path, clip, styliz
     seen = []
     original = Stylizer.stylize_frames
 
-    def record(self, frames, target=None, palette=None):
-        seen.extend(target)
-        return original(self, frames, target, palette)
+    def record(self, frames, look=None):
+        seen.extend(look.target)
+        return original(self, frames, look)
 
     monkeypatch.setattr(Stylizer, "stylize_frames", record)
     entries = [TimedStyle(StyleSpec("style0"), 0.0), TimedStyle(StyleSpec("style1"), 0.5)]

@@ -13,9 +13,9 @@ from conftest import make_weights
 
 from realtime.cli import main
 from realtime.errors import RealtimeError
+from realtime.live.catalog import StyleCatalog
 from realtime.live.session import LiveSession
 from realtime.live.settings import LiveOptions
-from realtime.live.styles import StyleCatalog
 from realtime.live.virtual_camera import VirtualCamera
 from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.capture import VideoCaptureSource

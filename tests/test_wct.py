@@ -456,7 +456,7 @@ def test_auto_picks_wct_for_paintings_when_a_vgg_is_at_hand(
     style_images, monkeypatch, styles, vgg, cached, msgnet_asked, chosen
 ):
     from realtime import stills
-    from realtime.model.styles import StyleSpec
+    from realtime.model.style_spec import StyleSpec
 
     monkeypatch.setattr(stills, "torchvision_vgg16_cached", lambda: cached)
     specs = [StyleSpec(str(style_images[0]) if s == "STYLE" else s) for s in styles]

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 from realtime.batch.manifest import row
 from realtime.batch.plan import ImageTask, Output, Roots
@@ -27,7 +26,7 @@ from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side
 from realtime.imaging.images import read_image, write_image
 from realtime.imaging.limits import working_side
-from realtime.imaging.palette import Palette
+from realtime.runtimes.look import Look, per_sample
 from realtime.runtimes.stylizer import Stylizer
 
 
@@ -38,7 +37,6 @@ def load_stylizer(settings: RenderSettings, device: str | None = None) -> Styliz
     optimize = False if chosen.type == "cuda" else None
     stylizer = Stylizer.load(settings.weights, str(chosen), settings.style_size, optimize=optimize)
     stylizer.refine_styles(settings.refine, settings.vgg)
-    stylizer.match_palette = settings.palette
     return stylizer
 
 
@@ -49,13 +47,12 @@ BACKLOG_PIXELS = 32 * 2**20
 
 @dataclass
 class _Sample:
-    """One output waiting for the generator: its image's pixels and its painting's target and palette."""
+    """One output waiting for the generator: its image's pixels and its painting's look."""
 
     task: ImageTask
     output: Output
     frame: np.ndarray
-    target: torch.Tensor
-    palette: Palette | None
+    look: Look
 
 
 class _Backlog:
@@ -127,11 +124,12 @@ class Pipeline:
             for output in task.outputs:
                 painting = str(self.roots.styles / output.style)
                 try:
-                    target, palette = self.stylizer.styles.target(painting), self.stylizer.styles.palette(painting)
+                    styles = self.stylizer.styles
+                    look = Look(styles.target(painting), styles.palette(painting) if self.settings.palette else None)
                 except RealtimeError as exc:  # an unreadable painting fails its outputs, not the job
                     yield self._row(task, output, f"style: {exc}")
                     continue
-                backlog.add(_Sample(task, output, frame, target, palette))
+                backlog.add(_Sample(task, output, frame, look))
         if backlog.full():
             yield from self._stylize(backlog.largest(), writing, pool)
         yield from self._finished(writing)
@@ -151,9 +149,8 @@ class Pipeline:
         for start in range(0, len(samples), self.batch):
             chunk = samples[start : start + self.batch]
             frames = np.stack([s.frame for s in chunk])
-            targets = torch.stack([s.target for s in chunk])
-            palettes = [s.palette for s in chunk]
-            for sample, styled in zip(chunk, self.stylizer.stylize_frames(frames, targets, palettes)):
+            looks = per_sample([s.look for s in chunk])
+            for sample, styled in zip(chunk, self.stylizer.stylize_frames(frames, looks)):
                 writing.add(pool.submit(self._write, sample, styled))
             yield from self._finished(writing, keep=self.max_writing)
 

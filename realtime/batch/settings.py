@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from realtime.errors import RealtimeError
 from realtime.imaging.images import DEFAULT_IMAGE_SIZE, DEFAULT_QUALITY
-from realtime.model.styles import DEFAULT_STYLE_SIZE
+from realtime.model.style_spec import DEFAULT_STYLE_SIZE
 
 # Follows paintings it never trained on 2.7× more closely than msgnet21: a dataset's styles are such paintings.
 DEFAULT_WEIGHTS = "msgnet21-wikiart"

@@ -25,12 +25,22 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from realtime.cli import batch, bench, decoder, distill, gatys, image, live, serve, train, video
+    from realtime.cli import batch, bench, distill, gatys, image, live, serve, train, train_decoder, video
     from realtime.cli.options import Parser
 
     parser = Parser(prog="realtime", description="Real-time style transfer with MSG-Net.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (image, video, gatys, train, distill, decoder, live, serve, batch):  # the order --help lists them in
+    for command in (
+        image,
+        video,
+        gatys,
+        train,
+        distill,
+        train_decoder,
+        live,
+        serve,
+        batch,
+    ):  # the order --help lists them in
         command.register(commands)
     bench.register(commands)
     return parser

@@ -14,7 +14,7 @@ from realtime.cli.options import (
     positive_int,
 )
 from realtime.imaging.images import DEFAULT_IMAGE_SIZE, DEFAULT_QUALITY
-from realtime.model.styles import DEFAULT_STYLE_SIZE
+from realtime.model.style_spec import DEFAULT_STYLE_SIZE
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

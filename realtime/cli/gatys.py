@@ -113,7 +113,7 @@ def _run_gatys(args: argparse.Namespace) -> int:
     from realtime.device import resolve_device
     from realtime.gatys.network import LossNetwork
     from realtime.gatys.optimize import Gatys
-    from realtime.gatys.still import render_still
+    from realtime.gatys.render_file import render_still
 
     if args.json and args.output == "-":
         raise RealtimeError("--json and -o - both want standard output; choose one")

@@ -15,6 +15,7 @@ from realtime.cli.options import (
     add_refine_options,
     add_style_options,
     fraction,
+    look_settings,
     non_negative_int,
     wct_levels,
 )
@@ -188,11 +189,7 @@ def _msgnet(args: argparse.Namespace) -> Method:
     optimize = False if device.type == "cuda" else None
     stylizer = Stylizer.load(args.weights, str(device), args.style_size, optimize=optimize, model=args.model)
     stylizer.refine_styles(args.refine, args.vgg, progress=True)
-    stylizer.set_style(args.style)
-    stylizer.strength = args.strength
-    stylizer.stroke = args.stroke
-    stylizer.preserve_color = args.preserve_color
-    stylizer.match_palette = args.palette
+    stylizer.set_style(args.style, **look_settings(args))
     size = DEFAULT_IMAGE_SIZE if args.size is None else args.size
     return stylizer, size, 1.0, {"device": str(stylizer.device), "weights": stylizer.weights.source}
 

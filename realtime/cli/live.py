@@ -14,6 +14,7 @@ from realtime.cli.options import (
     add_model_options,
     add_refine_options,
     add_style_options,
+    look_settings,
     positive_float,
     positive_int,
     stabilize_strength,
@@ -21,23 +22,24 @@ from realtime.cli.options import (
 from realtime.errors import RealtimeError
 from realtime.gatys.settings import DEFAULT_SIZE as GATYS_SIZE
 from realtime.gatys.settings import DEFAULT_STEPS as GATYS_STEPS
-from realtime.live.keys import hotkey_help
+from realtime.live.hotkeys import hotkey_help
 from realtime.live.settings import (
-    DEFAULT_STABILIZE,
     DEFAULT_UPSAMPLE,
     DEFAULT_WORKING_SIZE,
     DEMO_SECONDS,
+    FRAME_BUDGET_MS,
     KEYFRAME_CHOICES,
+    KEYFRAME_MAX_MS,
     MAX_CPU_WORKING_SIZE,
     UPSAMPLERS,
     LiveOptions,
 )
-from realtime.video.settings import DEFAULT_STABILIZE as STABILIZE_WHEN_ASKED
+from realtime.video.settings import STABILIZE_STRENGTH
 
 if TYPE_CHECKING:
-    from realtime.live.cpu_budget import LiveSetup
+    from realtime.live.catalog import StyleCatalog
+    from realtime.live.setup import LiveSetup
     from realtime.live.stats import LiveSummary
-    from realtime.live.styles import StyleCatalog
     from realtime.live.virtual_camera import VirtualCamera
     from realtime.runtimes.stylizer import Stylizer
     from realtime.sources.capture import FrameSource
@@ -156,11 +158,11 @@ def _add_picture_options(parser: argparse.ArgumentParser) -> None:
         "--stabilize",
         type=stabilize_strength,
         nargs="?",
-        const=STABILIZE_WHEN_ASKED,
-        default=DEFAULT_STABILIZE,
+        const=STABILIZE_STRENGTH,
+        default=STABILIZE_STRENGTH,
         metavar="S",
         help="steady the picture against flicker: lean each frame on the last one along the motion, weight S "
-        f"(--stabilize alone = {STABILIZE_WHEN_ASKED}; default {DEFAULT_STABILIZE:g}; 0 = off); on a CPU",
+        f"(default and --stabilize alone: {STABILIZE_STRENGTH:g}; 0 = off); on a CPU",
     )
     parser.add_argument(
         "--upsample",
@@ -175,8 +177,9 @@ def _add_picture_options(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="on a CPU, paint keyframes beside the loop and show every frame with the newest carried along the "
         "motion and enlarged with it, a new one fading in (in place of --stabilize and --upsample); auto: where "
-        "the generator takes over 50 ms a frame but under 0.4 s, which keeps the full model's "
-        "picture at the largest working size that paints one within 0.4 s unless --size is given (default auto)",
+        f"the generator takes over {FRAME_BUDGET_MS:g} ms a frame but under {KEYFRAME_MAX_MS:g} ms, which keeps the "
+        f"full model's picture at the largest working size that paints one within {KEYFRAME_MAX_MS:g} ms unless "
+        "--size is given (default auto)",
     )
 
 
@@ -195,12 +198,12 @@ def _run_live(args: argparse.Namespace) -> int:
     from realtime.gatys.network import LossNetwork
     from realtime.gatys.optimize import Gatys
     from realtime.gatys.settings import GatysSettings
-    from realtime.live.cpu_budget import load_live
+    from realtime.live.catalog import StyleCatalog
     from realtime.live.gatys_worker import GatysSnapshotRenderer
     from realtime.live.recorder import check_video_path
     from realtime.live.session import LiveSession
+    from realtime.live.setup import load_live
     from realtime.live.snapshot import save_stylized
-    from realtime.live.styles import StyleCatalog
     from realtime.live.window import Window, check_display
 
     record = check_video_path(args.record) if args.record else None
@@ -217,18 +220,15 @@ def _run_live(args: argparse.Namespace) -> int:
         sinks = [] if args.virtual_camera is None else [_virtual_camera(args.virtual_camera, source)]
         setup = load_live(
             args.weights,
-            args.device,
-            args.style_size,
-            BuildNotes(),
-            args.model,
-            args.size,
+            device=args.device,
+            style_size=args.style_size,
+            on_build=BuildNotes(),
+            model=args.model,
+            working_size=args.size,
             stroke=args.stroke,
             keyframes=args.keyframes,
         )
         stylizer = setup.stylizer
-        stylizer.strength = args.strength
-        stylizer.preserve_color = args.preserve_color
-        stylizer.match_palette = args.palette
         catalog = StyleCatalog(stylizer.weights.bank.names(), args.styles, args.style or ())
         _refine_paintings(stylizer, catalog, args)
         _live_notes(stylizer, catalog, None if args.size else setup.working_size)
@@ -241,6 +241,7 @@ def _run_live(args: argparse.Namespace) -> int:
             record=record,
             max_frames=args.max_frames or 0,
             output_dir=output_dir,
+            **look_settings(args),
         )
         window = None if args.no_window else Window()
         with ExitStack() as stack:
@@ -281,18 +282,18 @@ def _refine_paintings(stylizer: Stylizer, catalog: StyleCatalog, args: argparse.
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from realtime.live.cpu_budget import load_live
+    from realtime.live.catalog import StyleCatalog
     from realtime.live.demo import demo_source, render_demo
     from realtime.live.recorder import check_video_path
     from realtime.live.session import LiveSession
-    from realtime.live.styles import StyleCatalog
+    from realtime.live.setup import load_live
     from realtime.live.window import Window, display_problem
 
     no_window = "--no-window" if args.no_window else display_problem()
     output = check_video_path(args.output) if no_window else None
     setup = load_live(
         args.weights,
-        args.device,
+        device=args.device,
         on_build=BuildNotes(),
         model=args.model,
         working_size=args.size,

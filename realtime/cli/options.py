@@ -14,8 +14,9 @@ from collections.abc import Callable
 from tqdm import tqdm
 
 from realtime.errors import RealtimeError
+from realtime.live.settings import FRAME_BUDGET_MS, KEYFRAME_MAX_MS, MIN_LIVE_FPS
 from realtime.model.shapes import MODEL_CHOICES
-from realtime.model.styles import DEFAULT_STYLE_SIZE, StyleSpec
+from realtime.model.style_spec import DEFAULT_STYLE_SIZE, StyleSpec
 from realtime.perceptual.settings import DEFAULT_REFINE_STEPS
 from realtime.runtimes.settings import DEFAULT_STROKE, MAX_STRENGTH, MAX_STROKE, STROKE_REFERENCE
 from realtime.video.settings import TimedStyle
@@ -105,8 +106,9 @@ def add_model_options(parser: argparse.ArgumentParser, default: str = "auto") ->
     auto = (
         "auto = full on CUDA and on CPUs with Intel AMX, else fast where its weights are in the weights folder, "
         "else light; live and demo time them on this CPU and keep the best picture that runs live: the full model "
-        "on every frame within 50 ms, else the fast one, else the full one's keyframes within 400 ms, else the "
-        "fast or light one (serve: the full model at 12 fps, else the fast or light one)"
+        f"on every frame within {FRAME_BUDGET_MS:g} ms, else the fast one, else the full one's keyframes within "
+        f"{KEYFRAME_MAX_MS:g} ms, else the "
+        f"fast or light one (serve: the full model at {MIN_LIVE_FPS:g} fps, else the fast or light one)"
     )
     parser.add_argument(
         "--model",
@@ -155,6 +157,17 @@ def add_style_options(
         default=DEFAULT_STYLE_SIZE,
         help=f"long side a style image is scaled to before its target is computed (default {DEFAULT_STYLE_SIZE})",
     )
+
+
+def look_settings(args: argparse.Namespace) -> dict[str, object]:
+    """What `add_style_options` asked for, as `Stylizer.look`'s keyword arguments: the one place a command's
+    arguments become a look."""
+    return {
+        "strength": args.strength,
+        "stroke": args.stroke,
+        "preserve_color": args.preserve_color,
+        "palette": args.palette,
+    }
 
 
 def add_refine_options(parser: argparse.ArgumentParser, vgg: bool = True, auto: bool = False) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from realtime.cli.options import BuildNotes, add_model_options, non_negative_int, positive_int
 from realtime.errors import RealtimeError
 from realtime.live.settings import DEFAULT_WORKING_SIZE
-from realtime.model.styles import DEFAULT_STYLE_SIZE
+from realtime.model.style_spec import DEFAULT_STYLE_SIZE
 from realtime.serving.settings import (
     DEFAULT_HOST,
     DEFAULT_MAX_CLIENTS,
@@ -100,8 +100,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from realtime.imaging.images import image_files
-    from realtime.live.cpu_budget import load_live
     from realtime.live.settings import default_working_size
+    from realtime.live.setup import load_live
     from realtime.serving.server import StyleServer, ssl_context
 
     options = _options(args)
@@ -111,7 +111,13 @@ def _run_serve(args: argparse.Namespace) -> int:
     size = args.size or default_working_size("cpu")  # the size the model choice is timed at, on a CPU
     # Viewers share one generator batching their newest frames; keyframes are a single window's.
     stylizer = load_live(
-        args.weights, args.device, args.style_size, BuildNotes(), args.model, size, keyframes="off"
+        args.weights,
+        device=args.device,
+        style_size=args.style_size,
+        on_build=BuildNotes(),
+        model=args.model,
+        working_size=size,
+        keyframes="off",
     ).stylizer
     server = StyleServer(stylizer, options)
     server.warm_up()

@@ -12,13 +12,14 @@ from realtime.cli.options import (
     add_refine_options,
     add_style_options,
     fade_seconds,
+    look_settings,
     non_negative_int,
     positive_int,
     stabilize_strength,
     timed_style,
 )
 from realtime.imaging.limits import MAX_WORKING_SIDE
-from realtime.video.settings import DEFAULT_CODEC, DEFAULT_FADE, DEFAULT_STABILIZE
+from realtime.video.settings import DEFAULT_CODEC, DEFAULT_FADE, STABILIZE_STRENGTH
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,11 +41,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--stabilize",
         type=stabilize_strength,
         nargs="?",
-        const=DEFAULT_STABILIZE,
+        const=STABILIZE_STRENGTH,
         default=0.0,
         metavar="F",
         help=f"reduce flicker: blend in the previous output warped by optical flow, weight F in [0, 1) "
-        f"(--stabilize alone = {DEFAULT_STABILIZE}; default off)",
+        f"(--stabilize alone = {STABILIZE_STRENGTH}; default off)",
     )
     video.add_argument(
         "--fade",
@@ -92,10 +93,6 @@ def _run_video(args: argparse.Namespace) -> int:
     stylizer = Stylizer.load(
         args.weights, str(device), args.style_size, optimize=optimize, on_build=BuildNotes(), model=args.model
     )
-    stylizer.strength = args.strength
-    stylizer.stroke = args.stroke
-    stylizer.preserve_color = args.preserve_color
-    stylizer.match_palette = args.palette
     refine = args.refine
     if refine is None:
         refine = default_refine_steps(args.vgg, [timed.spec.source for timed in args.style])
@@ -103,7 +100,9 @@ def _run_video(args: argparse.Namespace) -> int:
             cost = "10-20 s each on a CPU" if stylizer.device.type == "cpu" else "seconds each"
             print(f"realtime: fitting each painting's target first ({cost}, once; --refine 0 skips)", file=sys.stderr)
     stylizer.refine_styles(refine, args.vgg, progress=True)
-    schedule = StyleSchedule(args.style, stylizer.styles.blend, args.fade, stylizer.styles.blend_palette)
+    settings = look_settings(args)
+    palette = stylizer.styles.blend_palette if settings.pop("palette") else None
+    schedule = StyleSchedule(args.style, stylizer.styles.blend, args.fade, palette, **settings)
     batch = args.batch or (4 if stylizer.device.type == "cuda" else 1)
     result = stylize_video(
         args.input,

@@ -26,6 +26,7 @@ from realtime.atomic import atomic_output, remove_leftovers
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side, rescale
 from realtime.imaging.images import read_image
+from realtime.runtimes.look import Look
 from realtime.runtimes.stylizer import Stylizer
 
 SHARD_SAMPLES = 128
@@ -119,7 +120,8 @@ class PictureSet:
                             style = styles[style_id]
                             targets[style_id] = teacher.styles.target(style.name if style.builtin else style.path)
                     target = torch.stack([targets[i] for i in ids])
-                    pictures.append(teacher.stylize_frames(frames, target, [None] * len(ids)))
+                    # Each crop painted at its own size (stroke 0): the student learns the generator, not the app.
+                    pictures.append(teacher.stylize_frames(frames, Look(target, stroke=0.0)))
                     crops.append(frames)
                     bar.update(len(chunk))
                 with atomic_output(self.shard_path(index)) as tmp:

@@ -63,7 +63,6 @@ def distill(
             raise RealtimeError("painting the teacher's pictures needs --styles DIR, the built-in styles' pictures")
         chosen = picture_styles(teacher_weights.bank.names(), styles, paintings, holdout)
         painter = Stylizer(teacher_weights, torch_device)
-        painter.stroke = 0.0  # each crop painted at its own size: the student learns the generator, not the app
         pictures.paint(painter, image_files(content, "content"), chosen, size, per_photo, config.seed)
     vgg = VGGFeatures.load(config.vgg, "vgg16").to(torch_device) if config.texture_weight or config.vgg else None
     distiller = Distiller(config, StudentData(pictures, config.style_side), teacher_weights, vgg, torch_device)

@@ -13,7 +13,7 @@ from realtime.gatys.network import LossNetwork
 from realtime.gatys.settings import MIN_LEVEL_SIDE
 from realtime.imaging.frames import fit_long_side, frame_to_tensor
 from realtime.imaging.images import is_image_source, read_image
-from realtime.model.styles import StyleSpec
+from realtime.model.style_spec import StyleSpec
 from realtime.model.targets import unknown_style_message
 from realtime.model.weights import Weights
 from realtime.perceptual.layers import STYLE_LAYERS

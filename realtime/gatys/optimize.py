@@ -27,7 +27,7 @@ from realtime.gatys.settings import COARSEST_SIDE, MIN_LEVEL_SIDE, MIN_PHOTO_SID
 from realtime.gatys.solver import optimise_level
 from realtime.imaging.color import keep_colors
 from realtime.imaging.frames import fit_long_side, frame_to_tensor, resize, tensor_to_frame
-from realtime.model.styles import StyleSpec
+from realtime.model.style_spec import StyleSpec
 from realtime.model.weights import Weights
 
 

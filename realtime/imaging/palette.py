@@ -43,7 +43,7 @@ class Palette:
     @classmethod
     def of(cls, picture: np.ndarray) -> Palette:
         """The palette of an H×W×3 uint8 picture."""
-        return cls(*_moments(_sample(picture)))
+        return cls(*(moment.numpy() for moment in _moments(_sample(picture))))
 
     @staticmethod
     def mix(palettes: Sequence[Palette | None], weights: Sequence[float]) -> Palette | None:
@@ -65,17 +65,21 @@ class Palette:
         """The palette `progress` (0–1) of the way through a cross-fade from `start` to `end`."""
         return Palette.mix([start, end], [1.0 - progress, progress])
 
-    def affine(self, mean: np.ndarray, moment: np.ndarray) -> np.ndarray:
-        """The 3×4 affine map (matrix | offset) taking pixels with this `mean` and `moment` to this palette."""
-        source = moment - np.outer(mean, mean) + _RIDGE * np.eye(3)
-        target = self.moment - np.outer(self.mean, self.mean) + _RIDGE * np.eye(3)
+    def affine(self, mean: Tensor, moment: Tensor) -> Tensor:
+        """The 3×4 affine map (matrix | offset) taking pixels with this `mean` and `moment` (float64 tensors)
+        to this palette, on their device: frames on a GPU are recoloured there, with no host round trip."""
+        like = {"dtype": torch.float64, "device": mean.device}
+        eye = torch.eye(3, **like)
+        mean_to = torch.as_tensor(self.mean, **like)
+        source = moment - torch.outer(mean, mean) + _RIDGE * eye
+        target = torch.as_tensor(self.moment, **like) - torch.outer(mean_to, mean_to) + _RIDGE * eye
         root, inverse_root = _roots(source)
         transfer = inverse_root @ _roots(root @ target @ root)[0] @ inverse_root
-        values, vectors = np.linalg.eigh(transfer)
-        transfer = (vectors * np.clip(values, 0.0, MAX_GAIN)) @ vectors.T
-        matrix = (1.0 - self.amount) * np.eye(3) + self.amount * transfer
-        offset = self.amount * (self.mean - transfer @ mean)
-        return np.hstack([matrix, offset[:, None]])
+        values, vectors = torch.linalg.eigh(transfer)
+        transfer = (vectors * values.clamp(0.0, MAX_GAIN)) @ vectors.T
+        matrix = (1.0 - self.amount) * eye + self.amount * transfer
+        offset = self.amount * (mean_to - transfer @ mean)
+        return torch.cat([matrix, offset[:, None]], dim=1)
 
 
 def recolor_frames(frames: np.ndarray, palettes: Sequence[Palette | None]) -> np.ndarray:
@@ -84,7 +88,7 @@ def recolor_frames(frames: np.ndarray, palettes: Sequence[Palette | None]) -> np
     for index, palette in enumerate(palettes):
         if palette is not None:
             affine = palette.affine(*_moments(_sample(frames[index])))
-            cv2.transform(frames[index], affine.astype(np.float32), dst=out[index])
+            cv2.transform(frames[index], affine.numpy().astype(np.float32), dst=out[index])
     return out
 
 
@@ -95,8 +99,7 @@ def recolor_tensor(images: Tensor, palettes: Sequence[Palette | None]) -> Tensor
         if palette is None:
             out.append(image)
             continue
-        pixels = _sample(image.detach().permute(1, 2, 0)).double().cpu().numpy()
-        affine = torch.from_numpy(palette.affine(*_moments(pixels))).to(image)
+        affine = palette.affine(*_moments(_sample(image.detach().permute(1, 2, 0)))).to(image.dtype)
         out.append(torch.einsum("ij,jhw->ihw", affine[:, :3], image) + affine[:, 3, None, None])
     return torch.stack(out)
 
@@ -107,13 +110,14 @@ def _sample(picture: np.ndarray | Tensor) -> np.ndarray | Tensor:
     return picture[::step, ::step].reshape(-1, 3)
 
 
-def _moments(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    x = np.asarray(pixels, dtype=np.float64)
-    return x.mean(axis=0), x.T @ x / len(x)
+def _moments(pixels: np.ndarray | Tensor) -> tuple[Tensor, Tensor]:
+    """Mean and second moment of N×3 pixels, as float64 tensors where the pixels are."""
+    x = torch.as_tensor(pixels).double()
+    return x.mean(dim=0), x.T @ x / len(x)
 
 
-def _roots(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _roots(matrix: Tensor) -> tuple[Tensor, Tensor]:
     """The square root of a symmetric positive definite matrix, and its inverse."""
-    values, vectors = np.linalg.eigh(matrix)
-    values = np.clip(values, 1e-6, None) ** 0.5
+    values, vectors = torch.linalg.eigh(matrix)
+    values = values.clamp_min(1e-6) ** 0.5
     return (vectors * values) @ vectors.T, (vectors / values) @ vectors.T

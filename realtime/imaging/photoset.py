@@ -25,7 +25,7 @@ from realtime.imaging.images import read_image
 
 def read_images(files: Sequence[Path], what: str) -> tuple[list[Path], list[np.ndarray]]:
     """Decode files in threads (Pillow releases the GIL); unreadable ones are skipped with one warning."""
-    with ThreadPoolExecutor(max(1, min(16, os.cpu_count() or 1))) as pool:
+    with ThreadPoolExecutor(max(1, min(16, os.cpu_count() or 1)), thread_name_prefix="photo decode") as pool:
         results = list(pool.map(_read_or_none, files))
     kept = [(path, frame) for path, frame in zip(files, results) if frame is not None]
     skipped = [path.name for path, frame in zip(files, results) if frame is None]

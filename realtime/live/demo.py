@@ -12,11 +12,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from realtime.errors import RealtimeError
-from realtime.live.keys import Action
+from realtime.live.catalog import StyleCatalog
+from realtime.live.hotkeys import Action
 from realtime.live.session import LiveSession
 from realtime.live.settings import DEMO_SECONDS, LiveOptions
 from realtime.live.stats import LiveSummary
-from realtime.live.styles import StyleCatalog
 from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.capture import FrameSource, VideoCaptureSource
 from realtime.sources.sample import SampleSource

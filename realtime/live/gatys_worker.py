@@ -26,7 +26,7 @@ from realtime.gatys.grams import StyleGrams
 from realtime.gatys.optimize import Gatys, GatysProgress
 from realtime.imaging.images import write_image
 from realtime.live.snapshot import SnapshotRequest, SnapshotStatus, slug, unique_path
-from realtime.model.styles import StyleSpec
+from realtime.model.style_spec import StyleSpec
 from realtime.model.weights import Weights
 from realtime.runtimes.tracing import GATE
 

@@ -1,6 +1,6 @@
 """Keyframes: every frame shown, while a slow generator paints the newest frame it can on its own thread.
 
-Where the generator takes longer than a frame (the full model on most CPUs: 100–250 ms at live sizes), a loop
+Where the generator takes longer than a frame (the full model on most CPUs), a loop
 that waits for it shows a picture that stutters at the generator's rate; the light model keeps up but paints a
 poorer picture (docs/benchmarks.md). Here the generator runs beside the loop, always on the newest frame, and
 every frame in between shows its latest picture carried along the camera's motion: an optical flow (DIS at a
@@ -26,7 +26,7 @@ import numpy as np
 
 from realtime.imaging.frames import resize_frame
 from realtime.imaging.palette import Palette, recolor_frames
-from realtime.live.key_flow import KeyFlow
+from realtime.live.keyframe_flow import KeyFlow
 from realtime.video.stabilize import flow_fits, flow_gray, inside, matches, scale_map
 
 FADE_FRAMES = 3  # frames over which a new keyframe replaces the last one
@@ -41,11 +41,11 @@ DIRECT_ENLARGEMENT = 2.0
 class KeyframeStylizer:
     """Call it with each working-size frame in order; it returns the frame's stylisation, carried or painted.
 
-    `stylize(frame, settings)` (H×W×3 uint8 → same) runs only on this object's thread, so a CPU runtime's
-    single inference request is never used from two threads; `settings()` is called on the caller's thread
-    when a frame is handed over, so the style it is painted in cannot change under the generator (a morph
-    rewrites its target in place every frame). The first frame, a frame of a new size, a `fresh` one (a
-    paused frame shown again) and one after a cut wait for their own picture; the rest never wait.
+    `stylize(frame, look)` (H×W×3 uint8 → same) runs only on this object's thread, so a CPU runtime's
+    single inference request is never used from two threads; each frame is handed over with the look it is
+    to be painted in, a frozen value, so nothing the caller's thread changes meanwhile reaches the picture in
+    progress. The first frame, a frame of a new size, a `fresh` one (a paused frame shown again) and one
+    after a cut wait for their own picture; the rest never wait.
 
     Offline (`every` N > 0, a rendering rather than a window), which frames are painted and when their
     pictures show must not depend on the machine's speed: a keyframe is painted from every Nth frame and shows
@@ -55,12 +55,10 @@ class KeyframeStylizer:
     def __init__(
         self,
         stylize: Callable[[np.ndarray, object], np.ndarray],
-        settings: Callable[[], object],
         flow_side: int,
         every: int = 0,
     ) -> None:
         self._stylize = stylize
-        self._settings = settings
         self.flow_side = flow_side
         self._every = every
         self._frames = 0  # frames shown so far, which keeps an offline rendering's schedule
@@ -68,7 +66,7 @@ class KeyframeStylizer:
         self.generator_ms = 0.0  # the last painted frame's generator time
         self._flow = KeyFlow()
         self._cond = threading.Condition()
-        self._queued: tuple[int, np.ndarray, np.ndarray, object] | None = None  # (ticket, frame, grey, settings)
+        self._queued: tuple[int, np.ndarray, np.ndarray, object] | None = None  # (ticket, frame, grey, look)
         self._busy = False
         self._done: tuple[int, np.ndarray, np.ndarray, float] | None = None  # (ticket, grey, picture, ms)
         self._error: BaseException | None = None
@@ -81,9 +79,11 @@ class KeyframeStylizer:
         self._thread = threading.Thread(target=self._work, name="keyframes", daemon=True)
         self._thread.start()
 
-    def __call__(self, frame: np.ndarray, work: tuple[int, int] | None = None, fresh: bool = False) -> np.ndarray:
-        """H×W×3 uint8 RGB frame to show → its stylisation at the same size, painted at `work` (height, width;
-        default the frame's own): the newest picture moved onto it, or its own when it must wait."""
+    def __call__(
+        self, frame: np.ndarray, work: tuple[int, int] | None = None, fresh: bool = False, look: object = None
+    ) -> np.ndarray:
+        """H×W×3 uint8 RGB frame to show → its stylisation at the same size, painted in `look` at `work`
+        (height, width; default the frame's own): the newest picture moved onto it, or its own when it must wait."""
         work = tuple(work or frame.shape[:2])
         gray = flow_gray(frame, self.flow_side)
         due = self._every > 0 and self._frames % self._every == 0  # offline: a new keyframe's turn
@@ -107,7 +107,7 @@ class KeyframeStylizer:
         with self._cond:
             idle = due if self._every else self._queued is None and not self._busy
             if source is None or idle:
-                ticket = self._pending = self._submit(resize_frame(frame, work), gray)
+                ticket = self._pending = self._submit(resize_frame(frame, work), gray, look)
             if source is None:
                 while self._key is None or self._key.ticket < ticket:
                     self._cond.wait()
@@ -140,10 +140,10 @@ class KeyframeStylizer:
         if self._thread is not threading.current_thread():
             self._thread.join()
 
-    def _submit(self, frame: np.ndarray, gray: np.ndarray) -> int:
+    def _submit(self, frame: np.ndarray, gray: np.ndarray, look: object) -> int:
         # One slot: a frame still waiting is replaced by the newer one, so the generator never falls behind.
         self._tickets += 1
-        self._queued = (self._tickets, frame.copy(), gray, self._settings())
+        self._queued = (self._tickets, frame.copy(), gray, look)
         self._cond.notify_all()
         return self._tickets
 
@@ -172,11 +172,11 @@ class KeyframeStylizer:
                     self._cond.wait()
                 if self._closed:
                     return
-                (ticket, frame, gray, settings), self._queued = self._queued, None
+                (ticket, frame, gray, look), self._queued = self._queued, None
                 self._busy = True
             began = time.perf_counter()
             try:
-                picture = self._stylize(frame, settings)
+                picture = self._stylize(frame, look)
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, which raises it
                 with self._cond:
                     self._error, self._busy = exc, False

@@ -27,6 +27,7 @@ from realtime.imaging.frames import FrameTransfer, fit_size, resize, resize_fram
 from realtime.imaging.upsample import guided_upsample
 from realtime.live.keyframes import KeyframeStylizer
 from realtime.live.settings import DEFAULT_UPSAMPLE, DISPLAY_MAX_SIDE, UPSAMPLERS
+from realtime.runtimes.look import Look
 from realtime.runtimes.stylizer import Stylizer
 from realtime.video.stabilize import TemporalStabilizer
 
@@ -61,12 +62,7 @@ class LiveRenderer:
         self._cuda = stylizer.device.type == "cuda"
         self.keyframes = None
         if keyframes and not self._cuda:
-            self.keyframes = KeyframeStylizer(
-                lambda frame, style: stylizer.stylize_frames(frame[None], *style)[0],
-                lambda: (None if stylizer.target is None else stylizer.target.clone(), stylizer.palette),
-                LIVE_FLOW_SIDE,
-                keyframe_every,
-            )
+            self.keyframes = KeyframeStylizer(stylizer, LIVE_FLOW_SIDE, keyframe_every)
         self._mirrored = False  # as the last frame was: a flipped frame is not carried from an unflipped one
         steady = stabilize and self.keyframes is None  # keyframes fade into each other instead
         self.stabilizer = TemporalStabilizer(stabilize, flow_side=LIVE_FLOW_SIDE) if steady else None
@@ -83,12 +79,14 @@ class LiveRenderer:
         self,
         image: np.ndarray,
         working_size: int,
+        look: Look,
         *,
         mirror: bool = False,
         compare: bool = False,
         again: bool = False,
     ) -> np.ndarray:
-        """Stylise `image` with its long side at `working_size` (at most the display's) and compose the display frame.
+        """Stylise `image` in `look` with its long side at `working_size` (at most the display's) and compose
+        the display frame.
 
         `again`: the same frame shown again while paused, which waits for its own keyframe rather than
         carrying an older one (playing, the next frame will bring it anyway).
@@ -99,21 +97,21 @@ class LiveRenderer:
         work = fit_size(*image.shape[:2], min(working_size, max(display)))
         self.working_resolution = (work[1], work[0])
         if self._cuda:
-            return self._render_on_device(image, work, display, mirror, compare)
+            return self._render_on_device(image, work, display, look, mirror, compare)
         capture = cv2.flip(image, 1) if mirror else image
         if self.keyframes is not None:
             if mirror != self._mirrored:
                 self.keyframes.forget()
             self._mirrored = mirror
             photo = resize_frame(capture, display)
-            stylized = self.keyframes(photo, work, fresh=again)  # carried and enlarged to the display there
+            stylized = self.keyframes(photo, work, fresh=again, look=look)  # carried and enlarged to the display there
             self.generator_ms = self.keyframes.generator_ms
         else:
             small = resize_frame(capture, work)
             started = time.perf_counter()
-            stylized = self.stylizer(small)  # on the host: PyTorch stays idle on a CPU
+            stylized = self.stylizer(small, look)  # on the host: PyTorch stays idle on a CPU
             self.generator_ms = (time.perf_counter() - started) * 1000.0
-            stylized = self._steady(small, stylized)
+            stylized = self._steady(small, stylized, look.target)
             guided = self.upsample == "guided" and work != display
             # The photo at display size only where it is shown or guides: a 720p resize is not free per frame.
             photo = resize_frame(capture, display) if guided or compare else None
@@ -130,22 +128,29 @@ class LiveRenderer:
         shown[:, max(0, half - _DIVIDER // 2) : half + _DIVIDER // 2] = 255
         return shown
 
-    def _steady(self, photo: np.ndarray, stylized: np.ndarray) -> np.ndarray:
-        """The stabilised frame; a new style starts afresh rather than fading in from the last one."""
+    def _steady(self, photo: np.ndarray, stylized: np.ndarray, target: Tensor) -> np.ndarray:
+        """The stabilised frame; a new style (or a morph's next step) starts afresh rather than fading in
+        from the last one."""
         if self.stabilizer is None:
             return stylized
-        if self.stylizer.target is not self._target:
-            self._target = self.stylizer.target
+        if target is not self._target:
+            self._target = target
             self.stabilizer.reset()
         return self.stabilizer(photo, stylized)
 
     def _render_on_device(
-        self, image: np.ndarray, work: tuple[int, int], display: tuple[int, int], mirror: bool, compare: bool
+        self,
+        image: np.ndarray,
+        work: tuple[int, int],
+        display: tuple[int, int],
+        look: Look,
+        mirror: bool,
+        compare: bool,
     ) -> np.ndarray:
         capture = self.transfer.upload(image)
         if mirror:
             capture = capture.flip(-1)
-        stylized = resize(self._timed_stylize(resize(capture, work)), display)
+        stylized = resize(self._timed_stylize(resize(capture, work), look), display)
         self._capture, self._stylized = capture, stylized
         shown = stylized
         if compare:
@@ -176,8 +181,8 @@ class LiveRenderer:
             return self._capture.copy(), self._stylized.copy()
         return tensor_to_frame(self._capture), tensor_to_frame(self._stylized)
 
-    def _timed_stylize(self, work: Tensor) -> Tensor:
+    def _timed_stylize(self, work: Tensor, look: Look) -> Tensor:
         self._start.record()
-        out = self.stylizer.stylize_tensor(work)
+        out = self.stylizer.stylize_tensor(work, look)
         self._end.record()
         return out

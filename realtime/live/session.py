@@ -18,20 +18,20 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from realtime.live.catalog import StyleCatalog
 from realtime.live.clock import clock_for
+from realtime.live.hotkeys import Action, Pick, window_actions
 from realtime.live.hud import HUD_MODES, HudScreen
-from realtime.live.keys import Action, Pick, window_actions
 from realtime.live.messages import Messages
-from realtime.live.recording import RecordingControl
+from realtime.live.record_control import RecordingControl
 from realtime.live.renderer import LiveRenderer
 from realtime.live.settings import OFFLINE_KEYFRAME_EVERY, LiveOptions
-from realtime.live.sizes import WorkingSize
 from realtime.live.snapshot import SnapshotHook, Snapshots, save_stylized
 from realtime.live.stats import LiveSummary, LoopStats
 from realtime.live.status import hud_info, stroke_note
-from realtime.live.styles import StyleCatalog
 from realtime.live.switcher import StyleSwitcher
 from realtime.live.window import Window
+from realtime.live.working_size import WorkingSize
 from realtime.runtimes.settings import MAX_STRENGTH, MAX_STROKE
 from realtime.runtimes.stylizer import Stylizer
 from realtime.sources.capture import Frame, FrameSource, SourceEnded
@@ -47,10 +47,8 @@ def _stepped(value: float, step: float, highest: float) -> float:
 
 @dataclass
 class LiveState:
-    """The picture settings the hotkeys change (the working size and the style have their own parts)."""
+    """The view settings the hotkeys change (the working size and the look have their own parts)."""
 
-    strength: float
-    stroke: float
     mirror: bool = False
     compare: bool = False
     paused: bool = False
@@ -105,7 +103,7 @@ class LiveSession:
             keyframes=self.options.keyframes,
             keyframe_every=0 if self.options.realtime else OFFLINE_KEYFRAME_EVERY,  # offline: on a fixed schedule
         )
-        self.state = LiveState(stylizer.strength, stylizer.stroke, self.options.mirror, self.options.compare)
+        self.state = LiveState(self.options.mirror, self.options.compare)
         self.sizes = WorkingSize(self.options.working_size, self.messages)
         self.stats = LoopStats()
         self.recording = RecordingControl(self.messages, source.fps, self.options.output_dir, lossless=self.clock.waits)
@@ -116,8 +114,17 @@ class LiveSession:
         self._frame: Frame | None = None
         self._dirty = True
         try:
+            options = self.options
             self.switcher = StyleSwitcher(
-                stylizer, catalog, self.messages, wait=self.clock.waits, morph_seconds=self.options.morph_seconds
+                stylizer,
+                catalog,
+                self.messages,
+                wait=self.clock.waits,
+                morph_seconds=options.morph_seconds,
+                strength=options.strength,
+                stroke=options.stroke,
+                preserve_color=options.preserve_color,
+                palette=options.palette,
             )
         except BaseException:
             self._close_io()
@@ -202,14 +209,12 @@ class LiveSession:
             self.switcher.step(-1 if action is Action.PREVIOUS else 1, morph=action is Action.MORPH)
         elif action in (Action.STRENGTH_UP, Action.STRENGTH_DOWN):
             step = STRENGTH_STEP if action is Action.STRENGTH_UP else -STRENGTH_STEP
-            state.strength = _stepped(state.strength, step, MAX_STRENGTH)
-            self.stylizer.strength = state.strength
-            self.messages.post(f"strength {state.strength:.1f}")
+            look = self.switcher.adjust(strength=_stepped(self.switcher.look.strength, step, MAX_STRENGTH))
+            self.messages.post(f"strength {look.strength:.1f}")
         elif action in (Action.STROKE_UP, Action.STROKE_DOWN):
             step = STROKE_STEP if action is Action.STROKE_UP else -STROKE_STEP
-            state.stroke = _stepped(state.stroke, step, MAX_STROKE)
-            self.stylizer.stroke = state.stroke
-            self.messages.post(stroke_note(state.stroke, self.renderer.working_resolution))
+            look = self.switcher.adjust(stroke=_stepped(self.switcher.look.stroke, step, MAX_STROKE))
+            self.messages.post(stroke_note(look.stroke, self.renderer.working_resolution))
         elif action in (Action.SIZE_UP, Action.SIZE_DOWN):
             shape = None if self._frame is None else self._frame.image.shape
             self.sizes.step(1 if action is Action.SIZE_UP else -1, shape)
@@ -243,8 +248,8 @@ class LiveSession:
             self.messages.post("nothing to snapshot yet")
             return
         photo, stylized = self.renderer.snapshot()
-        stylizer = self.stylizer
-        self.snapshots.take(photo, stylized, self.switcher.applied, stylizer.strength, stylizer.preserve_color)
+        look = self.switcher.look
+        self.snapshots.take(photo, stylized, self.switcher.applied, look.strength, look.preserve_color)
 
     # Frames ---------------------------------------------------------------------------------------
 
@@ -283,6 +288,7 @@ class LiveSession:
                 return self.renderer.render(
                     image,
                     self.sizes.current,
+                    self.switcher.look,
                     mirror=self.state.mirror,
                     compare=self.state.compare,
                     again=self.state.paused,

@@ -18,8 +18,8 @@ import numpy as np
 
 from realtime.errors import RealtimeError
 from realtime.imaging.images import write_image
-from realtime.live.styles import StyleEntry
-from realtime.model.styles import StyleSpec
+from realtime.live.catalog import StyleEntry
+from realtime.model.style_spec import StyleSpec
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from realtime.live.hotkeys import HOTKEYS
 from realtime.live.hud import HudInfo
-from realtime.live.keys import HOTKEYS
 from realtime.runtimes.strokes import effective_stroke
 
 if TYPE_CHECKING:
@@ -37,8 +37,8 @@ def hud_info(session: LiveSession) -> HudInfo:
     state, stats, switcher = session.state, session.stats, session.switcher
     return HudInfo(
         style=switcher.label,
-        strength=state.strength,
-        stroke=_painted(state.stroke, session.renderer.working_resolution),
+        strength=switcher.look.strength,
+        stroke=_painted(switcher.look.stroke, session.renderer.working_resolution),
         working_resolution=session.renderer.working_resolution,
         fps=stats.fps,
         generator_ms=stats.generator_ms,

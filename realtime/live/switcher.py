@@ -17,10 +17,12 @@ from torch import Tensor
 
 from realtime.errors import RealtimeError
 from realtime.imaging.palette import Palette
+from realtime.live.catalog import StyleCatalog, StyleEntry, TargetLoader
 from realtime.live.messages import Messages
 from realtime.live.settings import MORPH_SECONDS
-from realtime.live.styles import StyleCatalog, StyleEntry, TargetLoader
-from realtime.model.styles import StyleSpec
+from realtime.model.style_spec import StyleSpec
+from realtime.runtimes.look import Look
+from realtime.runtimes.settings import DEFAULT_STROKE
 from realtime.runtimes.stylizer import Stylizer
 
 
@@ -46,13 +48,14 @@ class _Morph:
     start: Tensor
     end: Tensor
     entry: StyleEntry
-    buffer: Tensor
     palettes: tuple[Palette | None, Palette | None]
     started: float | None = None
 
 
 class StyleSwitcher:
-    """Owns the stylizer's target: the selection index, the style applied, the one pending, the morph.
+    """Owns the current look (`realtime.runtimes.look`): the selection index, the style applied, the one
+    pending, the morph, and the strength, stroke and colour mode the hotkeys change. `look` is a frozen
+    value replaced whole, so whoever paints with it (the keyframe thread) holds one consistent look.
 
     `wait=True` (offline) applies a selected style as soon as it is selected, waiting for its target
     (the fitted one, when styles are refined); live, the loop calls `update()` every turn and the style
@@ -68,8 +71,15 @@ class StyleSwitcher:
         *,
         wait: bool = False,
         morph_seconds: float = MORPH_SECONDS,
+        strength: float = 1.0,
+        stroke: float = DEFAULT_STROKE,
+        preserve_color: bool = False,
+        palette: bool = True,
     ) -> None:
         self.stylizer = stylizer
+        self._finish = {"strength": strength, "stroke": stroke, "preserve_color": preserve_color}
+        self._palette = palette  # paintings recoloured to their palettes
+        self.look: Look | None = None
         self.catalog = catalog
         self.messages = messages
         self.wait = wait
@@ -140,9 +150,8 @@ class StyleSwitcher:
             self.preview = loaded.preview
             self._fitting = None if loaded.final else pending.entry
             if pending.morph:
-                start = self.stylizer.target.clone()
-                palettes = (self.stylizer.palette, loaded.palette)
-                self._morph = _Morph(start, loaded.target, pending.entry, torch.empty_like(start), palettes)
+                palettes = (self.look.palette, loaded.palette)
+                self._morph = _Morph(self.look.target, loaded.target, pending.entry, palettes)
             else:
                 self._show(loaded.target, loaded.palette)
                 self.applied = pending.entry
@@ -180,14 +189,19 @@ class StyleSwitcher:
             self.applied = morph.entry
             self._morph = None
         else:
-            torch.lerp(morph.start, morph.end, progress, out=morph.buffer)
-            self._show(morph.buffer, Palette.lerp(*morph.palettes, progress))
+            self._show(torch.lerp(morph.start, morph.end, progress), Palette.lerp(*morph.palettes, progress))
 
     def close(self) -> None:
         self.loader.close()
 
+    def adjust(self, **changes: object) -> Look:
+        """Change the look's strength, stroke or colour mode (checked first); returns the new look."""
+        self.look = self.look.with_changes(**changes)
+        self._finish.update(changes)
+        return self.look
+
     def _show(self, target: Tensor, palette: Palette | None) -> None:
-        self.stylizer.target, self.stylizer.palette = target, palette
+        self.look = Look(target, palette if self._palette else None, **self._finish)
 
     def _rescan(self) -> None:
         if self.catalog.folder is None:

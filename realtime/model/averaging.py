@@ -17,7 +17,7 @@ from realtime.atomic import check_output_folder
 from realtime.errors import RealtimeError
 from realtime.imaging.images import image_files
 from realtime.model.msgnet import MSGNet
-from realtime.model.styles import DEFAULT_STYLE_SIZE, number_suffix
+from realtime.model.style_spec import DEFAULT_STYLE_SIZE, number_suffix
 from realtime.model.targets import StyleBank, StyleTargets
 from realtime.model.weights import Weights, load_weights, save_weights
 

@@ -19,7 +19,7 @@ from realtime.imaging.frames import fit_long_side, frame_to_tensor, pad_for_gene
 from realtime.imaging.images import SAMPLE_PREFIX, SAMPLES, read_image
 from realtime.imaging.palette import Palette
 from realtime.model.msgnet import MSGNet
-from realtime.model.styles import DEFAULT_STYLE_SIZE, StyleSpec, file_stamp
+from realtime.model.style_spec import DEFAULT_STYLE_SIZE, StyleSpec, file_stamp
 
 # Fits an image's target after encoding: (1×3×H×W style image, its C×C encoder target) → C×C target.
 # Handed in from above (`realtime.perceptual.refine.TargetRefiner`), so the model layer needs no VGG.

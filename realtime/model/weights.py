@@ -184,7 +184,7 @@ class UntrainedWeightsWarning(UserWarning):
 def model_for(model: str, device: torch.device | str) -> str:
     """`auto` = the full model on CUDA and on a CPU with AMX, the fast one elsewhere where it ships, else the
     light one (other CPUs run the full one too slowly for every frame; a live session times them on any CPU:
-    `realtime.live.cpu_budget`)."""
+    `realtime.live.model_choice`)."""
     if model == "auto":
         if torch.device(device).type == "cuda" or cpu_has_amx():
             return "full"

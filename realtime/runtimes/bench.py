@@ -136,7 +136,7 @@ def _as_frame(out: Tensor | np.ndarray) -> np.ndarray:
 def bench_size(reference: Stylizer, fast: Stylizer, height: int, width: int, frames: int, warmup: int) -> SizeResult:
     """Time both paths at one size on the same photo and style, and compare their pixels."""
     photo = _photo(height, width)
-    build_s = fast.warm_up(height, width)
+    build_s = fast.warm_up(height, width, stroke=0.0)
     eager, quick = _per_frame(reference, photo), _per_frame(fast, photo)
     diff = np.abs(_as_frame(eager()) - _as_frame(quick()))
     eager_ms = time_per_frame(eager, reference.device, frames, warmup)
@@ -147,7 +147,7 @@ def bench_size(reference: Stylizer, fast: Stylizer, height: int, width: int, fra
 def profile_table(stylizer: Stylizer, height: int, width: int, frames: int = 5, rows: int = 25) -> str:
     """Where a path's time goes at one size: torch.profiler's operators and kernels, most device time first."""
     content = frame_to_tensor(_photo(height, width), stylizer.device)
-    stylizer.warm_up(height, width)
+    stylizer.warm_up(height, width, stroke=0.0)
     cuda = stylizer.device.type == "cuda"
     for _ in range(2):
         stylizer.stylize_tensor(content)
@@ -212,10 +212,9 @@ def run_bench(
     )
     # One generator pass at each size: a large frame's second, stroke-size pass is a picture setting
     # (benchmarks/bench_strokes.py), not the generator's speed.
-    reference.stroke = fast.stroke = 0.0
     style = loaded.bank.names()[0] if loaded.bank.names() else FALLBACK_STYLE
-    reference.set_style([style])
-    fast.target = reference.target
+    for stylizer in (reference, fast):
+        stylizer.set_style([style], stroke=0.0)
     if not on_cpu_runtime:
         settings = fast.fast.settings  # what actually runs: e.g. no CUDA graph on a CPU
     fast_path = fast.runtime

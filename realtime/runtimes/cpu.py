@@ -1,9 +1,10 @@
 """The generator on a CPU runtime: uint8 frames in, uint8 frames out, nothing per frame left to PyTorch.
 
 OpenVINO runs the exported graph in bf16 where the CPU computes bf16 natively and in fp32 elsewhere;
-onnxruntime (fp32) runs it where OpenVINO is not installed or refuses the graph. Both beat eager PyTorch on
-a CPU. torch.compile in bf16 can be as fast alone, but compiles for tens of seconds per frame size and
-needs a C++ compiler; `realtime video --compile` uses it where that pays (docs/benchmarks.md).
+onnxruntime (fp32; the optional extra `realtime[onnx]`) runs it where OpenVINO is not installed or refuses
+the graph. Both beat eager PyTorch on a CPU. torch.compile in bf16 can be as fast alone, but compiles for
+tens of seconds per frame size and needs a C++ compiler; `realtime video --compile` uses it where that pays
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class CpuGenerator:
         return 0.0 if done else time.perf_counter() - began
 
     def _open(self, graph: bytes) -> OpenVinoSession | OnnxRuntimeSession:
+        reason = None
         if self.runtime != "onnxruntime":
             try:
                 return OpenVinoSession(graph, self.threads, cache_dir=cache_folder("openvino"))
@@ -82,8 +84,14 @@ class CpuGenerator:
                 reason = f"OpenVINO refused the generator ({str(exc).strip().splitlines()[0][:120]})"
             if self.runtime == "openvino":
                 raise RealtimeError(reason)
+        try:
+            session = OnnxRuntimeSession(graph, self.threads)
+        except ImportError:  # an optional extra: OpenVINO covers the platforms it has wheels for
+            missing = "onnxruntime, the CPU runtime's fallback, is not installed (pip install 'realtime[onnx]')"
+            raise RealtimeError(f"{reason}, and {missing}" if reason else missing) from None
+        if reason is not None:
             warnings.warn(f"{reason}: onnxruntime runs it instead", stacklevel=3)
-        return OnnxRuntimeSession(graph, self.threads)
+        return session
 
     def _blank_target(self) -> np.ndarray:
         channels = self.model.target_channels

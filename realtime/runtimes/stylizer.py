@@ -14,16 +14,17 @@ from realtime.device import prepare_cuda, resolve_device
 from realtime.errors import RealtimeError
 from realtime.imaging.color import keep_colors
 from realtime.imaging.frames import frames_to_tensor, pad_for_generator, resize, resize_frame, tensor_to_frames
-from realtime.imaging.palette import Palette, recolor_frames, recolor_tensor
+from realtime.imaging.palette import recolor_frames, recolor_tensor
 from realtime.model.msgnet import MSGNet
-from realtime.model.styles import DEFAULT_STYLE_SIZE, StyleSpec
+from realtime.model.style_spec import DEFAULT_STYLE_SIZE, StyleSpec
 from realtime.model.targets import StyleTargets, bolder
 from realtime.model.weights import Weights, resolve_weights
 from realtime.perceptual.refine import TargetRefiner, default_cache_dir
 from realtime.perceptual.settings import DEFAULT_REFINE_STEPS, RefineSettings
 from realtime.runtimes.cpu import CpuGenerator
 from realtime.runtimes.cuda import FastGenerator, FastSettings, resolve_settings
-from realtime.runtimes.settings import DEFAULT_STROKE, MAX_STRENGTH, MAX_STROKE
+from realtime.runtimes.look import Look
+from realtime.runtimes.settings import DEFAULT_STROKE
 from realtime.runtimes.strokes import add_stroke_frames, add_strokes, paint_size
 
 
@@ -40,22 +41,18 @@ def _fast_path(
     return FastGenerator(model, device, settings, on_build) if settings else None
 
 
-def _in_range(name: str, value: float, highest: float) -> float:
-    if not 0.0 <= value <= highest:
-        raise RealtimeError(f"{name} must be between 0 and {highest:g}, got {value}")
-    return float(value)
-
-
 class Stylizer:
-    """A generator on a device plus the current style target, strength and colour mode.
+    """A generator on a device, its fast path and its style targets; what to paint with comes with each call
+    as a `Look` (target, palette, strength, stroke, colour mode), so threads and viewers sharing one
+    stylizer never see each other's settings.
 
     `strength` up to 1 blends the stylised image with the photo in pixel space (0 = photo, 1 = the style as
     trained), which behaves the same for every style and costs nothing extra per frame; above 1, up to
     `MAX_STRENGTH`, the style target is pushed past the painting's (`bolder`): bolder colours and strokes.
     `stroke` keeps brush strokes in proportion to the picture (`realtime.runtimes.strokes`): pictures larger
     than the stroke's painting size take a second, smaller generator pass. A style picture's `palette`
-    recolours the output to the painting's colours (`realtime.imaging.palette`), unless `match_palette` is
-    off or `preserve_color` keeps the photo's.
+    recolours the output to the painting's colours (`realtime.imaging.palette`), unless `preserve_color`
+    keeps the photo's.
 
     `optimize` picks the generator path: None = the device's default (a CPU runtime, `cpu_runtime`: OpenVINO
     or onnxruntime, which measured faster than PyTorch there; PyTorch's fast path on CUDA, several times
@@ -64,7 +61,8 @@ class Stylizer:
     (seconds, once per size), so a UI can say so; `warm_up` pays that cost up front.
 
     Frames are the fast way in and out (`__call__`, `stylize_frames`): on a CPU runtime everything per frame
-    happens inside the runtime, with PyTorch idle.
+    happens inside the runtime, with PyTorch idle. For a one-liner, `set_style` keeps a look that calls
+    without one use.
     """
 
     def __init__(
@@ -82,14 +80,8 @@ class Stylizer:
         self.fast = _fast_path(self.model, self.device, optimize, on_build, cpu_runtime)
         self.weights = weights
         self.styles = StyleTargets(self.model, weights.bank, self.device, style_size)
-        self.target: Tensor | None = None
-        self.palette: Palette | None = None
-        self.match_palette = True
-        self._bolder: Tensor | None = None
-        self._bolder_key: tuple | None = None
-        self.strength = 1.0
-        self.stroke = DEFAULT_STROKE
-        self.preserve_color = False
+        self.default_look: Look | None = None  # what `set_style` chose, for calls without a look
+        self._bolder: tuple[tuple, Tensor] | None = None  # (key, target): one reference, swapped whole
 
     @classmethod
     def load(
@@ -116,33 +108,16 @@ class Stylizer:
             return f"PyTorch {self.fast.settings.describe()} on {self.device}"
         return f"PyTorch eager fp32 on {self.device}"
 
-    @property
-    def strength(self) -> float:
-        return self._strength
-
-    @strength.setter
-    def strength(self, value: float) -> None:
-        self._strength = _in_range("strength", value, MAX_STRENGTH)
-
-    @property
-    def stroke(self) -> float:
-        return self._stroke
-
-    @stroke.setter
-    def stroke(self, value: float) -> None:
-        self._stroke = _in_range("stroke", value, MAX_STROKE)
-
-    def _target_for(self, target: Tensor | None) -> Tensor:
-        """The target the generator gets: the style's own, or pushed further for a strength above 1 (kept
+    def _target_for(self, look: Look) -> Tensor:
+        """The target the generator gets: the look's own, or pushed further for a strength above 1 (kept
         until the target or the strength changes, so frames pay nothing for it)."""
-        if target is None:
-            raise RealtimeError("no style selected")
-        if self._strength <= 1.0:
-            return target
-        key = (id(target), target._version, self._strength)
-        if self._bolder_key != key:
-            self._bolder, self._bolder_key = bolder(target, self.styles.neutral, self._strength), key
-        return self._bolder
+        if look.strength <= 1.0:
+            return look.target
+        key = (id(look.target), look.target._version, look.strength)
+        cached = self._bolder
+        if cached is None or cached[0] != key:
+            cached = self._bolder = (key, bolder(look.target, self.styles.neutral, look.strength))
+        return cached[1]
 
     def refine_styles(
         self,
@@ -166,47 +141,51 @@ class Stylizer:
             self.model, self.device, vgg, RefineSettings(steps=steps), progress, cache_dir
         )
 
-    def set_style(self, specs: Sequence[StyleSpec | str]) -> None:
-        """Blend one or more styles into the current target and palette (cached, so re-selecting is free)."""
+    def look(
+        self,
+        specs: Sequence[StyleSpec | str],
+        strength: float = 1.0,
+        stroke: float = DEFAULT_STROKE,
+        preserve_color: bool = False,
+        palette: bool = True,
+    ) -> Look:
+        """A look for one or more styles blended (`NAME|PATH[:WEIGHT]`; targets cached, so asking again is
+        free), with the painting's palette unless `palette` is off."""
         parsed = StyleSpec.parse_all(specs)
-        self.target, self.palette = self.styles.blend(parsed), self.styles.blend_palette(parsed)
+        colours = self.styles.blend_palette(parsed) if palette else None
+        return Look(self.styles.blend(parsed), colours, strength, stroke, preserve_color)
 
-    def _palettes_for(
-        self, count: int, target: Tensor | None, palette: Palette | Sequence[Palette | None] | None
-    ) -> list[Palette | None] | None:
-        """One palette per sample, or None when no sample is recoloured."""
-        if target is None:
-            palette = self.palette
-        if not self.match_palette or self.preserve_color or palette is None:
-            return None
-        palettes = [palette] * count if isinstance(palette, Palette) else list(palette)
-        return palettes if any(p is not None for p in palettes) else None
+    def set_style(self, specs: Sequence[StyleSpec | str], **settings: object) -> Look:
+        """Choose the look calls without one use (`look`'s arguments); returns it."""
+        self.default_look = self.look(specs, **settings)
+        return self.default_look
+
+    def _chosen(self, look: Look | None) -> Look:
+        look = look or self.default_look
+        if look is None:
+            raise RealtimeError("no style selected")
+        return look
 
     @torch.inference_mode()
-    def stylize_tensor(
-        self,
-        content: Tensor,
-        target: Tensor | None = None,
-        palette: Palette | Sequence[Palette | None] | None = None,
-    ) -> Tensor:
+    def stylize_tensor(self, content: Tensor, look: Look | None = None) -> Tensor:
         """B×3×H×W float (0–255) on this device → same shape; any H and W (padded, then cropped back).
 
-        `target` and `palette` override the current style for this call: a C×C target for all samples, or
-        B×C×C (one per sample), which lets a batch of video frames straddle a style change; a palette for all,
-        or one per sample (None: the generator's own colours).
+        The look's target may be B×C×C (one per sample), which lets a batch of video frames straddle a style
+        change, and its palette one per sample; the palette is applied on the device, with no host round trip.
         """
-        palettes = self._palettes_for(len(content), target, palette)
-        target = self._target_for(self.target if target is None else target)
+        look = self._chosen(look)
+        palettes = look.palettes(len(content))
+        target = self._target_for(look)
         out = self._generate(content, target)
-        paint = paint_size(*content.shape[-2:], self._stroke)
+        paint = paint_size(*content.shape[-2:], look.stroke)
         if paint is not None:
             out = add_strokes(self._generate(resize(content, paint), target), out)
         if palettes is not None:
             out = recolor_tensor(out, palettes)
-        if self.preserve_color:
+        if look.preserve_color:
             out = keep_colors(out, content)
-        if self._strength < 1.0:
-            out = torch.lerp(content, out, self._strength)
+        if look.strength < 1.0:
+            out = torch.lerp(content, out, look.strength)
         return out.clamp(0, 255)
 
     def _generate(self, content: Tensor, target: Tensor) -> Tensor:
@@ -215,34 +194,30 @@ class Stylizer:
             return self.fast(content, target)
         return self.model(pad_for_generator(content), target)[..., :h, :w]
 
-    def warm_up(self, height: int, width: int, batch: int = 1) -> float:
+    def warm_up(self, height: int, width: int, batch: int = 1, stroke: float = DEFAULT_STROKE) -> float:
         """Pay the fast path's compile/capture for a working size now (e.g. before the first live frame),
-        and for the smaller size its strokes are painted at, if any.
+        and for the smaller size strokes of `stroke` are painted at, if any.
 
         Returns the seconds spent: 0 when that size is ready already or the path is eager.
         """
         if self.fast is None:
             return 0.0
-        sizes = [(height, width), paint_size(height, width, self._stroke)]
+        sizes = [(height, width), paint_size(height, width, stroke)]
         return sum(self.fast.prepare(batch, *size) for size in sizes if size is not None)
 
-    def stylize_frames(
-        self,
-        frames: np.ndarray,
-        target: Tensor | None = None,
-        palette: Palette | Sequence[Palette | None] | None = None,
-    ) -> np.ndarray:
-        """B×H×W×3 uint8 RGB frames → stylised frames of the same shape (`target`, `palette` as in `stylize_tensor`)."""
+    def stylize_frames(self, frames: np.ndarray, look: Look | None = None) -> np.ndarray:
+        """B×H×W×3 uint8 RGB frames → stylised frames of the same shape (the look as in `stylize_tensor`)."""
+        look = self._chosen(look)
         if not isinstance(self.fast, CpuGenerator):
             content = frames_to_tensor(list(frames), self.device)
-            return np.stack(tensor_to_frames(self.stylize_tensor(content, target, palette)))
-        palettes = self._palettes_for(len(frames), target, palette)
-        target = self._target_for(self.target if target is None else target).numpy()
-        strength = min(self._strength, 1.0)
+            return np.stack(tensor_to_frames(self.stylize_tensor(content, look)))
+        palettes = look.palettes(len(frames))
+        target = self._target_for(look).numpy()
+        strength = min(look.strength, 1.0)
         # The runtime blends with the photo itself, unless the palette must come between.
-        settings = (strength, self.preserve_color) if palettes is None else (1.0, False)
+        settings = (strength, look.preserve_color) if palettes is None else (1.0, False)
         out = self.fast.frames(frames, target, *settings)
-        paint = paint_size(*frames.shape[1:3], self._stroke)
+        paint = paint_size(*frames.shape[1:3], look.stroke)
         if paint is not None:
             small = np.stack([resize_frame(frame, paint) for frame in frames])
             out = add_stroke_frames(self.fast.frames(small, target, *settings), out)
@@ -253,6 +228,6 @@ class Stylizer:
             out = np.stack([cv2.addWeighted(o, strength, f, 1.0 - strength, 0.0) for o, f in zip(out, frames)])
         return out
 
-    def __call__(self, frame: np.ndarray) -> np.ndarray:
+    def __call__(self, frame: np.ndarray, look: Look | None = None) -> np.ndarray:
         """H×W×3 uint8 RGB → stylised frame of the same size."""
-        return self.stylize_frames(frame[None])[0]
+        return self.stylize_frames(frame[None], look)[0]

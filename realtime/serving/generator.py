@@ -2,8 +2,8 @@
 
 MSG-Net takes a different style target per sample (B×C×C), so viewers with different styles still share a
 call. Nothing waits to fill a batch: while the generator runs, the next frames of the other viewers queue,
-and they go together next time, so batches form exactly when the generator is the bottleneck. Strength and
-preserve-colour are applied inside the runtime, so viewers who differ in those go in separate calls.
+and they go together next time, so batches form exactly when the generator is the bottleneck. Strength,
+stroke and preserve-colour are applied to a call as a whole, so viewers who differ in those go in separate calls.
 """
 
 from __future__ import annotations
@@ -16,24 +16,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
-from torch import Tensor
 
-from realtime.imaging.palette import Palette
-from realtime.runtimes.settings import DEFAULT_STROKE
+from realtime.runtimes.look import Look, per_sample
 from realtime.runtimes.stylizer import Stylizer
 
 
 @dataclass
 class Job:
-    """One viewer's frame at its working size, with that viewer's style settings."""
+    """One viewer's frame at its working size, with that viewer's look."""
 
     image: np.ndarray
-    target: Tensor
-    strength: float = 1.0
-    preserve_color: bool = False
-    stroke: float = DEFAULT_STROKE
-    palette: Palette | None = None
+    look: Look
     future: asyncio.Future | None = field(default=None, repr=False)
 
 
@@ -52,10 +45,8 @@ class GeneratorStats:
 
 
 class SharedGenerator:
-    """A thread that owns the `Stylizer`'s generator and stylises the jobs of all viewers in batches.
-
-    Each call sets the stylizer's strength, colour mode and stroke to its jobs' own.
-    """
+    """A thread that owns the `Stylizer`'s generator and stylises the jobs of all viewers in batches, each
+    call with its jobs' own looks."""
 
     def __init__(self, stylizer: Stylizer, max_batch: int = 8) -> None:
         self.stylizer = stylizer
@@ -98,7 +89,8 @@ class SharedGenerator:
                 jobs, self._jobs = self._jobs[: self.max_batch], self._jobs[self.max_batch :]
             groups: dict[tuple, list[Job]] = defaultdict(list)
             for job in jobs:
-                groups[(job.image.shape, job.strength, job.preserve_color, job.stroke)].append(job)
+                look = job.look
+                groups[(job.image.shape, look.strength, look.preserve_color, look.stroke)].append(job)
             for group in groups.values():
                 self._run(group)
         for job in pending:
@@ -121,15 +113,8 @@ class SharedGenerator:
             _settle(job, frame)
 
     def _stylize(self, jobs: list[Job]) -> np.ndarray:
-        stylizer = self.stylizer
-        stylizer.strength, stylizer.preserve_color, stylizer.stroke = (
-            jobs[0].strength,
-            jobs[0].preserve_color,
-            jobs[0].stroke,
-        )
         frames = np.stack([job.image for job in jobs])
-        targets = torch.stack([job.target for job in jobs])
-        return stylizer.stylize_frames(frames, targets, [job.palette for job in jobs])
+        return self.stylizer.stylize_frames(frames, per_sample([job.look for job in jobs]))
 
 
 def _settle(job: Job, frame: np.ndarray | None = None, error: BaseException | None = None) -> None:

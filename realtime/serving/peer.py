@@ -15,12 +15,14 @@ from torch import Tensor
 
 from realtime.errors import RealtimeError
 from realtime.imaging.palette import Palette
+from realtime.live.settings import MORPH_SECONDS
+from realtime.runtimes.look import Look
 from realtime.runtimes.strokes import effective_stroke
 from realtime.serving import compose
 from realtime.serving.controls import ViewerSettings, parse_message
 from realtime.serving.gallery import Gallery
 from realtime.serving.generator import Job, SharedGenerator
-from realtime.serving.settings import CONNECT_SECONDS, MORPH_SECONDS, QUIET_SECONDS
+from realtime.serving.settings import CONNECT_SECONDS, QUIET_SECONDS
 from realtime.serving.track import StylizedTrack
 
 STATS_SECONDS = 1.0  # how often the page hears its numbers
@@ -113,7 +115,8 @@ class Viewer:
         work = await loop.run_in_executor(None, compose.prepare, image, s.size, s.mirror)
         try:
             target, palette = self._current_style()
-            out = await self.generator.stylize(Job(work, target, s.strength, s.preserve_color, s.stroke, palette))
+            look = Look(target, palette, s.strength, s.stroke, s.preserve_color)
+            out = await self.generator.stylize(Job(work, look))
         except Exception as exc:  # noqa: BLE001 - the generator failed this frame (out of memory…): say so, keep going
             self.send({"error": f"the generator failed: {exc}"})
             out = work

@@ -13,7 +13,6 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_CLIENTS = 4
 MIN_WORKING_SIZE = 64
-MORPH_SECONDS = 1.0
 # Uploads: a phone photo is 3–12 MP and a few MB; anything far beyond is a mistake or an attack.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 # JPEG decodes straight to a reduced size (an eighth of each side at most), so a phone's 40 MP photo costs

@@ -1,9 +1,13 @@
-"""What defines a training run, checked before any data is read: torch-free, so the command line can offer it."""
+"""What defines a training run, checked before any data is read: torch-free, so the command line can offer it.
+
+Each field states its default, its help and how it is typed once, here; `realtime train` builds its options
+from these fields (`OPTION_GROUPS`), so the command line and the API cannot drift apart.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import Field, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -22,54 +26,175 @@ LOSSES = ("gram", "ratio")
 SHAPE_OPTIONS = tuple(MODELS["full"])
 # Options that name files on the training machine: left out of the weights file's metadata.
 PATH_OPTIONS = ("content", "styles", "extra_styles", "vgg", "out", "checkpoint", "log", "init", "teacher")
+FULL = MODELS["full"]
+
+
+def option(
+    default: Any,
+    help: str,
+    metavar: str | None = None,
+    *,
+    least: int | None = None,
+    choices: tuple[str, ...] | None = None,
+    means: str | None = None,
+    cli: bool = True,
+) -> Any:
+    """A config field with what its command-line option needs: `least` (0 or 1) bounds an int as it is parsed,
+    `means` says what the default stands for, `cli=False` keeps the field off the command line."""
+    metadata = {"help": help, "metavar": metavar, "least": least, "choices": choices, "means": means, "cli": cli}
+    return field(default=default, metadata=metadata)
+
+
+def option_help(spec: Field) -> str:
+    """A field's help and its default, as `realtime train --help` shows them."""
+    text, means = spec.metadata["help"], spec.metadata["means"]
+    if spec.default is None:
+        return f"{text} (default: {means})" if means else text
+    return f"{text} (default {_shown(spec.default)}{f' = {means}' if means else ''})"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        return ",".join(map(_shown, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 @dataclass
-class TrainConfig:
-    """Everything that defines a training run; saved in checkpoints and in the exported weights."""
+class DataOptions:
+    """Where the photos, the paintings and the loss network come from."""
 
-    content: str | None = None
-    styles: str | None = None
-    vgg: str | None = None  # local VGG16 features state dict; None = torchvision's ImageNet weights
-    out: str | None = None  # weights file written when training finishes
-    checkpoint: str | None = None
-    log: str | None = None
-    init: str | None = None  # start from this weights file's generator (fine-tuning); a resume ignores it
-    extra_styles: str | None = None  # more paintings, trained on but not in the shipped style bank
-    extra_fraction: float = 0.5  # chance that a sample's style comes from extra_styles
-    holdout: int = 0  # extra styles kept out of training, to measure generalisation
-    teacher: str | None = None  # a generator whose built-in stylisations this one is held to (fine-tuning)
-    teacher_weight: float = 1.0
-    steps: int = 20_000  # × batch 16 = 320k images, the paper's budget
-    batch: int = 16
-    styles_per_batch: int = 0  # distinct styles per batch, each shared by batch/N samples; 0 = one per sample
-    size: int = 256
-    style_sizes: tuple[int, ...] = (256, 384, 512)  # a random one per step: built-in styles work at any scale
-    style_size: int = 512  # style bank and validation targets, as the app computes them
-    content_weight: float = 1.0
-    style_weight: float = 5.0
-    # Each style layer's share, relu1_2 … relu4_3. With this VGG convention (inputs 0–1, ImageNet-normalised) a
-    # photo's Gram distance to a painting falls ~10³ times per layer, so equal shares train colour and fine
-    # texture (relu1_2) and hardly the strokes and shapes the deeper layers see.
-    style_layer_weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
-    loss: str = "gram"  # one of LOSSES
-    style_head: int = 0  # > 0: train only a style head of this width on the frozen --init generator
-    tv_weight: float = 0.0
-    lr: float = 1e-3
-    lr_decay_from: float = 0.8  # fraction of the steps after which the learning rate decays
-    ngf: int = 128
-    n_blocks: int = 6
-    width: int = 64
-    out_kernel: int = 7
-    unshuffle: int = 0  # 2: the fast model's space-to-depth ends (MSGNet), trained here with perceptual losses
-    seed: int = 0
-    precision: str = "auto"  # bf16 on CUDA, fp32 on CPU
-    val_count: int = 8  # content photos held out for the validation loss
-    val_every: int = 1000
-    checkpoint_every: int = 1000
-    export_every: int = 0  # also write OUT.stepN weights every N steps, to average the last few (0 = never)
-    part_mb: float = 0.0  # split checkpoints into files of at most this size, for size-capped copies (0 = never)
-    compact_checkpoint: bool = False  # Adam moments stored as bf16: ~1/3 smaller, resumes not bit-exact
+    content: str | None = option(None, "folder of content photos", "DIR")
+    styles: str | None = option(None, "folder of style images; their file names become the style names", "DIR")
+    extra_styles: str | None = option(None, "more paintings to train on (not in the style bank)", "DIR")
+    extra_fraction: float = option(0.5, "chance a sample's style is an extra one", "P")
+    holdout: int = option(0, "extra styles kept out of training, to measure generalisation", "N", least=0)
+    val_count: int = option(8, "content photos held out for the validation loss", "N", least=0)
+    vgg: str | None = option(None, "local VGG16 features state dict", "PATH", means="torchvision's ImageNet VGG16")
+
+
+@dataclass
+class GeneratorOptions:
+    """The generator's shape and where its weights start (`--model` presets the shape)."""
+
+    init: str | None = option(
+        None, "start from this weights file's generator (fine-tuning; same shape; ignored by --resume)", "WEIGHTS"
+    )
+    ngf: int = option(FULL["ngf"], "generator width", "N", least=1)
+    n_blocks: int = option(FULL["n_blocks"], "residual blocks", "N", least=1)
+    width: int = option(FULL["width"], "channels at full resolution, a multiple of 4", "N", least=1)
+    out_kernel: int = option(FULL["out_kernel"], "odd output kernel size", "K", least=1)
+    unshuffle: int = option(  # set by --model fast
+        FULL["unshuffle"],
+        "2: the fast model's space-to-depth ends (MSGNet), trained here with perceptual losses",
+        cli=False,
+    )
+    style_head: int = option(
+        0,
+        "train only a style head of N channels for the --init generator, which stays as it is: it corrects the "
+        "encoder's targets of paintings the generator never saw; needs --init",
+        "N",
+        least=0,
+        means="none",
+    )
+
+
+@dataclass
+class LossOptions:
+    """What the generator is trained to do, and how much each part of it weighs."""
+
+    loss: str = option(
+        "gram",
+        "gram: the paper's content and Gram-matrix errors; ratio: each sample's Gram distance over its photo's own "
+        "and the relative content change, so every painting weighs alike",
+        choices=LOSSES,
+    )
+    content_weight: float = option(1.0, "weight of the content loss", "W")
+    style_weight: float = option(5.0, "weight of the style loss", "W")
+    # With this VGG convention (inputs 0–1, ImageNet-normalised) a photo's Gram distance to a painting falls
+    # ~10³ times per layer, so equal shares train colour and fine texture (relu1_2) and hardly the strokes and
+    # shapes the deeper layers see.
+    style_layer_weights: tuple[float, ...] = option(
+        (1.0, 1.0, 1.0, 1.0), f"each style layer's weight, {', '.join(STYLE_LAYERS)}", "W1,..."
+    )
+    tv_weight: float = option(0.0, "total-variation weight", "W")
+    teacher: str | None = option(
+        None,
+        "hold the built-in styles (--styles) to this generator's output (a pixel loss), e.g. the weights a "
+        "fine-tune starts from, so learning --extra-styles does not cost the built-ins",
+        "WEIGHTS",
+    )
+    teacher_weight: float = option(1.0, "weight of the teacher loss", "W")
+
+
+@dataclass
+class ScheduleOptions:
+    """How long, on what batches and at what rate the run trains."""
+
+    steps: int = option(
+        20_000, "total optimiser steps", "N", least=1, means="320k images at batch 16, the paper's budget"
+    )
+    batch: int = option(16, "photos per step", "N", least=1)
+    styles_per_batch: int = option(
+        0, "distinct styles per batch, each shared by BATCH/N samples", "N", least=0, means="a style per sample"
+    )
+    size: int = option(256, "content crop side in pixels", "PX", least=1)
+    style_sizes: tuple[int, ...] = option(
+        (256, 384, 512),
+        "long sides style images are trained at, one at random per step, so built-in styles work at any scale",
+        "A,B,...",
+    )
+    style_size: int = option(
+        512, "long side of the exported style bank and the validation targets, as the app computes them", "PX", least=1
+    )
+    lr: float = option(1e-3, "Adam learning rate")
+    lr_decay_from: float = option(
+        0.8, "decay the learning rate linearly to a tenth after this fraction of the steps", "FRACTION"
+    )
+    seed: int = option(0, "seed of the generator's initial weights and of the batches", "N")
+    precision: str = option("auto", "auto = bf16 on CUDA, fp32 on CPU", choices=PRECISIONS)
+
+
+@dataclass
+class OutputOptions:
+    """What the run writes, and how often."""
+
+    out: str | None = option(None, "weights file (.safetensors) written when training finishes", "PATH")
+    checkpoint: str | None = option(None, "checkpoint file", "PATH", means="--resume's, else OUT with .ckpt.pt")
+    log: str | None = option(None, "JSON log of losses and validation", "PATH", means="CHECKPOINT with .log.json")
+    val_every: int = option(1000, "steps between validations", "N", least=0)
+    checkpoint_every: int = option(1000, "steps between checkpoints", "N", least=0)
+    export_every: int = option(
+        0,
+        "also write the weights every N steps, as OUT with .stepN before the suffix: averaging the last few with "
+        "--average smooths a run's end",
+        "N",
+        least=0,
+        means="only at the end",
+    )
+    compact_checkpoint: bool = option(
+        False, "store Adam's moments as bf16 (a third smaller; resumes are then not bit-exact)"
+    )
+
+
+# The command line's option groups, in the order `realtime train --help` lists them.
+OPTION_GROUPS = (
+    ("data", DataOptions),
+    ("generator", GeneratorOptions),
+    ("loss", LossOptions),
+    ("schedule", ScheduleOptions),
+    ("output", OutputOptions),
+)
+
+
+@dataclass
+class TrainConfig(OutputOptions, ScheduleOptions, LossOptions, GeneratorOptions, DataOptions):
+    """Everything that defines a training run, as one flat record; saved in checkpoints and in the exported weights.
+
+    The option groups are its bases rather than its members, so checkpoints, logs and weights files written
+    before there were groups read back as they are.
+    """
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -156,7 +281,6 @@ class TrainConfig:
             ),
             (min(counts) >= 0, "counts must be 0 or more"),
             (not self.export_every or self.out, "--export-every needs --out PATH"),
-            (self.part_mb >= 0, "--part-mb must be 0 or more"),
         ]
 
     def _check_files(self) -> None:

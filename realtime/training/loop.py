@@ -1,7 +1,9 @@
 """The training loop: steps until the goal, a chunk's end, a time limit or a stop request, then a checkpoint.
 
-Training runs in chunks: checkpoints hold the model, optimiser, step, RNG states and config, so a
-resumed run continues exactly where an uninterrupted one would have been.
+The loop is handed a `Training` (model, optimiser, one step) and the `TrainingState` it advances (step,
+images seen, learning rate, time, history); nothing else changes them. Training runs in chunks: checkpoints
+hold the model, optimiser, state, RNG states and config, so a resumed run continues exactly where an
+uninterrupted one would have been.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -22,6 +24,7 @@ from realtime.errors import RealtimeError
 from realtime.stopping import StopRequests
 from realtime.training.export import last_validation, snapshot_path
 from realtime.training.history import RunRecord
+from realtime.training.state import TrainingState, learning_rate
 
 if TYPE_CHECKING:
     from realtime.training.trainer import Training
@@ -42,6 +45,32 @@ class TrainResult:
     out: Path | None = None
     images_per_second: float | None = None
     last_val: dict[str, dict[str, float]] | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """Plain JSON-able values (`realtime train --json`)."""
+        return {
+            "status": self.status,
+            "step": self.step,
+            "steps": self.steps,
+            "images_seen": self.images_seen,
+            "train_minutes": round(self.train_seconds / 60, 2),
+            "images_per_second": self.images_per_second,
+            "checkpoint": str(self.checkpoint),
+            "log": str(self.log),
+            "out": str(self.out) if self.out else None,
+            "val": self.last_val,
+        }
+
+    def message(self) -> str:
+        """One line on how the run ended and what to do next."""
+        if self.status == "finished":
+            where = f"weights: {self.out}" if self.out else f"checkpoint: {self.checkpoint} (no --out given)"
+            minutes = self.train_seconds / 60
+            return f"finished {self.steps} steps ({self.images_seen} images, {minutes:.1f} min of training); {where}"
+        return (
+            f"{self.status} at step {self.step} of {self.steps}; checkpoint saved: "
+            f"{self.checkpoint} (continue with --resume {self.checkpoint})"
+        )
 
 
 class LossWindow:
@@ -90,34 +119,37 @@ class TimeBudget:
         self.save_seconds = max(self.save_seconds, seconds)
 
 
-class TrainingRun:
-    """One call of `Training.run`: a loop over named steps, then the checkpoint, log and export it ends with."""
+class TrainingLoop:
+    """One call of `Training.run`: steps that advance `state`, then the checkpoint, log and export it ends with."""
 
     def __init__(
         self,
         training: Training,
+        state: TrainingState,
         time_limit: float | None = None,
         chunk_steps: int | None = None,
         progress: bool = True,
         started: float | None = None,
     ) -> None:
         self.training = training
-        steps = training.config.steps
+        self.state = state
+        self.config = config = training.config
         started = time.monotonic() if started is None else started
         self.budget = TimeBudget(started + time_limit * 60 if time_limit else math.inf)
-        self.stop_at = steps if chunk_steps is None else min(steps, training.step + chunk_steps)
+        self.stop_at = config.steps if chunk_steps is None else min(config.steps, state.step + chunk_steps)
         self.progress = progress
         self.rate: float | None = None  # images per second over the last progress window
 
     def run(self) -> TrainResult:
-        training = self.training
-        self.record = RunRecord(training, self._say)
+        training, state = self.training, self.state
+        validate = training.validate if training.validation else None
+        self.record = RunRecord(state, self.config, training.loss_names, validate, self._say)
         now = time.monotonic()
         self.bar_losses = LossWindow(len(training.loss_weights), training.device, now)  # the progress bar's means
         self.row_losses = LossWindow(len(training.loss_weights), training.device, now)  # the next history row's
         self.bar = tqdm(
-            total=training.config.steps,
-            initial=training.step,
+            total=self.config.steps,
+            initial=state.step,
             desc="train",
             unit="step",
             file=sys.stderr,
@@ -133,9 +165,8 @@ class TrainingRun:
 
     def _loop(self) -> str:
         """Train until a reason to stop; the status says which one."""
-        training = self.training
         with StopRequests() as stop:
-            while training.step < self.stop_at:
+            while self.state.step < self.stop_at:
                 if stop.requested:  # Ctrl-C or SIGTERM during the last step: stop with a checkpoint
                     return "interrupted"
                 if self.budget.spent():  # one more step would leave no time for the final checkpoint
@@ -144,17 +175,16 @@ class TrainingRun:
                 self._show_progress()
                 self._maybe_record()
                 self._maybe_save()
-        return "finished" if training.step >= training.config.steps else "chunk done"
+        return "finished" if self.state.step >= self.config.steps else "chunk done"
 
     def _step(self) -> None:
-        training = self.training
-        for group in training.optimizer.param_groups:
-            group["lr"] = training.learning_rate(training.step)
-        losses = self._guarded_step(*training.sample_batch())
+        lr = learning_rate(self.config, self.state.step)
+        for group in self.training.optimizer.param_groups:
+            group["lr"] = lr
+        losses = self._guarded_step(*self.training.sample_batch())
         self.bar_losses.add(losses)
         self.row_losses.add(losses)
-        training.step += 1
-        training.images_seen += training.config.batch
+        self.state.advance(lr, self.config.batch)
         self.bar.update(1)
 
     def _guarded_step(self, content: Tensor, styles: Tensor, size: int) -> Tensor:
@@ -170,13 +200,13 @@ class TrainingRun:
 
     def _show_progress(self) -> None:
         """Mean losses and speed on the bar every LOG_EVERY steps and at the end: the only waits for the GPU."""
-        if self.bar_losses.steps != LOG_EVERY and self.training.step != self.stop_at:
+        if self.bar_losses.steps != LOG_EVERY and self.state.step != self.stop_at:
             return
         means = self.bar_losses.means()
         now = time.monotonic()
         seconds = now - self.bar_losses.start
         self.budget.step_seconds = seconds / self.bar_losses.steps
-        self.rate = self.bar_losses.steps * self.training.config.batch / seconds
+        self.rate = self.bar_losses.steps * self.config.batch / seconds
         self._check_finite(means)
         losses = {name: f"{m:.4g}" for name, m in zip(self.training.loss_names, means)}
         self.bar.set_postfix(**losses, img_s=f"{self.rate:.0f}")
@@ -185,19 +215,19 @@ class TrainingRun:
     def _check_finite(self, means: list[float]) -> None:
         if all(math.isfinite(m) for m in means):
             return
-        training = self.training
+        state = self.state
         where = (
-            f"the last checkpoint is from step {training.last_saved_step}"
-            if training.last_saved_step is not None
+            f"the last checkpoint is from step {state.last_saved_step}"
+            if state.last_saved_step is not None
             else "no checkpoint was written"
         )
         raise RealtimeError(
-            f"training diverged near step {training.step} (losses {means}); {where}: resume from it with a lower --lr"
+            f"training diverged near step {state.step} (losses {means}); {where}: resume from it with a lower --lr"
         )
 
     def _maybe_record(self) -> None:
         """A history row with validation every --val-every steps and at the last step."""
-        config, step = self.training.config, self.training.step
+        config, step = self.config, self.state.step
         if not ((config.val_every and step % config.val_every == 0) or step == config.steps):
             return
         begun = time.monotonic()
@@ -209,7 +239,7 @@ class TrainingRun:
     def _maybe_save(self) -> None:
         """A checkpoint every --checkpoint-every steps and a weights snapshot every --export-every steps,
         except where `_finish` writes them anyway (the chunk's last step, the run's last step)."""
-        config, step = self.training.config, self.training.step
+        config, step = self.config, self.state.step
         saving = config.checkpoint_every and step % config.checkpoint_every == 0 and step < self.stop_at
         exporting = config.export_every and step % config.export_every == 0 and step < config.steps
         if not (saving or exporting):
@@ -226,7 +256,7 @@ class TrainingRun:
     def _finish(self, status: str) -> TrainResult:
         """Whatever stopped the loop: the last losses into the history, a checkpoint, the log, and the
         weights file once the run has reached its steps."""
-        training, config = self.training, self.training.config
+        state, config = self.state, self.config
         if self.row_losses.steps:
             self.record.add_row(
                 self.row_losses.means(), self.row_losses.steps, time.monotonic() - self.row_losses.start, validate=False
@@ -234,20 +264,20 @@ class TrainingRun:
         self._save()
         self.record.write_log(status)
         out = None
-        if training.step >= config.steps and config.out:
+        if state.step >= config.steps and config.out:
             out = Path(config.out)
-            training.export(out)
+            self.training.export(out)
         return TrainResult(
             status,
-            training.step,
+            state.step,
             config.steps,
-            training.images_seen,
-            training.train_seconds,
+            state.images_seen,
+            state.train_seconds,
             Path(config.checkpoint),
             Path(config.log),
             out,
             self.rate,
-            last_validation(training.history),
+            last_validation(state.history),
         )
 
     def _say(self, text: str) -> None:
@@ -256,6 +286,5 @@ class TrainingRun:
 
     def _save(self) -> None:
         self.record.tick()
-        config = self.training.config
-        save_checkpoint(self.training.state_dict(), config.checkpoint, int(config.part_mb * 2**20))
-        self.training.last_saved_step = self.training.step
+        save_checkpoint(self.training.state_dict(), self.config.checkpoint)
+        self.state.last_saved_step = self.state.step

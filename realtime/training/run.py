@@ -74,5 +74,5 @@ def _starting_line(training: Training, data: TrainingData, compiled: bool, resum
         f"({training.precision.describe()}{', compiled' if compiled else ''}): {len(data.content)} photos, "
         f"{data.main_styles} styles{f' + {extras} extra' if extras else ''}{held}, "
         f"batch {config.batch} at {config.size} px, style sizes {'/'.join(map(str, config.style_sizes))}; "
-        f"{'resuming at' if resumed else 'starting at'} step {training.step} of {config.steps}"
+        f"{'resuming at' if resumed else 'starting at'} step {training.state.step} of {config.steps}"
     )

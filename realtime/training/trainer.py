@@ -25,12 +25,13 @@ from realtime.perceptual.vgg import VGGFeatures
 from realtime.training.config import TrainConfig
 from realtime.training.data import TrainingData
 from realtime.training.export import export_weights, training_summary
-from realtime.training.loop import TrainingRun, TrainResult
+from realtime.training.loop import TrainingLoop, TrainResult
 from realtime.training.losses import LOSS_NAMES, StepLosses
 from realtime.training.precision import Precision, vgg_grams
 from realtime.training.state import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
+    TrainingState,
     check_checkpoint,
     optimizer_state,
     restore_optimizer,
@@ -39,11 +40,13 @@ from realtime.training.state import (
 )
 from realtime.training.validation import Validation
 
-FINAL_LR_FRACTION = 0.1  # the learning rate decays linearly to this fraction of --lr
-
 
 class Training:
-    """A generator being trained: model, optimiser, data, RNG and loss history, resumable from a checkpoint."""
+    """A generator being trained: model, optimiser, data and RNG, with the `TrainingState` of its run.
+
+    It does one step (`train_step`) and saves and restores itself and its state (`state_dict`); the loop that
+    `run` hands its state to is what advances it.
+    """
 
     def __init__(
         self,
@@ -52,7 +55,7 @@ class Training:
         vgg: VGGFeatures,
         device: torch.device | str = "cpu",
         compile: bool = False,
-        state: dict[str, Any] | None = None,
+        state: dict[str, Any] | None = None,  # a checkpoint to resume from
         init: Weights | None = None,
         teacher: MSGNet | None = None,
     ) -> None:
@@ -89,11 +92,7 @@ class Training:
             self.model, self.vgg, self.precision, teacher, config.layer_weights(), config.loss == "ratio"
         )
         self.loss_names = LOSS_NAMES if teacher is not None else LOSS_NAMES[:3]  # what the bar and the log show
-        self.step = 0
-        self.images_seen = 0
-        self.train_seconds = 0.0
-        self.history: list[dict[str, Any]] = []
-        self.last_saved_step: int | None = None
+        self.state = TrainingState.start(config)
         self.grams = {size: vgg_grams(self.vgg, images, self.precision) for size, images in data.styles.images.items()}
         self.validation = Validation(data, self.vgg, self.precision, config)
         if state is not None:
@@ -156,28 +155,18 @@ class Training:
         self.scaler.update()
         return losses.detach()
 
-    def learning_rate(self, step: int) -> float:
-        """Constant, then a linear decay to FINAL_LR_FRACTION over the last (1 - lr_decay_from) of the steps."""
-        start = int(self.config.lr_decay_from * self.config.steps)
-        if step < start:
-            return self.config.lr
-        progress = min(1.0, (step - start) / max(1, self.config.steps - start))
-        return self.config.lr * (1.0 - (1.0 - FINAL_LR_FRACTION) * progress)
-
     def validate(self) -> dict[str, dict[str, float]]:
         """Mean losses and quality yardsticks on held-out photos, per style group (trained / unseen)."""
         return self.validation(self.model)
 
     # --- checkpoints and export ---------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
+        """The checkpoint: config, the run's state, data summary, model, optimiser, scaler and RNG states."""
         return {
             "format": CHECKPOINT_FORMAT,
             "version": CHECKPOINT_VERSION,
             "config": self.config.to_dict(),
-            "step": self.step,
-            "images_seen": self.images_seen,
-            "train_seconds": self.train_seconds,
-            "history": self.history,
+            **self.state.checkpoint_entries(),
             "data": self.data.summary(),
             "model": {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()},
             "optimizer": optimizer_state(self.optimizer, self.config.compact_checkpoint),
@@ -185,22 +174,19 @@ class Training:
             "rng": rng_state(self.rng),
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        check_checkpoint(state, self.config.checkpoint or "checkpoint")
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        """Continue from a checkpoint: model, optimiser, scaler, RNG and the run's state."""
+        check_checkpoint(saved, self.config.checkpoint or "checkpoint")
         try:
-            self.model.load_state_dict(state["model"])
-            restore_optimizer(self.optimizer, state["optimizer"])
-            if self.scaler.is_enabled() and state.get("scaler"):
-                self.scaler.load_state_dict(state["scaler"])
-            restore_rng(self.rng, state["rng"])
-            self.step = int(state["step"])
-            self.images_seen = int(state["images_seen"])
-            self.train_seconds = float(state["train_seconds"])
-            self.history = list(state["history"])
+            self.model.load_state_dict(saved["model"])
+            restore_optimizer(self.optimizer, saved["optimizer"])
+            if self.scaler.is_enabled() and saved.get("scaler"):
+                self.scaler.load_state_dict(saved["scaler"])
+            restore_rng(self.rng, saved["rng"])
+            self.state = TrainingState.from_checkpoint(saved, self.config)
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise RealtimeError(f"checkpoint does not fit this training run: {detail}") from None
-        self.last_saved_step = self.step
 
     def export(self, out: str | Path, style_size: int | None = None) -> Weights:
         """Write the generator as a weights file with the --styles bank and this run's record."""
@@ -226,4 +212,14 @@ class Training:
 
         Whatever stops it, the run ends with a checkpoint; reaching `config.steps` also exports `config.out`.
         """
-        return TrainingRun(self, time_limit, chunk_steps, progress, started).run()
+        return TrainingLoop(self, self.state, time_limit, chunk_steps, progress, started).run()
+
+    @property
+    def step(self) -> int:
+        """The run's step (read-only: `state` has it, and only the loop advances it)."""
+        return self.state.step
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """The run's history rows, as `state` holds them."""
+        return self.state.history

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from realtime.model.styles import StyleSpec, number_suffix
+from realtime.model.style_spec import StyleSpec, number_suffix
 
 DEFAULT_CODEC = "libx264"
 DEFAULT_FADE = 0.5  # seconds a scheduled style change takes to blend in
-DEFAULT_STABILIZE = 0.6  # `--stabilize` with no value: most flicker gone, motion still crisp
+# Weight of the previous frame, carried along the motion, where the motion is trusted: `--stabilize` with no
+# value, and live's default. Most flicker gone, motion still crisp.
+STABILIZE_STRENGTH = 0.6
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,9 @@ from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side
 from realtime.imaging.limits import working_side
 from realtime.imaging.palette import Palette
-from realtime.model.styles import StyleSpec
+from realtime.model.style_spec import StyleSpec
+from realtime.runtimes.look import Look
+from realtime.runtimes.settings import DEFAULT_STROKE
 from realtime.runtimes.stylizer import Stylizer
 from realtime.video.ffmpeg import ffmpeg_path
 from realtime.video.reader import VideoReader
@@ -48,7 +50,7 @@ class StyleSchedule:
 
     The earliest entry also covers the time before it. A change that arrives mid-fade starts from the
     blend reached so far, so the target never jumps. `palette` resolves a blend's palette (none: every
-    frame keeps the generator's colours).
+    frame keeps the generator's colours); `strength`, `stroke` and `preserve_color` hold for every frame.
     """
 
     def __init__(
@@ -57,6 +59,9 @@ class StyleSchedule:
         resolve: Callable[[list[StyleSpec]], Tensor],
         fade: float = DEFAULT_FADE,
         palette: Callable[[list[StyleSpec]], Palette | None] | None = None,
+        strength: float = 1.0,
+        stroke: float = DEFAULT_STROKE,
+        preserve_color: bool = False,
     ) -> None:
         if not styles:
             raise RealtimeError("no style given")
@@ -67,6 +72,13 @@ class StyleSchedule:
         self._targets = [resolve(specs) for _, specs in self.keyframes]
         self._palettes = [palette(specs) if palette else None for _, specs in self.keyframes]
         self.fade = fade
+        self._finish = Look(self._targets[0], None, strength, stroke, preserve_color)  # checked once, here
+
+    def look_at(self, times: Sequence[float]) -> Look:
+        """The look for a batch of frames shown `times` seconds after the first frame (one target and
+        palette per frame)."""
+        targets = torch.stack([self.target_at(t) for t in times])
+        return self._finish.with_changes(target=targets, palette=tuple(self.palette_at(t) for t in times))
 
     def target_at(self, seconds: float) -> Tensor:
         """The C×C target for a frame shown `seconds` after the first frame."""
@@ -298,9 +310,7 @@ def _run(
                 first_time = items[0].time
             started = time.perf_counter()
             times = [it.time - first_time for it in items]
-            targets = torch.stack([schedule.target_at(t) for t in times])
-            palettes = [schedule.palette_at(t) for t in times]
-            outputs = stylizer.stylize_frames(np.stack([it.content for it in items]), targets, palettes)
+            outputs = stylizer.stylize_frames(np.stack([it.content for it in items]), schedule.look_at(times))
             busy["generator"] += time.perf_counter() - started
             for it, out in zip(items, outputs):
                 _put(styled, replace(it, styled=out), stop)

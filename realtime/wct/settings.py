@@ -9,7 +9,7 @@ from typing import Any
 
 from realtime.atomic import check_output_folder
 from realtime.errors import RealtimeError
-from realtime.model.styles import DEFAULT_STYLE_SIZE
+from realtime.model.style_spec import DEFAULT_STYLE_SIZE
 
 # The last ReLU of each VGG16 block up to relu4_3 (as far as the project's VGG reaches), shallow to deep.
 LEVELS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")

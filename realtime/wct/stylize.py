@@ -36,12 +36,12 @@ from realtime.device import prepare_cuda, resolve_device
 from realtime.errors import RealtimeError
 from realtime.imaging.color import keep_colors
 from realtime.imaging.frames import fit_size, frame_to_tensor, pad_to_multiple, resize, tensor_to_frame
-from realtime.model.styles import StyleSpec
+from realtime.model.style_spec import StyleSpec
 from realtime.perceptual.vgg import VGGFeatures
 from realtime.wct.decoders import DecoderSet, load_decoders, vgg_identity
+from realtime.wct.painting_stats import Statistics, StyleStatistics
 from realtime.wct.precision import use_bf16
 from realtime.wct.settings import WCTSettings
-from realtime.wct.styles import Statistics, StyleStatistics
 from realtime.wct.transform import whiten_colour
 
 # Levels that work at full size; the deeper ones work at the coarse size.

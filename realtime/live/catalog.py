@@ -22,7 +22,7 @@ from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side
 from realtime.imaging.images import IMAGE_SUFFIXES, SAMPLE_PREFIX, SAMPLES, read_image
 from realtime.imaging.palette import Palette
-from realtime.model.styles import StyleSpec, file_stamp
+from realtime.model.style_spec import StyleSpec, file_stamp
 from realtime.model.targets import StyleTargets
 from realtime.runtimes.tracing import GATE
 

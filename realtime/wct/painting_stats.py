@@ -16,7 +16,7 @@ import torch
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_long_side, frame_to_tensor
 from realtime.imaging.images import SAMPLE_PREFIX, SAMPLES, read_image
-from realtime.model.styles import StyleSpec, file_stamp
+from realtime.model.style_spec import StyleSpec, file_stamp
 from realtime.perceptual.vgg import VGGFeatures
 from realtime.wct.transform import FeatureStatistics, feature_statistics
 

@@ -18,7 +18,7 @@ from realtime.gatys.settings import INITS
 from realtime.imaging.frames import fit_long_side
 from realtime.imaging.images import check_output_path, is_image_source, read_image, write_image
 from realtime.model.shapes import MODELS
-from realtime.model.styles import StyleSpec
+from realtime.model.style_spec import StyleSpec
 from realtime.model.weights import Weights, load_weights, shipped_weights
 from realtime.runtimes.stylizer import Stylizer
 

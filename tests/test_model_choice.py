@@ -5,10 +5,12 @@ import time
 
 import pytest
 
-import realtime.live.cpu_budget
+import realtime.live.model_choice
 import realtime.model.weights
-from realtime.live.cpu_budget import frame_ms, largest_size_within, load_live
+from realtime.live.model_choice import frame_ms
 from realtime.live.settings import DEFAULT_WORKING_SIZE, MAX_CPU_WORKING_SIZE, default_working_size
+from realtime.live.setup import load_live
+from realtime.live.starting_size import largest_size_within
 from realtime.model.msgnet import MSGNet
 from realtime.model.shapes import MODELS
 from realtime.model.targets import StyleBank
@@ -24,7 +26,7 @@ def amx(monkeypatch):
 
 @pytest.fixture
 def keyframes_within_reach(monkeypatch):
-    monkeypatch.setattr(realtime.live.cpu_budget, "KEYFRAME_MAX_MS", 1e9)
+    monkeypatch.setattr(realtime.live.model_choice, "KEYFRAME_MAX_MS", 1e9)
 
 
 def ship_fast_model(monkeypatch, path):
@@ -34,7 +36,7 @@ def ship_fast_model(monkeypatch, path):
     def where(model: str):
         return path if model == "fast" else shipped(model)
 
-    for module in (realtime.model.weights, realtime.live.cpu_budget):
+    for module in (realtime.model.weights, realtime.live.model_choice):
         monkeypatch.setattr(module, "shipped_weights_path", where)
 
 
@@ -89,10 +91,10 @@ class CountingStylizer:
         self.ms, self.frames, self.styles = ms, 0, type("Styles", (), {"neutral": None})()
         self.model = type("Model", (), {"target_channels": 4})()
 
-    def warm_up(self, height: int, width: int) -> float:
+    def warm_up(self, height: int, width: int, stroke: float = 1.0) -> float:
         return 0.0
 
-    def stylize_frames(self, frames, target):
+    def stylize_frames(self, frames, look):
         self.frames += 1
         end = time.perf_counter() + self.ms / 1000.0
         while time.perf_counter() < end:
@@ -185,7 +187,7 @@ def test_keyframes_only_where_the_generator_is_over_the_frame_budget_and_fast_en
     # Live at any frame rate, but over the frame budget: keyframes paint a better picture.
     assert load_live(device="cpu", model="light", working_size=SIZE, min_fps=1e-6, budget_ms=1e-9).keyframes
     assert load_live(device="cpu", model="light", working_size=SIZE, min_fps=1e9).keyframes
-    monkeypatch.setattr(realtime.live.cpu_budget, "KEYFRAME_MAX_MS", 1e-9)
+    monkeypatch.setattr(realtime.live.model_choice, "KEYFRAME_MAX_MS", 1e-9)
     assert not load_live(device="cpu", model="light", working_size=SIZE, min_fps=1e9).keyframes
     assert load_live(device="cpu", model="light", working_size=SIZE, keyframes="on").keyframes
 

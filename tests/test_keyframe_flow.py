@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from realtime.live.key_flow import KeyFlow
+from realtime.live.keyframe_flow import KeyFlow
 from realtime.sources.sample import SampleSource
 from realtime.video.stabilize import flow_gray, pixel_grid
 
