@@ -81,7 +81,7 @@ class Stylizer:
         self.weights = weights
         self.styles = StyleTargets(self.model, weights.bank, self.device, style_size)
         self.default_look: Look | None = None  # what `set_style` chose, for calls without a look
-        self._bolder: tuple[tuple, Tensor] | None = None  # (key, target): one reference, swapped whole
+        self._bolder: tuple[Tensor, tuple, Tensor] | None = None  # (target, key, bolder): swapped whole
 
     @classmethod
     def load(
@@ -113,11 +113,12 @@ class Stylizer:
         until the target or the strength changes, so frames pay nothing for it)."""
         if look.strength <= 1.0:
             return look.target
-        key = (id(look.target), look.target._version, look.strength)
         cached = self._bolder
-        if cached is None or cached[0] != key:
-            cached = self._bolder = (key, bolder(look.target, self.styles.neutral, look.strength))
-        return cached[1]
+        # Keyed by the target itself, not its id: a new target (each step of a morph) may reuse a freed one's.
+        key = (look.target._version, look.strength)
+        if cached is None or cached[0] is not look.target or cached[1] != key:
+            cached = self._bolder = (look.target, key, bolder(look.target, self.styles.neutral, look.strength))
+        return cached[2]
 
     def refine_styles(
         self,
