@@ -4,6 +4,7 @@ Writers hold a lock on their temporary file, so the next run removes a dead writ
 live one's; every reader refuses a picture past the frame ceiling from its header, in one line, exit 2.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from fractions import Fraction
 
 import av
 import pytest
-from conftest import HUGE, huge_jpeg, photo
+from conftest import HUGE, huge_jpeg, photo, save_png
 from PIL import Image
 from test_video import make_clip, panned_frames
 
@@ -92,6 +93,36 @@ def test_video_killed_mid_write_then_rerun_leaves_one_whole_file(tmp_path, weigh
     assert leftovers(out.parent) == []
     with VideoReader(out) as reader:
         assert sum(1 for _ in reader) == 400
+
+
+def test_batch_killed_mid_job_then_rerun_finishes_every_output_and_leaves_no_temporary_file(tmp_path, weights_file):
+    images, paintings, out = tmp_path / "images", tmp_path / "paintings", tmp_path / "out"
+    images.mkdir(), paintings.mkdir()
+    for index in range(40):
+        save_png(images / f"{index:02d}.png", photo(96, 128, seed=index))
+    save_png(paintings / "blotches.png", photo(32, 32, seed=99))
+    command = [sys.executable, "-m", "realtime", "batch", str(images), "-o", str(out), "--styles", str(paintings)]
+    command += ["--weights", str(weights_file), "--device", "cpu", "--format", "png", "--batch", "1"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "REALTIME_CACHE": str(tmp_path / "cache")}
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(out.glob("*.png"))) < 3:  # a few outputs are whole: the job is under way
+            assert process.poll() is None, "the job ended before it could be killed"
+            assert time.monotonic() < deadline, "no output appeared"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+    finally:
+        process.kill()
+    assert len(list(out.glob("*.png"))) < 40
+    argv = ["batch", str(images), "-o", str(out), "--styles", str(paintings), "--weights", str(weights_file)]
+    assert main([*argv, "--device", "cpu", "--format", "png"]) == 0
+    assert sorted(p.name for p in out.glob("*.png")) == [f"{index:02d}.png" for index in range(40)]
+    assert leftovers(out) == []
+    assert all(Image.open(path).size == (128, 96) for path in out.glob("*.png"))
+    rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert sorted({row["output"] for row in rows if row["status"] == "ok"}) == [f"{i:02d}.png" for i in range(40)]
 
 
 # ---- oversized media ------------------------------------------------------------------------------
