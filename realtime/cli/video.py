@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+from pathlib import Path
 
 from realtime.cli.options import (
     BuildNotes,
@@ -27,10 +29,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "video",
         help="stylise a video file, keeping its audio and timing",
         description="Stylise a video file frame by frame. Frame times, frame rate and the audio stream are kept; "
-        "OUTPUT appears only once complete.",
+        "OUTPUT appears only once complete. INPUT may be a folder: every video under it goes to the same path "
+        "under the OUTPUT folder, listed in OUTPUT/manifest.jsonl; a rerun redoes only what is missing.",
     )
-    video.add_argument("input", metavar="INPUT")
-    video.add_argument("-o", "--output", required=True, help="output video file (.mp4, .mkv, .mov, ...)")
+    video.add_argument("input", metavar="INPUT", help="a video file, or a folder of them")
+    video.add_argument(
+        "-o", "--output", required=True, help="output video file (.mp4, .mkv, .mov, ...), or folder for a folder"
+    )
     video.add_argument(
         "--size",
         type=non_negative_int,
@@ -79,6 +84,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _run_video(args: argparse.Namespace) -> int:
+    from realtime.batch.videos import stylize_video_folder, video_files
     from realtime.device import resolve_device
     from realtime.perceptual.refine import default_refine_steps
     from realtime.runtimes.cuda import FastSettings
@@ -86,8 +92,12 @@ def _run_video(args: argparse.Namespace) -> int:
     from realtime.video.reader import VideoReader
     from realtime.video.stylize import StyleSchedule, check_paths, stylize_video
 
-    check_paths(args.input, args.output)
-    VideoReader(args.input).close()  # a bad input fails before the model loads
+    folder = Path(args.input).is_dir()
+    if folder:
+        video_files(args.input, args.output)  # no videos, or the output inside out, fails before the model loads
+    else:
+        check_paths(args.input, args.output)
+        VideoReader(args.input).close()  # a bad input fails before the model loads
     device = resolve_device(args.device)
     optimize = FastSettings.compiled_for(device) if args.compile else None
     stylizer = Stylizer.load(
@@ -104,6 +114,28 @@ def _run_video(args: argparse.Namespace) -> int:
     palette = stylizer.styles.blend_palette if settings.pop("palette") else None
     schedule = StyleSchedule(args.style, stylizer.styles.blend, args.fade, palette, **settings)
     batch = args.batch or (4 if stylizer.device.type == "cuda" else 1)
+    if folder:
+        label = " ".join(f"{t.spec.source}:{t.spec.weight:g}@{t.start:g}" for t in args.style)
+        summary = stylize_video_folder(
+            args.input,
+            args.output,
+            stylizer,
+            schedule,
+            label,
+            size=args.size,
+            batch=batch,
+            stabilize=args.stabilize,
+            codec=args.codec,
+        )
+        if args.json:
+            print(json.dumps({**dataclasses.asdict(summary), "seconds": round(summary.seconds, 4)}, indent=2))
+        failed = f", {summary.failed} failed (see {summary.manifest})" if summary.failed else ""
+        print(
+            f"realtime: {summary.written} written, {summary.skipped} already done{failed}; "
+            f"{summary.videos} videos in {summary.seconds:.1f} s",
+            file=sys.stderr,
+        )
+        return 0
     result = stylize_video(
         args.input,
         args.output,
