@@ -45,11 +45,13 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
         raise
     finally:
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
 
 
-def _locked_temp(target: Path, folder: Path) -> tuple[int, Path]:
-    """A new temporary file beside `target`, and its descriptor holding the lock that says its writer lives.
+def _locked_temp(target: Path, folder: Path) -> tuple[int | None, Path]:
+    """A new temporary file beside `target`, and its descriptor holding the lock that says its writer lives
+    (None without locks: Windows cannot rename or remove a file that is open).
 
     Another writer's cleanup may lock and remove a file in the instant between its creation and our lock:
     then our lock fails, or lands on a removed file, and a fresh name is taken.
@@ -60,7 +62,8 @@ def _locked_temp(target: Path, folder: Path) -> tuple[int, Path]:
         except OSError as exc:
             raise _unwritable(folder, exc) from None
         if fcntl is None:
-            return fd, Path(name)
+            os.close(fd)
+            return None, Path(name)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

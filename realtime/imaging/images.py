@@ -19,6 +19,11 @@ from realtime.atomic import atomic_output, check_output_folder
 from realtime.errors import RealtimeError
 from realtime.imaging.limits import MAX_FRAME_PIXELS, check_frame_size
 
+# Pillow warns from 89 MP; this app takes pictures up to its own cap (`imaging/limits.py`) and refuses the
+# rest in one line, so the warning is only noise. Set once here: `catch_warnings` is not thread-safe, and
+# pictures decode on worker threads.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
 STDIO = "-"
 SAMPLE_PREFIX = "sample:"
 # scikit-image bundles these public-domain photos in its wheel, so they load without a network.
@@ -106,11 +111,7 @@ def still_image_format(path: str | Path) -> str | None:
 
 def _decode(stream: BinaryIO, name: str, max_side: int) -> np.ndarray:
     try:
-        with warnings.catch_warnings():
-            # Pillow warns from 89 MP; pictures up to our cap are taken, and past it refused, without its noise.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(stream)
-        with img:
+        with Image.open(stream) as img:
             check_frame_size(img.height, img.width, name)
             if max_side > 0:
                 img.draft("RGB", (max_side + 1, max_side + 1))
