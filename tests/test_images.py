@@ -42,6 +42,23 @@ def test_dark_16_bit_png_stays_dark(tmp_path):
     assert read_image(path)[0, :, 0].tolist() == [0, 0, 1]
 
 
+@pytest.mark.parametrize("mode", ["I;16", "RGBA", "L", "P"])
+def test_a_large_picture_read_for_a_small_size_shrinks_early_but_stays_larger_than_asked(tmp_path, mode):
+    """Formats without reduced decoding shrink by a whole factor before their conversions where the mode
+    allows, and stay larger than `max_side`, so a caller still sees the picture was larger; 16-bit greys and
+    palettes decode whole, as before."""
+    picture = Image.fromarray(photo(300, 400))
+    picture = picture.convert("I").point(lambda v: v * 257).convert("I;16") if mode == "I;16" else picture.convert(mode)
+    path = tmp_path / f"big-{mode.replace(';', '')}.png"
+    picture.save(path)
+    frame = read_image(path, 64)
+    assert frame.dtype == np.uint8 and frame.shape[2] == 3
+    shrunk = mode in ("RGBA", "L")  # a palette cannot be averaged, Pillow cannot reduce 16-bit greys
+    assert 64 < max(frame.shape[:2]) < 400 if shrunk else max(frame.shape[:2]) == 400
+    assert abs(frame.shape[1] / frame.shape[0] - 4 / 3) < 0.05
+    assert frame.mean() > 10  # not decoded black
+
+
 def test_float_tiff_in_0_to_1_is_scaled(tmp_path):
     path = tmp_path / "f.tif"
     Image.fromarray(np.array([[0.0, 0.5, 1.0]], np.float32)).save(path)

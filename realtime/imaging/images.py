@@ -132,7 +132,10 @@ def _reduce(img: Image.Image, max_side: int) -> Image.Image:
     factor = max(img.size) // (max_side + 1) if max_side > 0 else 1
     if factor < 2 or img.mode in ("P", "1"):  # a palette cannot be averaged; these are converted first anyway
         return img
-    return img.reduce(factor)
+    try:
+        return img.reduce(factor)
+    except ValueError:  # modes Pillow cannot reduce (16-bit greys) are converted at full size
+        return img
 
 
 def _to_rgb8(img: Image.Image) -> np.ndarray:
