@@ -49,6 +49,23 @@ def leftovers(folder):
     return sorted(p.name for p in folder.iterdir() if ".part" in p.name)
 
 
+def kill_when(command: list[str], tmp_path, ready, what: str) -> None:
+    """Run `command` in a child process and SIGKILL it once `ready()` is true: a writer killed outright,
+    leaving whatever it had written. Fails if the run ends first or `ready` never comes."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "REALTIME_CACHE": str(tmp_path / "cache")}
+    process = subprocess.Popen([sys.executable, "-m", "realtime", *command], stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not ready():
+            assert process.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, f"no {what} appeared"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+    finally:
+        process.kill()
+
+
 # ---- temporary files ------------------------------------------------------------------------------
 
 
@@ -74,20 +91,13 @@ def test_video_killed_mid_write_then_rerun_leaves_one_whole_file(tmp_path, weigh
     clip = make_clip(tmp_path / "clip.mp4", panned_frames(400, 96, 128), fps=25)
     out = tmp_path / "out" / "styled.mp4"
     out.parent.mkdir()
-    command = [sys.executable, "-m", "realtime", "video", str(clip), "-o", str(out), "--style", "style0"]
+    command = ["video", str(clip), "-o", str(out), "--style", "style0"]
     command += ["--weights", str(weights_file), "--device", "cpu", "--stabilize"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "REALTIME_CACHE": str(tmp_path / "cache")}
-    process = subprocess.Popen(command, stderr=subprocess.DEVNULL, env=env)
-    try:
-        deadline = time.monotonic() + 120
-        while not any(p.stat().st_size > 0 for p in out.parent.glob(".styled.*.part.mp4")):
-            assert process.poll() is None, "the run ended before it could be killed mid-write"
-            assert time.monotonic() < deadline, "no temporary file appeared"
-            time.sleep(0.01)
-        process.send_signal(signal.SIGKILL)
-        process.wait(30)
-    finally:
-        process.kill()
+
+    def written() -> bool:
+        return any(p.stat().st_size > 0 for p in out.parent.glob(".styled.*.part.mp4"))
+
+    kill_when(command, tmp_path, written, "temporary file")
     assert leftovers(out.parent) and not out.exists()  # what a kill leaves: a temporary file, no output
     assert main(["video", str(clip), "-o", str(out), "--style", "style0", "--weights", str(weights_file)]) == 0
     assert leftovers(out.parent) == []
@@ -101,20 +111,9 @@ def test_batch_killed_mid_job_then_rerun_finishes_every_output_and_leaves_no_tem
     for index in range(40):
         save_png(images / f"{index:02d}.png", photo(96, 128, seed=index))
     save_png(paintings / "blotches.png", photo(32, 32, seed=99))
-    command = [sys.executable, "-m", "realtime", "batch", str(images), "-o", str(out), "--styles", str(paintings)]
+    command = ["batch", str(images), "-o", str(out), "--styles", str(paintings)]
     command += ["--weights", str(weights_file), "--device", "cpu", "--format", "png", "--batch", "1"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "REALTIME_CACHE": str(tmp_path / "cache")}
-    process = subprocess.Popen(command, stderr=subprocess.DEVNULL, env=env)
-    try:
-        deadline = time.monotonic() + 120
-        while len(list(out.glob("*.png"))) < 3:  # a few outputs are whole: the job is under way
-            assert process.poll() is None, "the job ended before it could be killed"
-            assert time.monotonic() < deadline, "no output appeared"
-            time.sleep(0.01)
-        process.send_signal(signal.SIGKILL)
-        process.wait(30)
-    finally:
-        process.kill()
+    kill_when(command, tmp_path, lambda: len(list(out.glob("*.png"))) >= 3, "output")  # the job under way
     assert len(list(out.glob("*.png"))) < 40
     argv = ["batch", str(images), "-o", str(out), "--styles", str(paintings), "--weights", str(weights_file)]
     assert main([*argv, "--device", "cpu", "--format", "png"]) == 0

@@ -114,19 +114,10 @@ def _run_video(args: argparse.Namespace) -> int:
     palette = stylizer.styles.blend_palette if settings.pop("palette") else None
     schedule = StyleSchedule(args.style, stylizer.styles.blend, args.fade, palette, **settings)
     batch = args.batch or (4 if stylizer.device.type == "cuda" else 1)
+    run = {"size": args.size, "batch": batch, "stabilize": args.stabilize, "codec": args.codec}
     if folder:
         label = " ".join(f"{t.spec.source}:{t.spec.weight:g}@{t.start:g}" for t in args.style)
-        summary = stylize_video_folder(
-            args.input,
-            args.output,
-            stylizer,
-            schedule,
-            label,
-            size=args.size,
-            batch=batch,
-            stabilize=args.stabilize,
-            codec=args.codec,
-        )
+        summary = stylize_video_folder(args.input, args.output, stylizer, schedule, label, **run)
         if args.json:
             print(json.dumps({**dataclasses.asdict(summary), "seconds": round(summary.seconds, 4)}, indent=2))
         failed = f", {summary.failed} failed (see {summary.manifest})" if summary.failed else ""
@@ -136,16 +127,7 @@ def _run_video(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
-    result = stylize_video(
-        args.input,
-        args.output,
-        stylizer,
-        schedule,
-        size=args.size,
-        batch=batch,
-        stabilize=args.stabilize,
-        codec=args.codec,
-    )
+    result = stylize_video(args.input, args.output, stylizer, schedule, **run)
     if args.json:
         summary = {
             "input": result.source,
