@@ -35,8 +35,9 @@ from realtime.runtimes.cuda import FastSettings
 from realtime.runtimes.look import Look
 from realtime.runtimes.stylizer import Stylizer
 from realtime.video.reader import VideoReader
-from realtime.video.settings import TimedStyle
-from realtime.video.stylize import StyleSchedule, stylize_video
+from realtime.video.schedule import StyleSchedule
+from realtime.video.settings import TimedStyle, VideoSettings
+from realtime.video.stylize import stylize_video
 from realtime.video.writer import VideoWriter
 
 FPS = 30
@@ -54,13 +55,17 @@ class PassThrough(Stylizer):
         return frames  # the CPU runtime's path never reaches stylize_tensor
 
 
-def make_clip(path: Path, width: int, height: int, frames: int, source: str) -> Path:
-    """A photo panned 2 px a frame, H.264 at 30 fps, with a stereo AAC tone as long as the video."""
+def make_clip(path: Path, width: int, height: int, frames: int, source: str, keyframe_every: int = 0) -> Path:
+    """A photo panned 2 px a frame, H.264 at 30 fps, with a stereo AAC tone as long as the video; a keyframe
+    every `keyframe_every` frames (0: where x264 likes, at most every 250)."""
     image = read_image(source)
     scale = max((width + 2 * frames + 2) / image.shape[1], height / image.shape[0])
     image = cv2.resize(image, (math.ceil(image.shape[1] * scale), math.ceil(image.shape[0] * scale)))
     with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=FPS, options={"preset": "veryfast", "crf": "20"})
+        options = {"preset": "veryfast", "crf": "20"}
+        if keyframe_every:
+            options |= {"g": str(keyframe_every), "sc_threshold": "0"}
+        video = out.add_stream("libx264", rate=FPS, options=options)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         sound = out.add_stream("aac", rate=AUDIO_RATE)
         sound.layout = "stereo"
@@ -168,8 +173,7 @@ def main() -> None:
                     Path(folder) / "out.mp4",
                     stylizer,
                     schedule,
-                    batch=batch,
-                    stabilize=args.stabilize,
+                    VideoSettings(batch=batch, stabilize=args.stabilize),
                     progress=False,
                 )
                 print(row(name, "pipelined", batch, result.frames, result.seconds, result.stages), flush=True)

@@ -21,9 +21,10 @@ from realtime.imaging.palette import Palette
 from realtime.model.style_spec import StyleSpec
 from realtime.runtimes.stylizer import Stylizer
 from realtime.video.reader import VideoReader
-from realtime.video.settings import TimedStyle
+from realtime.video.schedule import StyleSchedule
+from realtime.video.settings import TimedStyle, VideoSettings
 from realtime.video.stabilize import TemporalStabilizer
-from realtime.video.stylize import StyleSchedule, stylize_video
+from realtime.video.stylize import stylize_video
 from realtime.video.writer import VideoWriter
 
 AUDIO_RATE = 8000
@@ -45,9 +46,11 @@ def make_clip(
     hold: float = 0.0,
     audio_codec: str = "aac",
     layout: str = "mono",
+    keyframe_every: int = 0,
 ):
     """Encode `frames` (default: a 12-frame pan) with libx264, optionally with a sine track (mono AAC
-    unless told otherwise); `hold` seconds keeps the last frame on screen that long."""
+    unless told otherwise); `hold` seconds keeps the last frame on screen that long; `keyframe_every` N frames
+    puts a keyframe there and nowhere else (0: where x264 likes)."""
     frames = frames if frames is not None else panned_frames(12)
     h, w = frames[0].shape[:2]
     stamps = [round((times[i] if times else i / fps) * 1000) for i in range(len(frames))]
@@ -61,6 +64,8 @@ def make_clip(
 
         video = out.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+        if keyframe_every:
+            video.options = {"g": str(keyframe_every), "sc_threshold": "0"}
         video.time_base = Fraction(1, 1000)
         video.codec_context.time_base = Fraction(1, 1000)
         if rotation:
@@ -471,7 +476,7 @@ def test_batches_match_single_frames(tmp_path, clip, stylizer, monkeypatch):
     for batch in (1, 5):
         written.append([])
         result = stylize_video(
-            clip, tmp_path / f"b{batch}.mkv", stylizer, schedule, batch=batch, size=32, progress=False
+            clip, tmp_path / f"b{batch}.mkv", stylizer, schedule, VideoSettings(size=32, batch=batch), progress=False
         )
         assert (result.frames, result.width, result.height) == (12, 32, 24)
     single, batched = (np.stack(frames).astype(int) for frames in written)
@@ -542,7 +547,7 @@ def test_video_frames_get_the_target_their_time_calls_for(tmp_path, clip, styliz
     monkeypatch.setattr(Stylizer, "stylize_frames", record)
     entries = [TimedStyle(StyleSpec("style0"), 0.0), TimedStyle(StyleSpec("style1"), 0.5)]
     schedule = StyleSchedule(entries, stylizer.styles.blend, fade=0.2)
-    stylize_video(clip, tmp_path / "s.mp4", stylizer, schedule, batch=4, progress=False)
+    stylize_video(clip, tmp_path / "s.mp4", stylizer, schedule, VideoSettings(batch=4), progress=False)
     t0, t1 = stylizer.styles.target("style0"), stylizer.styles.target("style1")
     assert len(seen) == 12  # frames at 0.0, 0.1, … 1.1 s
     assert all(torch.equal(t, t0) for t in seen[:6])

@@ -79,12 +79,10 @@ class RayRunner:
         if not tasks:
             return  # nothing left to do: no reason to start Ray
         ray = import_ray()
-        started = not ray.is_initialized()
-        if started:
-            _init_ray(ray, self.address)
+        started = start_ray(ray, self.address)
         try:
-            _quiet(ray)
-            gpu, workers, cpus = self._placement(ray)
+            quiet(ray)
+            gpu, workers, cpus = placement(ray, self.settings.device, self.workers)
             self.layout = f"Ray, {workers} worker{'s' * (workers > 1)} × {cpus:g} CPU{' + 1 GPU' if gpu else ''}"
             per_call = max(1, min(MAX_IMAGES_PER_CALL, math.ceil(len(tasks) / (4 * workers))))
             items = [{"task": task.to_json()} for task in tasks]
@@ -108,7 +106,7 @@ class RayRunner:
                 for entry in styled.iter_rows():
                     yield {key: entry[key] for key in FIELDS}
             except Exception as exc:
-                cause = _realtime_cause(exc)
+                cause = realtime_cause(exc)
                 if cause is None:
                     raise
                 raise RealtimeError(str(cause)) from None
@@ -119,28 +117,37 @@ class RayRunner:
     def describe(self) -> str:
         return self.layout or "Ray"
 
-    def _placement(self, ray: ModuleType) -> tuple[bool, int, float]:
-        """(GPU per worker?, workers, CPUs per worker) for the cluster Ray sees; whole CPUs where there are
-        enough, a share of one on a node with more GPUs than CPUs."""
-        nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
-        gpus = int(sum(node.get("GPU", 0) for node in nodes))
-        device = self.settings.device
-        if device.startswith("cuda") and not gpus:
-            raise RealtimeError(f"--device {device} was requested but the Ray cluster has no GPUs")
-        gpu = gpus > 0 and device != "cpu"
-        if gpu:
-            workers = self.workers or gpus
-            per_node = [node.get("CPU", 0) / node["GPU"] for node in nodes if node.get("GPU")]
-        else:
-            cpu_nodes = [node.get("CPU", 0) for node in nodes if node.get("CPU", 0) >= 1]
-            workers = self.workers or len(cpu_nodes)
-            per_node = [min(cpu_nodes), sum(cpu_nodes) / workers] if cpu_nodes else [1]
-        available = gpus if gpu else int(sum(node.get("CPU", 0) for node in nodes))
-        if workers > available:
-            what = "GPUs" if gpu else "CPUs"
-            raise RealtimeError(f"--workers {workers} is more than the Ray cluster's {available} {what}")
-        cpus = min(per_node)
-        return gpu, workers, float(int(cpus)) if cpus >= 1 else cpus
+
+def placement(ray: ModuleType, device: str, workers: int | None) -> tuple[bool, int, float]:
+    """(GPU per worker?, workers, CPUs per worker) for the cluster Ray sees: by default one worker per GPU where
+    it has GPUs, else one per node; whole CPUs where there are enough, a share of one on a node with more GPUs
+    than CPUs."""
+    nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
+    gpus = int(sum(node.get("GPU", 0) for node in nodes))
+    if device.startswith("cuda") and not gpus:
+        raise RealtimeError(f"--device {device} was requested but the Ray cluster has no GPUs")
+    gpu = gpus > 0 and device != "cpu"
+    if gpu:
+        workers = workers or gpus
+        per_node = [node.get("CPU", 0) / node["GPU"] for node in nodes if node.get("GPU")]
+    else:
+        cpu_nodes = [node.get("CPU", 0) for node in nodes if node.get("CPU", 0) >= 1]
+        workers = workers or len(cpu_nodes)
+        per_node = [min(cpu_nodes), sum(cpu_nodes) / workers] if cpu_nodes else [1]
+    available = gpus if gpu else int(sum(node.get("CPU", 0) for node in nodes))
+    if workers > available:
+        what = "GPUs" if gpu else "CPUs"
+        raise RealtimeError(f"--workers {workers} is more than the Ray cluster's {available} {what}")
+    cpus = min(per_node)
+    return gpu, workers, float(int(cpus)) if cpus >= 1 else cpus
+
+
+def start_ray(ray: ModuleType, address: str | None) -> bool:
+    """Join or start Ray unless this process already has one (a notebook's); whether it was started here."""
+    if ray.is_initialized():
+        return False
+    _init_ray(ray, address)
+    return True
 
 
 def _init_ray(ray: ModuleType, address: str | None) -> None:
@@ -157,7 +164,7 @@ def _init_ray(ray: ModuleType, address: str | None) -> None:
             signal.signal(signum, handler)
 
 
-def _quiet(ray: ModuleType) -> None:
+def quiet(ray: ModuleType) -> None:
     """Keep Ray Data's progress bars and execution reports out of the way of ours."""
     for name in ("ray", "ray.data"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -167,7 +174,7 @@ def _quiet(ray: ModuleType) -> None:
     context.enable_auto_log_stats = False
 
 
-def _realtime_cause(exc: BaseException) -> RealtimeError | None:
+def realtime_cause(exc: BaseException) -> RealtimeError | None:
     """Our one-line error inside a Ray task error, found through Ray's wrappers."""
     seen: set[int] = set()
     stack: list[BaseException | None] = [exc]

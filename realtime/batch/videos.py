@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +19,6 @@ from tqdm import tqdm
 from realtime.batch.manifest import Manifest, row
 from realtime.batch.settings import MANIFEST_NAME
 from realtime.errors import RealtimeError
-from realtime.runtimes.stylizer import Stylizer
-from realtime.video.stylize import StyleSchedule, stylize_video
 
 # What FFmpeg reads as video, by name: anything else in the folder (pictures, subtitles, notes) is left alone.
 VIDEO_SUFFIXES = frozenset(
@@ -64,19 +63,14 @@ def video_files(input_dir: str | Path, output_dir: str | Path) -> list[Path]:
 def stylize_video_folder(
     input_dir: str | Path,
     output_dir: str | Path,
-    stylizer: Stylizer,
-    schedule: StyleSchedule,
+    stylize: Callable[[Path, Path, bool], object],
     style_label: str,
     *,
-    size: int = 0,
-    batch: int = 1,
-    stabilize: float = 0.0,
-    codec: str | None = None,
     progress: bool = True,
 ) -> FolderSummary:
-    """Stylise every video of `input_dir` into the same relative path under `output_dir` (`stylize_video`'s
-    settings for each); `style_label` names the styles in the manifest, so a rerun with other styles redoes
-    every video."""
+    """Stylise every video of `input_dir` into the same relative path under `output_dir` with
+    `stylize(source, output, progress)` (`stylize_video` or `stylize_in_chunks`, bound to a job);
+    `style_label` names the styles in the manifest, so a rerun with other styles redoes every video."""
     began = time.perf_counter()
     root, out = Path(input_dir), Path(output_dir)
     files = video_files(root, out)
@@ -94,17 +88,7 @@ def stylize_video_folder(
             target = out / relative
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                stylize_video(
-                    root / relative,
-                    target,
-                    stylizer,
-                    schedule,
-                    size=size,
-                    batch=batch,
-                    stabilize=stabilize,
-                    codec=codec,
-                    progress=progress,
-                )
+                stylize(root / relative, target, progress)
             except (RealtimeError, OSError) as exc:
                 reason = str(exc) if isinstance(exc, RealtimeError) else f"cannot write {target}: {exc.strerror}"
                 manifest.append(row(str(relative), style_label, str(relative), 0, reason))

@@ -5,6 +5,7 @@ Reading applies the display-matrix rotation phones write, so every frame the app
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ class VideoReader(AbstractContextManager):
             raise
         self.rotation = self._first_rotation
         self.height, self.width = self._first.image.shape[:2]
+        self.first_time = self._first.time  # where the video starts: schedules count from here
 
     @property
     def fps(self) -> float:
@@ -107,6 +109,19 @@ class VideoReader(AbstractContextManager):
             raise RealtimeError(f"{self.path} was already read; open it again to read it twice")
         yield first
         yield from self._frames
+
+    def frames_from(self, seconds: float) -> Iterator[VideoFrame]:
+        """Frames from the last keyframe at or before `seconds` on, in presentation order: a chunk of a long video
+        starts decoding here, and drops what comes before the frames it needs. Iterating the reader is then over."""
+        self._first = None
+        stream = self._stream
+        # A keyframe's own time, as `seconds`, must land on that keyframe, not one tick before it.
+        offset = math.floor(seconds / stream.time_base + 1e-6) if math.isfinite(seconds) else 0
+        try:
+            self._container.seek(offset, stream=stream, backward=True, any_frame=False)
+        except av.FFmpegError as exc:
+            raise RealtimeError(f"cannot seek in {self.path} ({ffmpeg_reason(exc)})") from None
+        return self._decode()
 
     def close(self) -> None:
         self._container.close()

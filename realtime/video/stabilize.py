@@ -42,7 +42,7 @@ class TemporalStabilizer:
         self.flow_side = flow_side
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         self._prev_gray: np.ndarray | None = None
-        self._prev_out: np.ndarray | None = None
+        self._prev_out: np.ndarray | None = None  # float32: see __call__
 
     def reset(self) -> None:
         """Forget the previous frame (a cut, a new style): the next frame is taken as it is."""
@@ -57,13 +57,15 @@ class TemporalStabilizer:
         too_small = not flow_fits(gray)
         no_previous = prev_gray is None or prev_gray.shape != gray.shape or prev_out.shape != stylized.shape
         if self.strength == 0.0 or too_small or no_previous:
-            out = stylized
+            steady = stylized.astype(np.float32)
         else:
             warped, trust = self.warp_previous(gray, prev_gray, prev_out)
             weight = trust * self.strength
-            out = cv2.blendLinear(stylized, warped, 1.0 - weight, weight)
-        self._prev_gray, self._prev_out = gray, out
-        return out
+            steady = cv2.blendLinear(stylized.astype(np.float32), warped, 1.0 - weight, weight)
+        # The blend is carried on unrounded: rounded to uint8 each frame, a still pixel could settle on any of
+        # three levels and keep it, so two runs started apart (the chunks of a long video) would never agree.
+        self._prev_gray, self._prev_out = gray, steady
+        return np.rint(steady).astype(np.uint8)
 
     def warp_previous(
         self, gray: np.ndarray, prev_gray: np.ndarray, prev_out: np.ndarray

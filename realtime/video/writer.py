@@ -84,7 +84,8 @@ class AudioCopy:
 class VideoWriter(AbstractContextManager):
     """Encode RGB frames to a video file that appears at `path` only once it is complete.
 
-    `audio_from`, an input container or an audio stream, has its audio copied untouched (`AudioCopy`).
+    `audio_from`, an input container or an audio stream, has its audio copied untouched (`AudioCopy`);
+    `options` go to FFmpeg's muxer.
 
     Frame size comes from the first frame; odd sizes are padded by one edge-repeated row or column
     (4:2:0 needs even sizes), never scaled. `codec=None` picks H.264, or the format's own codec
@@ -99,6 +100,7 @@ class VideoWriter(AbstractContextManager):
         fps: float,
         codec: str | None = DEFAULT_CODEC,
         audio_from: av.container.InputContainer | av.audio.stream.AudioStream | None = None,
+        options: dict[str, str] | None = None,
     ) -> None:
         if not fps > 0:
             raise RealtimeError(f"frame rate must be positive, got {fps}")
@@ -112,7 +114,7 @@ class VideoWriter(AbstractContextManager):
         self._atomic = atomic_output(self.path)
         tmp = self._atomic.__enter__()
         try:
-            self._container = self._open(tmp)
+            self._container = self._open(tmp, options)
             self._video = self._add_video_stream(codec)
             self._audio = AudioCopy(self._container, audio_from, self.path) if audio_from is not None else None
         except BaseException as exc:
@@ -188,10 +190,10 @@ class VideoWriter(AbstractContextManager):
         finally:
             self._atomic.__exit__(type(exc), exc, exc.__traceback__)
 
-    def _open(self, tmp: Path) -> av.container.OutputContainer:
+    def _open(self, tmp: Path, options: dict[str, str] | None) -> av.container.OutputContainer:
         # The temporary name keeps the target's extension, so FFmpeg picks the same muxer from it.
         try:
-            return av.open(ffmpeg_path(tmp), "w")
+            return av.open(ffmpeg_path(tmp), "w", options=options)
         except ValueError:
             raise RealtimeError(
                 f"cannot tell the video format of {self.path} from its extension; use .mp4, .mkv or .mov"
@@ -200,11 +202,7 @@ class VideoWriter(AbstractContextManager):
             raise RealtimeError(f"cannot write {self.path}: {ffmpeg_reason(exc)}") from None
 
     def _add_video_stream(self, codec: str | None) -> av.video.stream.VideoStream:
-        if codec is None:
-            if self._container.default_video_codec == "none":
-                raise RealtimeError(f"a {self.path.suffix} file cannot hold video; use an .mp4 or .mkv output")
-            holds_h264 = DEFAULT_CODEC in self._container.supported_codecs
-            codec = DEFAULT_CODEC if holds_h264 else self._container.default_video_codec
+        codec = codec or _format_codec(self._container, self.path)
         try:
             encoder = av.codec.Codec(codec, "w")
         except av.codec.codec.UnknownCodecError:
@@ -264,6 +262,29 @@ class VideoWriter(AbstractContextManager):
         for packet in self._video.encode(frame):
             packet.duration = self._durations.pop(packet.pts, packet.duration)
             self._container.mux(packet)
+
+
+def encoder_for(path: str | Path, codec: str | None) -> str:
+    """The encoder a video file at `path` gets: `codec`, else H.264, or the format's own where it cannot hold
+    H.264 (VP9 for .webm). Nothing is created: FFmpeg opens the file only when encoding starts."""
+    if codec:
+        return codec
+    try:
+        container = av.open(ffmpeg_path(path), "w")
+    except ValueError:
+        raise RealtimeError(
+            f"cannot tell the video format of {path} from its extension; use .mp4, .mkv or .mov"
+        ) from None
+    try:
+        return _format_codec(container, Path(path))
+    finally:
+        container.close()
+
+
+def _format_codec(container: av.container.OutputContainer, path: Path) -> str:
+    if container.default_video_codec == "none":
+        raise RealtimeError(f"a {path.suffix} file cannot hold video; use an .mp4 or .mkv output")
+    return DEFAULT_CODEC if DEFAULT_CODEC in container.supported_codecs else container.default_video_codec
 
 
 def _pad_even(frame: np.ndarray) -> np.ndarray:
