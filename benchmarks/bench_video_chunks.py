@@ -37,7 +37,7 @@ from bench_video import FPS, PassThrough, make_clip
 from realtime.batch.video_cluster import RayChunks
 from realtime.model.style_spec import StyleSpec
 from realtime.video.chunked import LocalChunks, stylize_in_chunks
-from realtime.video.chunks import WARM_UP_FRAMES, plan_chunks
+from realtime.video.chunks import plan_chunks, warm_up_frames
 from realtime.video.job import VideoJob
 from realtime.video.reader import VideoReader
 from realtime.video.seams import seam_and_interior, seam_frames, warping_errors
@@ -106,7 +106,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         clip = make_clip(root / "clip.mp4", args.width, args.height, frames, args.image, keyframe_every=2 * FPS)
-        plan = plan_chunks(clip, args.chunk_seconds, WARM_UP_FRAMES)
+        plan = plan_chunks(clip, args.chunk_seconds, warm_up_frames(STABILIZE_STRENGTH))
         chunks = len(plan.chunks)
         stylizer(np.zeros((args.height, args.width, 3), np.uint8), schedule.look_at([0.0]))  # compiles for the size
 

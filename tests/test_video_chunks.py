@@ -186,3 +186,20 @@ def test_a_folder_of_videos_goes_through_chunks_too(capsys, tmp_path, weights_fi
     rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
     assert {row["input"]: row["status"] for row in rows} == {"a.mp4": "ok", "b.mkv": "ok", "broken.mp4": "error"}
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_a_variable_frame_rate_video_joins_with_the_one_pass_times(capsys, tmp_path, weights_file):
+    # A phone's 30 fps with a frame dropped just after the keyframe at 2 s: the next chunk's encoder starts its
+    # decode times from wider spacing than the last chunk ended on.
+    times = [i / 30 for i in range(120) if i != 61]
+    source = make_clip(
+        tmp_path / "phone.mp4", panned_frames(len(times), 48, 64), fps=30, times=times, keyframe_every=30
+    )
+    one, chunked = tmp_path / "one.mp4", tmp_path / "chunked.mp4"
+    options = ["--style", "style0", "--weights", weights_file]
+    assert run(capsys, "video", source, "-o", one, *options)[0] == 0
+    code, _, err = run(capsys, "video", source, "-o", chunked, *options, "--chunk-seconds", "1", "--jobs", "1")
+    assert code == 0, err
+    reference, joined = probe(one), probe(chunked)
+    assert joined["frames"] == reference["frames"] == 119 and joined["times"] == reference["times"]
+    assert joined["audio_packets"] == reference["audio_packets"]

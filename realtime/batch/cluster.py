@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -186,4 +187,6 @@ def realtime_cause(exc: BaseException) -> RealtimeError | None:
             return current
         seen.add(id(current))
         stack.extend([current.__cause__, current.__context__, getattr(current, "cause", None)])
-    return None
+    # An actor that died while starting keeps its error only as text in Ray's message.
+    found = re.search(r"RealtimeError: (.+)", str(exc))
+    return RealtimeError(found.group(1).strip()) if found else None

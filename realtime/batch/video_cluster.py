@@ -8,13 +8,14 @@ and the weights at the same paths (a shared filesystem), and have this package i
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 from realtime.batch.cluster import import_ray, placement, quiet, realtime_cause, start_ray
 from realtime.errors import RealtimeError
-from realtime.model.weights import find_weights
+from realtime.model.weights import resolve_weights
 from realtime.video.chunked import ChunkWork
 from realtime.video.chunks import Chunk, ChunkPlan, stylize_chunk
 from realtime.video.job import VideoJob
@@ -56,9 +57,23 @@ class RayChunks:
         self._started = False
         self._job: VideoJob | None = None
         self._actors: list = []
+        self._prepared: tuple[VideoJob, VideoJob] | None = None
 
     def describe(self) -> str:
         return self.layout or "Ray"
+
+    def prepare(self, job: VideoJob) -> VideoJob:
+        """The job with the shipped model every worker will load named outright (`auto` would pick per node) and
+        its paths absolute; loaded once here on the CPU first, so a bad style or weights file is one line before
+        any actor starts."""
+        if self._prepared is not None and self._prepared[0] == job:
+            return self._prepared[1]  # the next video of a folder
+        ray = self._start()
+        gpu, _, _ = placement(ray, job.device, self.workers)
+        checked, _ = dataclasses.replace(job, refine=0, compile=False).load("cpu")
+        weights = resolve_weights(None, job.model, "cuda" if gpu else "cpu") if job.weights is None else checked.weights
+        self._prepared = (job, job.concrete(weights.source))
+        return self._prepared[1]
 
     def run(
         self,
@@ -73,7 +88,7 @@ class RayChunks:
             return
         from ray.util import ActorPool
 
-        pool = ActorPool(self._actors_for(job, len(todo)))
+        pool = ActorPool(self._actors_for(job))
         try:
             for written in pool.map_unordered(
                 lambda worker, item: worker.run.remote(source, item[0], plan, item[1], codec), todo
@@ -88,21 +103,23 @@ class RayChunks:
 
     def close(self) -> None:
         self._stop_actors()
-        if self._started and self._ray is not None:
+        if self._started:
             self._ray.shutdown()
-        self._started = False
+        self._ray, self._started = None, False
 
-    def _actors_for(self, job: VideoJob, chunks: int) -> list:
+    def _start(self) -> ModuleType:
+        if self._ray is None:
+            self._ray = import_ray()
+            self._started = start_ray(self._ray, self.address)
+            quiet(self._ray)
+        return self._ray
+
+    def _actors_for(self, job: VideoJob) -> list:
         if self._actors and job == self._job:
             return self._actors
         self._stop_actors()
-        ray = self._ray = import_ray()
-        if job.weights is not None:
-            find_weights(job.weights)  # a missing file fails here, not in every actor
-        self._started = start_ray(ray, self.address) or self._started
-        quiet(ray)
+        ray = self._start()
         gpu, workers, cpus = placement(ray, job.device, self.workers)
-        workers = min(workers, chunks)
         self.layout = f"Ray, {workers} worker{'s' * (workers > 1)} × {cpus:g} CPU{' + 1 GPU' if gpu else ''}"
         actor = ray.remote(num_cpus=cpus, num_gpus=1 if gpu else 0)(ChunkWorker)
         self._actors = [actor.remote(job, gpu, max(1, int(cpus))) for _ in range(workers)]

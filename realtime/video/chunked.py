@@ -26,7 +26,7 @@ from realtime.atomic import atomic_output
 from realtime.errors import RealtimeError
 from realtime.runtimes.look import Look
 from realtime.runtimes.stylizer import Stylizer
-from realtime.video.chunks import WARM_UP_FRAMES, Chunk, ChunkPlan, plan_chunks, stylize_chunk
+from realtime.video.chunks import Chunk, ChunkPlan, plan_chunks, stylize_chunk, warm_up_frames
 from realtime.video.job import VideoJob
 from realtime.video.join import check_joinable, join_chunks
 from realtime.video.pipeline import Cancelled
@@ -42,8 +42,11 @@ ChunkWork = list[tuple[Chunk, Path]]  # the chunks still to make, each with the 
 
 
 class ChunkRunner(Protocol):
-    """Makes chunk files: `run` stylises each chunk of `todo` into its path, calling `on_frames(n)` as frames
-    are done, and raises the first failure after stopping the rest."""
+    """Makes chunk files: `prepare` says how it will run a job (its weights made concrete: a shipped `auto`
+    model depends on the device); `run` stylises each chunk of `todo` into its path, calling `on_frames(n)` as
+    frames are done, and raises the first failure after stopping the rest."""
+
+    def prepare(self, job: VideoJob) -> VideoJob: ...
 
     def run(
         self,
@@ -90,6 +93,9 @@ class LocalChunks:
 
     def describe(self) -> str:
         return f"this machine, {self.jobs} chunk{'s' * (self.jobs > 1)} at once"
+
+    def prepare(self, job: VideoJob) -> VideoJob:
+        return job.concrete(self.stylizer.weights.source)
 
     def run(
         self,
@@ -179,13 +185,15 @@ def stylize_in_chunks(
     """Stylise `source` into `output` chunk by chunk with `runner`: the frames, times and audio of
     `stylize_video`'s output, frames within the codec's noise of it."""
     began = time.perf_counter()
-    source, output = Path(source), Path(output)
+    given = str(output)
+    source, output = Path(source).absolute(), Path(output).absolute()  # workers elsewhere have other folders
     check_paths(source, output)
     with VideoReader(source) as reader:
         audio = reader.audio_codec
     codec = encoder_for(output, job.video.codec)
     check_joinable(output, codec, source if audio else None)
-    plan = plan_chunks(source, chunk_seconds, WARM_UP_FRAMES if job.video.stabilize else 0)
+    plan = plan_chunks(source, chunk_seconds, warm_up_frames(job.video.stabilize))
+    job = runner.prepare(job)
     stat = source.stat()
     identity = {
         "input": [str(source.resolve()), stat.st_size, stat.st_mtime_ns],
@@ -215,7 +223,7 @@ def stylize_in_chunks(
     folder.remove()
     return ChunkedResult(
         str(source),
-        str(output),
+        given,
         frames,
         len(plan.chunks),
         reused,

@@ -59,12 +59,30 @@ class VideoJob:
         )
         return stylizer, schedule
 
+    def concrete(self, weights: str) -> VideoJob:
+        """The job with `weights` where it names none (what the shipped `model` resolved to) and every file it
+        names as an absolute path: what each worker of a cluster, in its own working folder, and a resumed run
+        must agree on."""
+
+        def absolute(path: str | None) -> str | None:
+            return str(Path(path).absolute()) if path is not None and Path(path).exists() else path
+
+        styles = tuple(
+            dataclasses.replace(timed, spec=dataclasses.replace(timed.spec, source=absolute(timed.spec.source)))
+            for timed in self.styles
+        )
+        return dataclasses.replace(
+            self, weights=absolute(self.weights or weights), vgg=absolute(self.vgg), styles=styles
+        )
+
     def identity(self) -> dict[str, object]:
         """What decides the pictures, as JSON values: the device and compiling change only the speed."""
         values = dataclasses.asdict(self)
         for name in ("device", "compile"):
             values.pop(name)
-        if self.weights is not None and Path(self.weights).is_file():
-            stat = Path(self.weights).stat()
-            values["weights_file"] = [stat.st_size, stat.st_mtime_ns]  # the same path retrained is other weights
+        # The same path edited is another file: retrained weights, a repainted style picture.
+        files = [self.weights, *(timed.spec.source for timed in self.styles)]
+        values["files"] = [
+            [Path(f).stat().st_size, Path(f).stat().st_mtime_ns] for f in files if f and Path(f).is_file()
+        ]
         return values

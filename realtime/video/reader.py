@@ -120,7 +120,9 @@ class VideoReader(AbstractContextManager):
         try:
             self._container.seek(offset, stream=stream, backward=True, any_frame=False)
         except av.FFmpegError as exc:
-            raise RealtimeError(f"cannot seek in {self.path} ({ffmpeg_reason(exc)})") from None
+            raise RealtimeError(
+                f"cannot seek in {self.path} ({ffmpeg_reason(exc)}); it cannot be cut into chunks: run it in one pass"
+            ) from None
         return self._decode()
 
     def close(self) -> None:

@@ -13,6 +13,9 @@ DEFAULT_BATCH = {"cuda": 4, "cpu": 1}
 # Seconds of video per chunk when a run is chunked: a few keyframe intervals, enough chunks to share out, and
 # little lost to a kill.
 DEFAULT_CHUNK_SECONDS = 30.0
+# Chunk files are MP4 whatever the output: it stores every packet's decode time, which Matroska does not, and
+# with a 90 kHz movie clock its start offsets are exact, so the joined file keeps every frame's time.
+CHUNK_SUFFIX = ".mp4"
 DEFAULT_FADE = 0.5  # seconds a scheduled style change takes to blend in
 # Weight of the previous frame, carried along the motion, where the motion is trusted: `--stabilize` with no
 # value, and live's default. Most flicker gone, motion still crisp.
