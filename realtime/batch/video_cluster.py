@@ -71,8 +71,11 @@ class RayChunks:
         ray = self._start()
         gpu, _, _ = placement(ray, job.device, self.workers)
         checked, _ = dataclasses.replace(job, refine=0, compile=False).load("cpu")
-        weights = resolve_weights(None, job.model, "cuda" if gpu else "cpu") if job.weights is None else checked.weights
-        self._prepared = (job, job.concrete(weights.source))
+        if job.weights is None:  # by its shipped name, which each node finds in its own install
+            weights = Path(resolve_weights(None, job.model, "cuda" if gpu else "cpu").source).stem
+        else:
+            weights = checked.weights.source
+        self._prepared = (job, job.concrete(weights))
         return self._prepared[1]
 
     def run(
