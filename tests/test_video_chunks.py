@@ -37,6 +37,11 @@ def frames_of(path):
         return list(reader)
 
 
+def differences(a, b) -> list[float]:
+    """Mean |difference| of each pair of frames, in levels."""
+    return [np.abs(x.image.astype(float) - y.image).mean() for x, y in zip(a, b)]
+
+
 def test_chunks_start_at_keyframes_and_cover_every_frame_once(long_clip):
     plan = plan_chunks(long_clip, 2.5, warm_up=12)
     assert [chunk.start for chunk in plan.chunks[1:]] == pytest.approx([3.0, 6.0, 9.0])  # keyframes each second
@@ -79,7 +84,7 @@ def test_chunks_on_a_local_ray_with_two_workers_make_the_one_pass_video_without_
         capsys, tmp_path, long_clip, weights_file, ".mov", ["--codec", "png"], ray
     )
     assert summary["chunks"] == 5 and "2 workers" in summary["layout"]
-    difference = [np.abs(x.image.astype(float) - y.image).mean() for x, y in zip(one, chunked)]
+    difference = differences(one, chunked)
     assert np.mean(difference) < 1.0, difference  # a worker's one CPU thread sums in another order than two
     seam, interior = seam_and_interior_of(long_clip, chunked, 2.0)
     assert seam <= 1.1 * interior, (seam, interior)
@@ -91,7 +96,7 @@ def test_chunks_on_this_machine_join_into_the_one_pass_video(capsys, tmp_path, l
         capsys, tmp_path, long_clip, weights_file, suffix, [], ["--chunk-seconds", "2", "--jobs", "2"]
     )
     assert summary["chunks"] == 5 and "2 chunks at once" in summary["layout"]
-    difference = [np.abs(x.image.astype(float) - y.image).mean() for x, y in zip(one, chunked)]
+    difference = differences(one, chunked)
     # Later chunks are separate encodes: H.264's noise differs by ~2 levels here; a frame out of step, ~6.
     assert np.mean(difference) < 3 and max(difference) < 4, difference
 
@@ -118,7 +123,7 @@ def test_a_killed_chunked_run_resumes_without_redoing_finished_chunks(capsys, tm
     resumed, reference = probe(out), probe(fresh)
     assert resumed["frames"] == 10 * FPS and resumed["times"] == reference["times"]
     assert resumed["audio_packets"] == reference["audio_packets"]
-    difference = [np.abs(x.image.astype(float) - y.image).mean() for x, y in zip(frames_of(out), frames_of(fresh))]
+    difference = differences(frames_of(out), frames_of(fresh))
     assert np.mean(difference) < 3, difference  # the killed run's chunks came from one CPU thread: codec noise apart
 
 
@@ -168,7 +173,7 @@ def test_a_rotated_phone_video_comes_out_upright_from_chunks(capsys, tmp_path, w
     assert run(capsys, "video", source, "-o", chunked, *options, "--chunk-seconds", "1", "--jobs", "2")[0] == 0
     a, b = frames_of(one), frames_of(chunked)
     assert len(a) == len(b) == 30 and a[0].image.shape == b[0].image.shape == (64, 48, 3)  # turned upright
-    assert np.mean([np.abs(x.image.astype(float) - y.image).mean() for x, y in zip(a, b)]) < 3
+    assert np.mean(differences(a, b)) < 3
 
 
 def test_a_folder_of_videos_goes_through_chunks_too(capsys, tmp_path, weights_file):
