@@ -8,7 +8,10 @@ writer's file (no lock) from a live one's and removes only the former. Where the
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -47,6 +50,50 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     finally:
         if fd is not None:
             os.close(fd)
+
+
+@contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """`atomic_output` for a folder: yield a new empty folder beside `path`, which takes `path`'s place only
+    if the block succeeds; a folder already at `path` is removed after the swap (the caller decides whether
+    it may be). Leftover folders of killed writers are removed first, as leftover files are."""
+    target = Path(path)
+    parent = _existing_folder(target)
+    remove_leftovers(parent, [target.name])
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=parent))
+    except OSError as exc:
+        raise _unwritable(parent, exc) from None
+    fd = _lock_folder(tmp)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's private 0700 would hide a site from its web server
+        old = parent / f".{target.name}.{secrets.token_hex(4)}.part"
+        if target.exists():
+            os.replace(target, old)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            if old.exists():  # the earlier folder goes back rather than wait, unlocked, as a leftover
+                os.replace(old, target)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _lock_folder(folder: Path) -> int | None:
+    """A descriptor of `folder` holding the lock that says its writer lives (None where there are no locks)."""
+    if fcntl is None:
+        return None
+    fd = os.open(folder, os.O_RDONLY)
+    with contextlib.suppress(OSError):  # a filesystem without locks: there a day untouched counts as dead
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
 
 
 def _locked_temp(target: Path, folder: Path) -> tuple[int | None, Path]:
@@ -93,13 +140,13 @@ def remove_leftovers(folder: str | Path, names: Iterable[str]) -> int:
         stem, dot, rest = entry.name[1:].rpartition(".part")
         if not (entry.name.startswith(".") and dot and "." in stem):
             continue
-        if stem.rpartition(".")[0] + rest in wanted and entry.is_file(follow_symlinks=False):
+        if stem.rpartition(".")[0] + rest in wanted and not entry.is_symlink():
             removed += _remove_if_abandoned(entry.path)
     return removed
 
 
 def _remove_if_abandoned(path: str) -> bool:
-    """Remove the temporary file at `path` unless a live writer holds it; whether it was removed.
+    """Remove the temporary file (or folder) at `path` unless a live writer holds it; whether it was removed.
 
     The lock is held while removing, so a writer that has just created the file cannot take it meanwhile.
     """
@@ -107,7 +154,7 @@ def _remove_if_abandoned(path: str) -> bool:
         if fcntl is None:  # Windows: no locks, and an open file cannot be removed
             if time.time() - os.stat(path).st_mtime <= STALE_SECONDS:
                 return False
-            os.unlink(path)
+            _delete(path)
             return True
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -120,12 +167,20 @@ def _remove_if_abandoned(path: str) -> bool:
         except OSError:  # a filesystem without locks
             if time.time() - os.fstat(fd).st_mtime <= STALE_SECONDS:
                 return False
-        os.unlink(path)
+        _delete(path)
         return True
     except OSError:
         return False
     finally:
         os.close(fd)
+
+
+def _delete(path: str) -> None:
+    """A leftover file, or a leftover folder (`atomic_folder`'s) with what it holds."""
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
 
 
 def check_output_folder(path: str | Path) -> Path:
@@ -164,6 +219,10 @@ def refuse_overwrite(output: str | Path, sources: Iterable[str | Path], role: st
 
 def _new_file_mode() -> int:
     """What open() would have given: mkstemp's private 0600 would surprise a user sharing outputs."""
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask

@@ -8,9 +8,7 @@ generous timeout.
 from __future__ import annotations
 
 import base64
-import shutil
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -23,10 +21,10 @@ from realtime.runtimes.stylizer import Stylizer
 
 pytest.importorskip("aiortc", reason="realtime serve needs the serve extra")
 
-from webrtc_kit import TIMEOUT, ServerThread, wait_for  # it needs aiortc
+from browser_kit import CHROMIUM, TIMEOUT, camera_flags, launch, wait_for, write_y4m
+from webrtc_kit import ServerThread  # it needs aiortc
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs playwright")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium (apt-get install chromium)")
 
 CAMERA = (240, 320)  # the fake camera's frame, height × width
@@ -47,17 +45,6 @@ DROP_JS = """([name, data]) => {
   files.items.add(new File([bytes], name, { type: "image/png" }));
   document.dispatchEvent(new DragEvent("drop", { dataTransfer: files, bubbles: true, cancelable: true }));
 }"""
-
-
-def _write_y4m(path: Path, frame: np.ndarray, frames: int = 30) -> Path:
-    """An uncompressed clip Chromium's fake camera plays in a loop (4:2:0, the layout it reads)."""
-    h, w = frame.shape[:2]
-    planes = cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes()
-    with path.open("wb") as out:
-        out.write(f"YUV4MPEG2 W{w} H{h} F15:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(frames):
-            out.write(b"FRAME\n" + planes)
-    return path
 
 
 def _distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -101,15 +88,9 @@ def camera_frame() -> np.ndarray:
 
 @pytest.fixture
 def browser(tmp_path, camera_frame):
-    clip = _write_y4m(tmp_path / "clip.y4m", camera_frame)
-    flags = "--no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking"
-    flags += " --disable-component-update --disable-sync --use-fake-device-for-media-stream"
-    flags += f" --use-fake-ui-for-media-stream --use-file-for-fake-video-capture={clip}"
+    clip = write_y4m(tmp_path / "clip.y4m", camera_frame)
     with sync_api.sync_playwright() as playwright:
-        try:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags.split())
-        except sync_api.Error as exc:  # e.g. a snap wrapper where no snapd runs
-            pytest.skip(f"{CHROMIUM} does not start: {str(exc).splitlines()[0]}")
+        chromium = launch(playwright, sync_api, camera_flags(clip))
         try:
             yield chromium
         finally:

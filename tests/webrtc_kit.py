@@ -12,25 +12,13 @@ import json
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
-
-TIMEOUT = 60.0  # seconds a condition may take on a busy 2-core machine before a test gives up
-
-
-def wait_for(condition: Callable[[], object], timeout: float = TIMEOUT, what: str = "condition") -> object:
-    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+from browser_kit import TIMEOUT, wait_for
 
 
 class ServerThread:

@@ -25,7 +25,7 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from realtime.cli import batch, bench, distill, gatys, image, live, serve, train, train_decoder, video
+    from realtime.cli import batch, bench, distill, export_web, gatys, image, live, serve, train, train_decoder, video
     from realtime.cli.options import Parser
 
     parser = Parser(prog="realtime", description="Real-time style transfer with MSG-Net.")
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         train_decoder,
         live,
         serve,
+        export_web,
         batch,
     ):  # the order --help lists them in
         command.register(commands)

@@ -71,6 +71,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=DEFAULT_STYLE_SIZE,
         help=f"long side a style image is scaled to before its target is computed (default {DEFAULT_STYLE_SIZE})",
     )
+    serve.add_argument(
+        "--client-side",
+        action="store_true",
+        help="serve the page of `realtime export-web` instead: the generator runs in each viewer's browser, this "
+        "machine only hands out files (--max-clients and --size do not apply)",
+    )
     add_model_options(serve)
     serve.set_defaults(run=_run_serve)
 
@@ -94,15 +100,19 @@ def _options(args: argparse.Namespace) -> ServeOptions:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    missing = [name for name in EXTRA_MODULES if importlib.util.find_spec(name) is None]
+    needed = ("aiohttp",) if args.client_side else EXTRA_MODULES
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
         raise RealtimeError(f"realtime serve needs {' and '.join(missing)}: pip install 'realtime[serve]'")
+    if args.client_side:
+        return _serve_site(args)
     import asyncio
 
     from realtime.imaging.images import image_files
     from realtime.live.settings import default_working_size
     from realtime.live.setup import load_live
-    from realtime.serving.server import StyleServer, ssl_context
+    from realtime.serving.listener import ssl_context
+    from realtime.serving.server import StyleServer
 
     options = _options(args)
     ssl_context(options)  # a bad certificate or a bad folder fails before the model loads
@@ -130,14 +140,51 @@ def _run_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         print(url, flush=True)
-        if not is_loopback(options.host) and options.certfile is None:
-            print(
-                "realtime: note: browsers give the camera only to https:// pages and localhost; pass "
-                "--certfile/--keyfile or put the server behind an https reverse proxy",
-                file=sys.stderr,
-            )
+        _note_https(options)
 
     signum = asyncio.run(server.run_until_stopped(on_ready=ready))
+    return _stopped(signum, "every viewer was disconnected")
+
+
+def _serve_site(args: argparse.Namespace) -> int:
+    """The exported page from a temporary folder, removed at the stop."""
+    import asyncio
+    import tempfile
+
+    from realtime.cli.export_web import build_site
+    from realtime.serving.listener import ssl_context
+    from realtime.serving.site import SiteServer
+
+    options = _options(args)
+    ssl_context(options)  # a bad certificate fails before the export
+    with tempfile.TemporaryDirectory(prefix="realtime-site-") as folder:
+        model = None if args.model == "auto" else args.model
+        report = build_site(args, Path(folder) / "site", model, progress=sys.stderr.isatty())
+        server = SiteServer(report.path, options)
+
+        def ready(url: str) -> None:
+            print(
+                f"realtime: serving the client-side page ({report.total / 1e6:.1f} MB; the generator runs in each "
+                "viewer's browser); open this address in a browser (Ctrl-C stops):",
+                file=sys.stderr,
+            )
+            print(url, flush=True)
+            _note_https(options)
+
+        signum = asyncio.run(server.run_until_stopped(on_ready=ready))
+    return _stopped(signum, "the page's viewers keep running what they loaded")
+
+
+def _note_https(options: ServeOptions) -> None:
+    if not is_loopback(options.host) and options.certfile is None:
+        print(
+            "realtime: note: browsers give the camera only to https:// pages and localhost; pass "
+            "--certfile/--keyfile or put the server behind an https reverse proxy",
+            file=sys.stderr,
+        )
+
+
+def _stopped(signum: int, what: str) -> int:
     how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
-    print(f"realtime: {how}; every viewer was disconnected", file=sys.stderr)
+    print(f"realtime: {how}; {what}", file=sys.stderr)
     return 128 + signum

@@ -24,7 +24,7 @@ SAMPLE_PIXELS = 16_384
 # painting's full contrast, which would turn sensor noise into coloured speckle.
 MAX_GAIN = 4.0
 # Added to a picture's covariance (grey levels²) so a flat colour channel still has an inverse.
-_RIDGE = 1.0
+RIDGE = 1.0
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,8 @@ class Palette:
         like = {"dtype": torch.float64, "device": mean.device}
         eye = torch.eye(3, **like)
         mean_to = torch.as_tensor(self.mean, **like)
-        source = moment - torch.outer(mean, mean) + _RIDGE * eye
-        target = torch.as_tensor(self.moment, **like) - torch.outer(mean_to, mean_to) + _RIDGE * eye
+        source = moment - torch.outer(mean, mean) + RIDGE * eye
+        target = torch.as_tensor(self.moment, **like) - torch.outer(mean_to, mean_to) + RIDGE * eye
         root, inverse_root = _roots(source)
         transfer = inverse_root @ _roots(root @ target @ root)[0] @ inverse_root
         values, vectors = torch.linalg.eigh(transfer)

@@ -17,6 +17,8 @@ DEFAULT_WORKING_SIZE = {"cuda": 1280, "cpu": 320, "cpu-full": 448}
 # Where a CPU's working size stops growing (`realtime.live.model_choice`): a webcam's own width, beyond which it
 # only enlarges the camera's picture.
 MAX_CPU_WORKING_SIZE = 640
+# The working sizes `[` and `]` step through; the display's long side is always the last one.
+SIZE_STEPS = (128, 160, 192, 256, 320, 384, 448, 512, 640, 768, 960, 1280, 1600, 1920)
 DISPLAY_MAX_SIDE = 1280
 # How a CPU's working-size picture is enlarged to the display: interpolated, or along the photo's edges.
 UPSAMPLERS = ("bicubic", "guided")

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from realtime.live.settings import MAX_CPU_WORKING_SIZE, WEBCAM_ASPECT
-from realtime.live.working_size import SIZE_STEPS
+from realtime.live.settings import MAX_CPU_WORKING_SIZE, SIZE_STEPS, WEBCAM_ASPECT
 from realtime.runtimes.settings import DEFAULT_STROKE
 from realtime.runtimes.strokes import paint_size
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 from realtime.errors import RealtimeError
 from realtime.imaging.frames import fit_size
 from realtime.live.messages import Messages
-
-# The steps `[` and `]` go through; the display's long side is always the last one.
-SIZE_STEPS = (128, 160, 192, 256, 320, 384, 448, 512, 640, 768, 960, 1280, 1600, 1920)
+from realtime.live.settings import SIZE_STEPS
 
 
 class WorkingSize:

@@ -15,6 +15,7 @@ import hashlib
 import inspect
 import io
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -56,21 +57,30 @@ def export_frame_graph(model: MSGNet) -> bytes:
         torch.ones(1),
         torch.zeros(1),
     )
+    dynamic = {"frames": {0: "batch", 1: "height", 2: "width"}, "target": {0: "styles"}}
+    dynamic["stylized"] = dynamic["frames"]
+    return onnx_bytes(FrameGraph(model), example, INPUTS, ("stylized",), dynamic)
+
+
+def onnx_bytes(
+    module: nn.Module,
+    example: tuple[Tensor, ...],
+    inputs: Sequence[str],
+    outputs: Sequence[str],
+    dynamic_axes: dict[str, dict[int, str]],
+) -> bytes:
+    """`module` in inference mode, traced on `example`, as ONNX bytes at `OPSET`."""
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.inference_mode(False):
         # The exporter warns that instance norm is exported in inference mode, which is what we want.
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            FrameGraph(model).eval(),
+            module.eval(),
             example,
             buffer,
-            input_names=list(INPUTS),
-            output_names=["stylized"],
-            dynamic_axes={
-                "frames": {0: "batch", 1: "height", 2: "width"},
-                "target": {0: "styles"},
-                "stylized": {0: "batch", 1: "height", 2: "width"},
-            },
+            input_names=list(inputs),
+            output_names=list(outputs),
+            dynamic_axes=dynamic_axes,
             opset_version=OPSET,
             dynamo=False,
         )

@@ -8,7 +8,6 @@ pass `GATE`, since the shared generator may be compiling on its own thread meanw
 from __future__ import annotations
 
 import asyncio
-import io
 import itertools
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -18,21 +17,17 @@ from typing import TypeVar
 from urllib.parse import quote
 
 import numpy as np
-import torch
-from PIL import Image
 from torch import Tensor
 
 from realtime.errors import RealtimeError
-from realtime.imaging.frames import fit_long_side, frame_to_tensor, pad_for_generator, tensor_to_frame
-from realtime.imaging.images import SAMPLE_PREFIX, SAMPLES, image_files, read_image, sample_image
+from realtime.imaging.frames import fit_long_side
+from realtime.imaging.images import SAMPLE_PREFIX, SAMPLES, image_files, read_image
 from realtime.imaging.palette import Palette
+from realtime.model.thumbnails import THUMBNAIL_SIDE, builtin_preview, thumbnail_jpeg
 from realtime.runtimes.stylizer import Stylizer
 from realtime.runtimes.tracing import GATE
 from realtime.serving.settings import MAX_UPLOADS
 
-THUMBNAIL_SIDE = 160
-# Built-in styles have no picture: their thumbnail is this photo in the style.
-PREVIEW_PHOTO = "chelsea"
 T = TypeVar("T")
 
 
@@ -138,20 +133,9 @@ class Gallery:
 
     def _thumbnail(self, style: Style) -> bytes:
         if style.kind == "builtin":
-            picture = self._builtin_preview(style)
+            picture = builtin_preview(self._stylizer.model, self._stylizer.styles.target(style.source))
         elif style.kind == "upload":
             picture = self._pictures[style.id]
         else:
             picture = read_image(style.source, THUMBNAIL_SIDE)
-        buffer = io.BytesIO()
-        Image.fromarray(fit_long_side(picture, THUMBNAIL_SIDE)).save(buffer, format="JPEG", quality=85)
-        return buffer.getvalue()
-
-    @torch.inference_mode()
-    def _builtin_preview(self, style: Style) -> np.ndarray:
-        """The preview photo in the style, by the eager model (the fast path belongs to the generator thread)."""
-        photo = fit_long_side(sample_image(PREVIEW_PHOTO), 2 * THUMBNAIL_SIDE)  # brush strokes show at twice the size
-        content = frame_to_tensor(photo, self._stylizer.device)
-        h, w = content.shape[-2:]
-        target = self._stylizer.styles.target(style.source)
-        return tensor_to_frame(self._stylizer.model(pad_for_generator(content), target)[..., :h, :w])
+        return thumbnail_jpeg(picture)
