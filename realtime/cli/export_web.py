@@ -31,7 +31,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def add_site_options(parser: argparse.ArgumentParser) -> None:
-    """What goes into a site: the generator and the styles offered (also `realtime serve --client-side`'s)."""
+    """What goes into a site: the generator and the styles offered (`realtime serve` has options of the same
+    names, which `--client-side` hands to `build_site`)."""
     parser.add_argument(
         "--weights", help="weights file, or the name of a shipped one (msgnet21-wikiart); default: --model's"
     )
