@@ -167,6 +167,35 @@ def test_the_page_has_the_live_windows_hotkeys_and_snapshots(page):
     wait_for(lambda: page.text_content("#size") == "320×240", what="the working size back")
 
 
+def test_the_webgpu_backend_paints_the_same_picture(site_url, tmp_path):
+    """WebGPU in software (SwiftShader, a frame every few seconds): the page's other backend paints what the
+    Python runtime paints too. Skips where this Chromium offers no WebGPU adapter."""
+    frame = photo(48, 64, seed=7)
+    clip = write_y4m(tmp_path / "small.y4m", frame)
+    flags = [flag for flag in camera_flags(clip) if flag != "--disable-gpu"]
+    flags += ["--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--use-webgpu-adapter=swiftshader"]
+    flags += ["--enable-features=Vulkan"]
+    with sync_api.sync_playwright() as playwright:
+        browser = launch(playwright, sync_api, flags)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(3 * TIMEOUT * 1000)
+            page.goto(f"{site_url}?backend=webgpu&size=64")
+            if not page.evaluate("async () => Boolean(navigator.gpu && (await navigator.gpu.requestAdapter()))"):
+                pytest.skip("this Chromium offers no WebGPU adapter, not even SwiftShader's")
+            page.wait_for_function(f"() => {STATE_JS} !== 'loading' && {FRAMES_JS} > 0")
+            assert page.text_content("#backend") == "WebGPU"
+            page.keyboard.press("m")
+            page.keyboard.press("c")
+            shown = _shown(page)
+        finally:
+            browser.close()
+    fed, painted = shown[:, :64], shown[:, 64:]
+    stylizer = Stylizer(make_weights(), "cpu", style_size=64)
+    expected = stylizer.stylize_frames(fed[None], stylizer.look(["style0"]))[0]
+    assert _distance(painted, expected) < 0.5 < 10.0 < _distance(painted, fed)
+
+
 @pytest.mark.parametrize(
     ("camera", "grant", "says"),
     [(True, False, "The camera was refused"), (False, True, "No camera found")],
