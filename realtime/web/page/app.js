@@ -6,6 +6,7 @@ import { Engine } from "./engine.js";
 import { WorkingSize } from "./sizing.js";
 
 const STRENGTH_STEP = 0.1;
+const NOTICE_MS = 8000; // a note stays this long: long enough to read, then the picture is whole again
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 
@@ -18,7 +19,7 @@ const CAMERA_ERRORS = {
 };
 
 const look = { style: 0, strength: 1, mirror: true, compare: false, keepColors: false, paused: false };
-let site, styles, neutral, engine, size;
+let site, styles, neutral, engine, size, noticeTimer;
 const work = document.createElement("canvas");
 const workContext = work.getContext("2d", { willReadFrequently: true });
 const output = $("output");
@@ -252,7 +253,11 @@ function bindControls() {
     $(id).checked = look[key];
     $(id).addEventListener("change", (e) => (look[key] = e.target.checked));
   }
-  $("upload").addEventListener("change", (e) => e.target.files[0] && addStyle(e.target.files[0]));
+  $("upload").addEventListener("change", (e) => {
+    const file = e.target.files[0];
+    e.target.value = ""; // the same file chosen again is a change too
+    if (file) addStyle(file);
+  });
   const drop = $("drop");
   document.addEventListener("dragover", (e) => {
     e.preventDefault();
@@ -332,6 +337,8 @@ function setStatus(text) {
 function notice(text) {
   $("notice").textContent = text;
   $("notice").hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => ($("notice").hidden = true), NOTICE_MS);
 }
 
 function stop(text) {
