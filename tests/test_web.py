@@ -54,7 +54,7 @@ def test_the_site_holds_the_page_runtime_graphs_and_every_style(site):
         assert read_image(site.path / style["thumbnail"]).shape[2] == 3
     channels = manifest["model"]["channels"]
     assert (site.path / manifest["targets"]).stat().st_size == 3 * channels * channels * 4
-    for name in ("index.html", "app.js", "engine.js", "colors.js", "sizing.js", "style.css", "_headers"):
+    for name in ("index.html", "app.js", "engine.js", "styles.js", "colors.js", "sizing.js", "style.css", "_headers"):
         assert (site.path / name).is_file(), name
     assert (site.path / "ort" / "ort-wasm-simd-threaded.jsep.wasm").stat().st_size > 1e6
     assert "Integrity: sha512-" in (site.path / "ort" / "NOTICE").read_text()

@@ -4,6 +4,7 @@
 import { blend, moments, paletteAffine, recolor } from "./colors.js";
 import { Engine } from "./engine.js";
 import { WorkingSize } from "./sizing.js";
+import { loadStyles, neutralTarget, pictureStyle } from "./styles.js";
 
 const STRENGTH_STEP = 0.1;
 const NOTICE_MS = 8000; // a note stays this long: long enough to read, then the picture is whole again
@@ -33,7 +34,7 @@ async function main() {
   }
   site = await (await fetch("site.json")).json();
   styles = await loadStyles(site);
-  neutral = meanTarget(styles.filter((s) => s.kind === "builtin"));
+  neutral = neutralTarget(styles);
   size = new WorkingSize(site.working_sizes, site.start_size, site.frame_budget_ms, Number(params.get("size")) || 0);
   $("strength").max = site.max_strength;
   renderGallery();
@@ -50,19 +51,6 @@ async function main() {
   showSize();
   document.body.dataset.state = "running";
   paintLoop();
-}
-
-async function loadStyles(site) {
-  const bytes = await (await fetch(site.targets)).arrayBuffer();
-  const length = site.model.channels * site.model.channels;
-  return site.styles.map((style, i) => ({ ...style, target: new Float32Array(bytes, i * length * 4, length) }));
-}
-
-function meanTarget(list) {
-  if (!list.length) return null;
-  const mean = new Float32Array(list[0].target.length);
-  for (const style of list) style.target.forEach((v, i) => (mean[i] += v / list.length));
-  return mean;
 }
 
 async function startCamera() {
@@ -168,7 +156,7 @@ class Rate {
   }
 }
 
-// Styles: the gallery, and pictures dropped or chosen to become styles.
+// The gallery, and pictures dropped or chosen to become styles.
 
 function renderGallery() {
   const list = $("styles");
@@ -205,40 +193,15 @@ async function addStyle(file) {
     return notice(`${file.name} is not a picture this browser can read.`);
   }
   notice(`making ${file.name} a style…`);
-  // Scaled as the desktop scales a style picture (long side at most style_size, never enlarged), then padded
-  // by repeating its edges to the generator's multiple of 4.
-  const scale = Math.min(1, site.style_size / Math.max(bitmap.width, bitmap.height));
-  const width = Math.max(1, Math.round(bitmap.width * scale));
-  const height = Math.max(1, Math.round(bitmap.height * scale));
-  const canvas = Object.assign(document.createElement("canvas"), { width, height });
-  const context = canvas.getContext("2d", { willReadFrequently: true });
-  context.drawImage(bitmap, 0, 0, width, height);
-  const pixels = context.getImageData(0, 0, width, height).data;
-  const padded = padEdges(pixels, width, height);
-  let styleTarget;
+  const name = file.name.replace(/\.[^.]+$/, "") || "dropped picture";
   try {
-    styleTarget = await engine.encode(padded.data, padded.width, padded.height);
+    styles.push(await pictureStyle(bitmap, name, engine, site));
   } catch (error) {
     return notice(`${file.name} could not become a style: ${error.message || error}`);
   }
-  const stats = moments(pixels, width, height, site.palette.sample_pixels);
-  const name = file.name.replace(/\.[^.]+$/, "") || "dropped picture";
-  styles.push({ name, kind: "picture", thumbnail: canvas.toDataURL("image/jpeg", 0.85), palette: stats, target: styleTarget });
   renderGallery();
   pick(styles.length - 1);
   notice(`${name} is a style now`);
-}
-
-function padEdges(pixels, width, height) {
-  const side = (v) => Math.max(16, Math.ceil(v / 4) * 4);
-  const w = side(width), h = side(height);
-  const data = new Uint8Array(w * h * 4);
-  for (let y = 0; y < h; y++) {
-    const row = Math.min(y, height - 1) * width * 4;
-    data.set(pixels.subarray(row, row + width * 4), y * w * 4);
-    for (let x = width; x < w; x++) data.set(pixels.subarray(row + (width - 1) * 4, row + width * 4), (y * w + x) * 4);
-  }
-  return { data, width: w, height: h };
 }
 
 // Controls and hotkeys, as in the live window.
