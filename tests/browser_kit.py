@@ -3,6 +3,7 @@ camera plays a clip written here: what the tests of both browser pages share. No
 
 from __future__ import annotations
 
+import base64
 import shutil
 import time
 from collections.abc import Callable
@@ -15,6 +16,13 @@ TIMEOUT = 60.0  # seconds a condition may take on a busy 2-core machine before a
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 QUIET = "--no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking"
 QUIET += " --disable-component-update --disable-sync"
+# What a browser does when a file is dropped on the page: a drop event on the document carrying it.
+_DROP_JS = """([name, data]) => {
+  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+  const files = new DataTransfer();
+  files.items.add(new File([bytes], name, { type: "image/png" }));
+  document.dispatchEvent(new DragEvent("drop", { dataTransfer: files, bubbles: true, cancelable: true }));
+}"""
 
 
 def wait_for(condition: Callable[[], object], timeout: float = TIMEOUT, what: str = "condition") -> object:
@@ -26,6 +34,16 @@ def wait_for(condition: Callable[[], object], timeout: float = TIMEOUT, what: st
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def drop_file(page, name: str, data: bytes) -> None:
+    """Drop a file called `name` holding `data` (sent as image/png) on the page."""
+    page.evaluate(_DROP_JS, [name, base64.b64encode(data).decode()])
+
+
+def distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference of two pictures, in grey levels."""
+    return float(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean())
 
 
 def write_y4m(path: Path, frame: np.ndarray, frames: int = 30) -> Path:

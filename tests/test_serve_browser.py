@@ -7,7 +7,6 @@ generous timeout.
 
 from __future__ import annotations
 
-import base64
 import time
 
 import cv2
@@ -21,7 +20,7 @@ from realtime.runtimes.stylizer import Stylizer
 
 pytest.importorskip("aiortc", reason="realtime serve needs the serve extra")
 
-from browser_kit import CHROMIUM, TIMEOUT, camera_flags, launch, wait_for, write_y4m
+from browser_kit import CHROMIUM, TIMEOUT, camera_flags, distance, drop_file, launch, wait_for, write_y4m
 from webrtc_kit import ServerThread  # it needs aiortc
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs playwright")
@@ -39,16 +38,6 @@ GRAB_JS = """([w, h]) => {
   g.drawImage(video, 0, 0, w, h);
   return Array.from(g.getImageData(0, 0, w, h).data);
 }"""
-DROP_JS = """([name, data]) => {
-  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
-  const files = new DataTransfer();
-  files.items.add(new File([bytes], name, { type: "image/png" }));
-  document.dispatchEvent(new DragEvent("drop", { dataTransfer: files, bubbles: true, cancelable: true }));
-}"""
-
-
-def _distance(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean())
 
 
 def _grab(page) -> np.ndarray | None:
@@ -61,7 +50,7 @@ def _picture(page, differs_from: np.ndarray | None = None, by: float = 4.0) -> n
 
     def ready() -> list[np.ndarray]:
         shot = _grab(page)
-        if shot is None or (differs_from is not None and _distance(shot, differs_from) < by):
+        if shot is None or (differs_from is not None and distance(shot, differs_from) < by):
             return []
         return [shot]
 
@@ -75,7 +64,7 @@ def _settled(page, differs_from: np.ndarray | None = None) -> np.ndarray:
     while time.monotonic() < deadline:
         time.sleep(0.5)
         again = _grab(page)
-        if _distance(again, first) < 2.0:
+        if distance(again, first) < 2.0:
             return again
         first = again
     return first
@@ -133,27 +122,27 @@ def test_the_page_shows_stylised_video_switches_styles_takes_uploads_and_keeps_v
 
     # Stylised frames, not the raw camera: nearer the generator's output than the photo.
     shown = _settled(a)
-    assert _distance(shown, expected["style0"]) < 0.5 * _distance(shown, raw)
+    assert distance(shown, expected["style0"]) < 0.5 * distance(shown, raw)
     a.screenshot(path=str(tmp_path / "page-style0.png"))
 
     # Clicking another style changes the picture, to that style's.
     _pick(a, "style1")
     other = _settled(a, differs_from=shown)
-    assert _distance(other, expected["style1"]) < _distance(other, expected["style0"])
+    assert distance(other, expected["style1"]) < distance(other, expected["style0"])
 
     # A painting dropped on the page becomes a style and is picked.
     painting = save_png(tmp_path / "my painting.png", cv2.imread(str(style_images[0]))[..., ::-1].copy())
-    a.evaluate(DROP_JS, [painting.name, base64.b64encode(painting.read_bytes()).decode()])
+    drop_file(a, painting.name, painting.read_bytes())
     a.wait_for_selector('#styles button[aria-pressed="true"] >> text="my painting"')
     uploaded = _settled(a, differs_from=other)
-    assert _distance(uploaded, other) > 4.0
+    assert distance(uploaded, other) > 4.0
 
     # A second page has its own style: the first keeps the painting while the second starts on the first style.
     b = _open(browser, server)
     assert b.locator('#styles button[aria-pressed="true"]').get_attribute("data-id") == "style0"
     second = _settled(b)
-    assert _distance(second, expected["style0"]) < _distance(second, expected["style1"])
-    assert _distance(_grab(a), uploaded) < 4.0 < _distance(second, uploaded)
+    assert distance(second, expected["style0"]) < distance(second, expected["style1"])
+    assert distance(_grab(a), uploaded) < 4.0 < distance(second, uploaded)
     wait_for(lambda: server.status()["viewers"] == 2, what="two viewers")
 
     # Closing a page frees its viewer; the other goes on.

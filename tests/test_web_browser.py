@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from browser_kit import CHROMIUM, TIMEOUT, camera_flags, launch, wait_for, write_y4m
+from browser_kit import CHROMIUM, TIMEOUT, camera_flags, distance, drop_file, launch, wait_for, write_y4m
 from conftest import make_weights, photo, save_png
 
 from realtime.runtimes.stylizer import Stylizer
@@ -27,12 +27,6 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium (apt-get i
 
 CAMERA = (240, 320)  # the fake camera's frame, height × width: the working size below, so nothing is resized
 SIZE = 320
-DROP_JS = """([name, data]) => {
-  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
-  const files = new DataTransfer();
-  files.items.add(new File([bytes], name, { type: "image/png" }));
-  document.dispatchEvent(new DragEvent("drop", { dataTransfer: files, bubbles: true, cancelable: true }));
-}"""
 FRAMES_JS = "Number(document.getElementById('output').dataset.frames || 0)"
 STATE_JS = "document.body.dataset.state"
 
@@ -93,10 +87,6 @@ def _halves(page) -> tuple[np.ndarray, np.ndarray]:
     return shown[:, : CAMERA[1]], shown[:, CAMERA[1] :]
 
 
-def _distance(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean())
-
-
 def _pick(page, index: int) -> None:
     page.click(f"#styles li:nth-child({index + 1}) button")
     page.wait_for_selector(f'#styles li:nth-child({index + 1}) button[aria-pressed="true"]')
@@ -110,15 +100,15 @@ def test_the_page_paints_what_the_python_runtime_paints_and_switches_styles(page
 
     fed, shown = _halves(page)
     camera = cv2.cvtColor(cv2.cvtColor(camera_frame, cv2.COLOR_RGB2YUV_I420), cv2.COLOR_YUV2RGB_I420)  # as it travels
-    assert _distance(fed, camera) < 4.0 < _distance(fed, camera[:, ::-1])  # not mirrored
+    assert distance(fed, camera) < 4.0 < distance(fed, camera[:, ::-1])  # not mirrored
     expected = stylizer.stylize_frames(fed[None], stylizer.look(["style0"]))[0]
-    assert _distance(shown, expected) < 0.5
-    assert _distance(shown, fed) > 10.0
+    assert distance(shown, expected) < 0.5
+    assert distance(shown, fed) > 10.0
 
     _pick(page, 1)
     fed, other = _halves(page)
     expected = stylizer.stylize_frames(fed[None], stylizer.look(["style1"]))[0]
-    assert _distance(other, expected) < 0.5 < 4.0 < _distance(other, shown)
+    assert distance(other, expected) < 0.5 < 4.0 < distance(other, shown)
 
 
 def test_a_dropped_picture_becomes_a_style_with_its_palette(page, tmp_path):
@@ -128,15 +118,15 @@ def test_a_dropped_picture_becomes_a_style_with_its_palette(page, tmp_path):
     page.keyboard.press("c")
     before = _halves(page)[1]
 
-    page.evaluate(DROP_JS, [painting.name, base64.b64encode(painting.read_bytes()).decode()])
+    drop_file(page, painting.name, painting.read_bytes())
     page.wait_for_selector('#styles button[aria-pressed="true"] >> text="my painting"')
     assert page.locator("#styles li").count() == 3
     fed, shown = _halves(page)
     stylizer = Stylizer(make_weights(), "cpu", style_size=64)
     expected = stylizer.stylize_frames(fed[None], stylizer.look([str(painting)]))[0]
-    assert _distance(shown, expected) < 1.0 < 4.0 < _distance(shown, before)
+    assert distance(shown, expected) < 1.0 < 4.0 < distance(shown, before)
 
-    page.evaluate(DROP_JS, ["notes.png", base64.b64encode(b"not a picture").decode()])
+    drop_file(page, "notes.png", b"not a picture")
     wait_for(lambda: "not a picture" in page.text_content("#notice"), what="the refusal")
     assert page.locator("#styles li").count() == 3
 
@@ -150,7 +140,7 @@ def test_the_page_has_the_live_windows_hotkeys_and_snapshots(page):
     full = _shown(page)
     page.keyboard.press("-")
     wait_for(lambda: page.text_content("#strength-value") == "0.9", what="strength down")
-    assert _distance(_shown(page), full) > 1.0
+    assert distance(_shown(page), full) > 1.0
     page.keyboard.press("m")
     wait_for(lambda: page.is_checked("#mirror"), what="mirror on")
     page.keyboard.press("[")
@@ -193,7 +183,7 @@ def test_the_webgpu_backend_paints_the_same_picture(site_url, tmp_path):
     fed, painted = shown[:, :64], shown[:, 64:]
     stylizer = Stylizer(make_weights(), "cpu", style_size=64)
     expected = stylizer.stylize_frames(fed[None], stylizer.look(["style0"]))[0]
-    assert _distance(painted, expected) < 0.5 < 10.0 < _distance(painted, fed)
+    assert distance(painted, expected) < 0.5 < 10.0 < distance(painted, fed)
 
 
 @pytest.mark.parametrize(
